@@ -1,0 +1,3 @@
+"""gaia: one declarative file to run Python web apps."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from gaia_runner.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""The `gaia` command. The only module that prints errors for humans and exits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+import typer
+
+from gaia_runner import __version__
+from gaia_runner.config import ConfigError, find_config_path, load_config
+from gaia_runner.config.load import LoadedConfig
+from gaia_runner.display import make_display
+from gaia_runner.runner import Runner, StartupError
+from gaia_runner.starter import starter_text
+
+EXIT_CONFIG = 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run Python web apps from one declarative gaia.toml.",
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="gaia.toml to use (else $GAIA_CONFIG, else ./gaia.toml)."),
+]
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _load(config: Path | None) -> LoadedConfig:
+    try:
+        path = find_config_path(config, os.environ, Path.cwd())
+        loaded = load_config(path)
+    except ConfigError as exc:
+        raise _fail(f"error: invalid configuration\n{exc}") from None
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    return loaded
+
+
+def _pid_file(loaded: LoadedConfig) -> Path:
+    return loaded.config.gaia.state_dir / "gaia.pid"
+
+
+def _running_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+@contextlib.contextmanager
+def _pid_record(pid_file: Path) -> Iterator[None]:
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if pid_file.read_text().strip() == str(os.getpid()):
+                pid_file.unlink()
+
+
+@app.command()
+def up(
+    apps: Annotated[list[str] | None, typer.Argument(help="Start only these apps.")] = None,
+    config: ConfigOption = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Reload apps when their code changes; one worker each.")
+    ] = False,
+    no_tui: Annotated[
+        bool, typer.Option("--no-tui", help="Plain prefixed lines, even on a terminal.")
+    ] = False,
+    no_watch: Annotated[
+        bool, typer.Option("--no-watch", help="Do not apply gaia.toml edits on save.")
+    ] = False,
+) -> None:
+    """Validate gaia.toml, run prestart steps, start and supervise every app."""
+    loaded = _load(config)
+    pid_file = _pid_file(loaded)
+    other = _running_pid(pid_file)
+    if other is not None and other != os.getpid():
+        raise _fail(f"error: gaia is already running for this state_dir (pid {other})")
+    display = make_display("plain" if no_tui else "auto")
+    runner = Runner(loaded.config, display, only=apps or (), dev=dev, watch_config=not no_watch)
+    try:
+        with _pid_record(pid_file):
+            asyncio.run(runner.run())
+    except StartupError as exc:
+        raise _fail(f"error: nothing started\n{exc}") from None
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate gaia.toml and report every problem at once."""
+    loaded = _load(config)
+    names = ", ".join(loaded.config.apps)
+    typer.echo(f"{loaded.config.source}: ok ({len(loaded.config.apps)} apps: {names})")
+
+
+def _masked(data: Any) -> Any:
+    """Resolved config for printing: env values are secrets, TOML has no null."""
+    if isinstance(data, dict):
+        return {k: _masked(v) for k, v in data.items() if v is not None and v != {}}
+    if isinstance(data, list):
+        return [_masked(v) for v in data]
+    return data
+
+
+@app.command(name="config")
+def show_config(config: ConfigOption = None) -> None:
+    """Print the resolved configuration, defaults filled in (env values hidden)."""
+    loaded = _load(config)
+    data = loaded.config.model_dump(mode="json")
+    for app_data in data["apps"].values():
+        app_data["env"] = dict.fromkeys(app_data.get("env") or {}, "***")
+        app_data.pop("name", None)
+    data.pop("source", None)
+    typer.echo(tomli_w.dumps(_masked(data)), nl=False)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("gaia.toml"),
+) -> None:
+    """Write a commented starter gaia.toml (never overwrites)."""
+    try:
+        with path.open("x") as out:
+            out.write(starter_text())
+    except FileExistsError:
+        raise _fail(f"error: {path} already exists; not overwriting it", 1) from None
+    typer.echo(f"wrote {path}; edit it, then run `gaia check` and `gaia up`")
+
+
+@app.command()
+def reload(config: ConfigOption = None) -> None:
+    """Ask the running gaia to re-read gaia.toml now (same as SIGHUP)."""
+    loaded = _load(config)
+    pid = _running_pid(_pid_file(loaded))
+    if pid is None:
+        raise _fail("error: no running gaia found for this gaia.toml", 1)
+    os.kill(pid, signal.SIGHUP)
+    typer.echo(f"reload requested (pid {pid})")
+
+
+@app.command()
+def version() -> None:
+    """Print gaia's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

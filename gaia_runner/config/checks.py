@@ -1,0 +1,168 @@
+"""Rules that span several keys, checked on the parsed TOML itself.
+
+These run on plain dicts rather than on validated models so that they still
+report when an unrelated key in the same table has a type error: the user
+should see every problem in one go. Anything whose type is wrong here is
+skipped silently, because the type check has already reported it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
+from gaia_runner.config.locate import KeyPath
+from gaia_runner.config.model import Bind, GaiaConfig
+from gaia_runner.config.report import Reporter
+from gaia_runner.config.units import format_size, parse_size
+
+_APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# Keys that configure the web server; a `command` app has none.
+WEB_ONLY_KEYS = (
+    "server",
+    "worker_class",
+    "bind",
+    "https",
+    "health",
+    "threads",
+    "timeout",
+    "max_requests",
+    "max_requests_jitter",
+)
+
+
+def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> None:
+    apps = data.get("apps")
+    if apps is None or apps == {}:
+        report.error(("apps",), "no apps defined: add an [apps.NAME] table")
+        return
+    if not isinstance(apps, dict):
+        return
+    for name, app in apps.items():
+        if not _APP_NAME.fullmatch(name):
+            report.error(
+                ("apps", name),
+                f"invalid app name {name!r}: use letters, digits, '-' and '_', "
+                "starting with a letter or digit (it is used in file names)",
+            )
+        if isinstance(app, dict):
+            _check_app(name, app, report)
+    _check_binds(apps, base, report)
+
+
+def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
+    here: KeyPath = ("apps", name)
+    if "app" in app and "command" in app:
+        report.error(
+            (*here, "command"),
+            "set either `app` (a web app to serve) or `command` (a process to run), not both",
+        )
+    elif "app" not in app and "command" not in app:
+        report.error(
+            here,
+            'missing `app` (an import string like "pkg.module:app") '
+            "or `command` (a process to run)",
+        )
+    if "command" in app and "app" not in app:
+        for key in WEB_ONLY_KEYS:
+            if key in app:
+                report.error(
+                    (*here, key),
+                    f"`{key}` is only for `app` apps; this app runs a `command`",
+                )
+        return
+    server = app.get("server", "gunicorn")
+    if server == "uvicorn" and "worker_class" in app:
+        report.error(
+            (*here, "worker_class"),
+            'worker_class applies to server = "gunicorn" only; uvicorn runs its own workers',
+        )
+    threads = app.get("threads")
+    if isinstance(threads, int) and not isinstance(threads, bool) and threads > 1:
+        worker_class = app.get("worker_class", "uvicorn")
+        if server == "uvicorn":
+            report.error(
+                (*here, "threads"), 'threads applies to server = "gunicorn" with gthread workers'
+            )
+        elif worker_class != "gthread":
+            report.error(
+                (*here, "threads"),
+                f'threads > 1 needs worker_class = "gthread", not {worker_class!r}',
+            )
+    _check_https(here, app.get("https"), report)
+    _check_memory(here, app.get("memory"), report)
+
+
+def _check_https(here: KeyPath, https: object, report: Reporter) -> None:
+    if not isinstance(https, dict):
+        return
+    client_auth = https.get("client_auth", "none")
+    if client_auth in ("optional", "required") and "ca_certs" not in https:
+        report.error(
+            (*here, "https", "client_auth"),
+            f'client_auth = "{client_auth}" needs ca_certs to verify client certificates',
+        )
+
+
+def _check_memory(here: KeyPath, memory: object, report: Reporter) -> None:
+    if not isinstance(memory, dict):
+        return
+    try:
+        worker, total = parse_size(memory["worker"]), parse_size(memory["total"])
+    except (KeyError, ValueError):
+        return
+    if worker > total:
+        report.error(
+            (*here, "memory", "worker"),
+            f"memory.worker ({format_size(worker)}) is larger than "
+            f"memory.total ({format_size(total)})",
+        )
+
+
+def _declared_binds(app: Mapping[str, object]) -> list[tuple[KeyPath, str, bool]]:
+    """(path relative to the app, address, is-the-default) for each bind of a web app."""
+    if "command" in app:
+        return []
+    raw = app.get("bind")
+    if raw is None:
+        return [((), DEFAULT_BIND, True)]
+    if isinstance(raw, str):
+        return [(("bind",), raw, False)]
+    if isinstance(raw, list):
+        return [(("bind", i), v, False) for i, v in enumerate(raw) if isinstance(v, str)]
+    return []
+
+
+def _check_binds(apps: Mapping[str, object], base: Path, report: Reporter) -> None:
+    taken: list[tuple[str, Bind]] = []
+    for name, app in apps.items():
+        if not isinstance(app, dict):
+            continue
+        for rel, text, is_default in _declared_binds(app):
+            try:
+                bind = parse_bind(text, base)
+            except ValueError:
+                continue
+            owner = next((who for who, other in taken if binds_clash(bind, other)), None)
+            if owner is not None:
+                whose = "this app" if owner == name else f"app {owner!r}"
+                what = f"the default bind {bind}" if is_default else str(bind)
+                hint = "; set `bind` to another address" if is_default else ""
+                report.error(("apps", name, *rel), f"{what} is already used by {whose}{hint}")
+            taken.append((name, bind))
+
+
+def warn_memory(config: GaiaConfig, machine_memory: int, report: Reporter) -> None:
+    """Warn when the per-worker limits could never all be reached on this machine."""
+    for name, app in config.apps.items():
+        if app.memory is None or app.memory.worker is None:
+            continue
+        needed = app.memory.worker * app.workers
+        if needed > machine_memory:
+            report.warning(
+                ("apps", name, "memory", "worker"),
+                f"workers x memory.worker = {format_size(needed)} exceeds "
+                f"this machine's {format_size(machine_memory)}",
+            )

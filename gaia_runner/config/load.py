@@ -1,0 +1,117 @@
+"""Find, read and validate a gaia.toml: the one entry point to configuration."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped, unused-ignore]
+from pydantic import ValidationError
+
+from gaia_runner.config.build import build_config
+from gaia_runner.config.checks import check_rules, warn_memory
+from gaia_runner.config.cpus import available_cpus
+from gaia_runner.config.errors import ConfigError, ConfigIssue
+from gaia_runner.config.files import check_files as check_files_on_disk
+from gaia_runner.config.locate import KeyLines, decode_error_position
+from gaia_runner.config.messages import translate
+from gaia_runner.config.model import GaiaConfig
+from gaia_runner.config.raw import RawFile
+from gaia_runner.config.report import Reporter
+
+CONFIG_ENV_VAR = "GAIA_CONFIG"
+DEFAULT_CONFIG_NAME = "gaia.toml"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: GaiaConfig
+    warnings: tuple[ConfigIssue, ...]
+
+
+def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
+    """``-c PATH``, else ``$GAIA_CONFIG``, else ``./gaia.toml``; absolute.
+
+    A path the user named explicitly must exist: silently falling back to
+    another file would run the wrong apps.
+    """
+    from_env = environ.get(CONFIG_ENV_VAR, "")
+    if explicit is not None:
+        candidate, origin = explicit, "given with -c"
+    elif from_env:
+        candidate, origin = Path(from_env), f"named by ${CONFIG_ENV_VAR}"
+    else:
+        candidate, origin = Path(DEFAULT_CONFIG_NAME), "in the current directory"
+    path = cwd / candidate.expanduser()
+    if path.is_file():
+        return path
+    if explicit is None and not from_env:
+        message = (
+            f"no {DEFAULT_CONFIG_NAME} in {cwd}: create one, pass -c PATH, or set ${CONFIG_ENV_VAR}"
+        )
+    elif path.exists():
+        message = f"config file {origin} is not a file"
+    else:
+        message = f"config file {origin} does not exist"
+    raise ConfigError([ConfigIssue(path, None, "", message)])
+
+
+def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
+    """Read and validate ``path``; raises ConfigError listing every problem."""
+    path = Path(os.path.normpath(path.absolute()))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigIssue(path, None, "", f"not UTF-8 text: {exc.reason}")]) from None
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(path, None, "", "config file does not exist")]) from None
+    except OSError as exc:
+        problem = f"cannot read the config file: {exc.strerror or exc}"
+        raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
+    return parse_config_text(text, path, check_files=check_files)
+
+
+def parse_config_text(text: str, path: Path, *, check_files: bool = True) -> LoadedConfig:
+    """Validate ``text`` as if read from ``path`` (used for messages and relative paths)."""
+    path = Path(os.path.normpath(path.absolute()))
+    text = text.removeprefix("\ufeff")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message, line = decode_error_position(exc, text)
+        raise ConfigError([ConfigIssue(path, line, "", f"invalid TOML: {message}")]) from None
+    report = Reporter(path, KeyLines(text))
+    raw = _validate(data, report)
+    check_rules(data, path.parent, report)
+    env_files = check_files_on_disk(data, path.parent, report) if check_files else None
+    if report.errors or raw is None:
+        raise ConfigError(report.sorted_errors())
+    try:
+        config = build_config(raw, path, env_files, available_cpus)
+    except ValidationError as exc:
+        # The raw models should have caught everything; report rather than crash if not.
+        _report_validation(exc, {}, report)
+        raise ConfigError(report.sorted_errors()) from None
+    warn_memory(config, machine_memory(), report)
+    return LoadedConfig(config, report.sorted_warnings())
+
+
+def machine_memory() -> int:
+    return int(psutil.virtual_memory().total)
+
+
+def _validate(data: Mapping[str, object], report: Reporter) -> RawFile | None:
+    try:
+        return RawFile.model_validate(data)
+    except ValidationError as exc:
+        _report_validation(exc, data, report)
+        return None
+
+
+def _report_validation(exc: ValidationError, data: object, report: Reporter) -> None:
+    for error in exc.errors(include_url=False):
+        path, message = translate(error, data)
+        report.error(path, message)

@@ -1,0 +1,184 @@
+"""Pydantic models of exactly what a user may write in gaia.toml.
+
+Every table forbids unknown keys so typos are caught, every field defaults to
+"not written" so the resolved models in model.py stay the one place defaults
+live, and every field whose TOML shape may vary (a string *or* an array, a
+string *or* a table) is normalised by a validator with a plain-English error,
+instead of a pydantic union that would report one error per alternative.
+
+Cross-key rules (``app`` vs ``command``, server-specific keys, clashing binds)
+are not here: they are checked on the parsed TOML in checks.py so they are
+reported even when some other key of the same table has a type error.
+"""
+
+from __future__ import annotations
+
+import keyword
+import shlex
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+
+from gaia_runner.config.binds import parse_bind
+from gaia_runner.config.units import parse_duration, parse_size
+
+Duration = Annotated[float, PlainValidator(parse_duration)]
+Size = Annotated[int, PlainValidator(parse_size)]
+
+
+def _kind(v: object) -> str:
+    """How a TOML value is described in messages: its type, never its content."""
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "a table"
+    return "a date/time"
+
+
+def _argv(v: object) -> object:
+    if isinstance(v, str):
+        try:
+            return shlex.split(v)
+        except ValueError as exc:
+            raise ValueError(f"cannot split the command line: {exc}") from None
+    if isinstance(v, list):
+        return v
+    raise ValueError(f"expected a command string or an array of strings, got {_kind(v)}")
+
+
+def _one_or_many(v: object) -> object:
+    return [v] if isinstance(v, str) else v
+
+
+def _import_string(v: str) -> str:
+    module, sep, attr = v.partition(":")
+    attr = attr.removesuffix("()")
+    parts = [*module.split("."), *attr.split(".")]
+    if not sep or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        raise ValueError(
+            f'expected an import string "module.sub:attribute" (or "module:factory()"), got {v!r}'
+        )
+    return v
+
+
+def _workers(v: object) -> int | str:
+    if v == "auto":
+        return "auto"
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v < 1:
+            raise ValueError(f"must be >= 1, got {v}")
+        return v
+    shown = repr(v) if isinstance(v, str | float) else _kind(v)
+    raise ValueError(f'expected a number of processes (>= 1) or "auto", got {shown}')
+
+
+def _env_value(v: object) -> str:
+    # Keys are fine to echo in messages, values are not: they may be secrets.
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float | str):
+        return str(v)
+    raise ValueError(f"expected a string, number or boolean, got {_kind(v)}")
+
+
+def _health(v: object) -> object:
+    return {"path": v} if isinstance(v, str) else v
+
+
+def _url_path(v: str) -> str:
+    if not v.startswith("/"):
+        raise ValueError(f'must start with "/", got {v!r}')
+    return v
+
+
+def _bind(v: str) -> str:
+    parse_bind(v, Path("/"))
+    return v
+
+
+Argv = Annotated[list[str], BeforeValidator(_argv), Field(min_length=1)]
+ImportString = Annotated[str, AfterValidator(_import_string)]
+BindText = Annotated[str, AfterValidator(_bind)]
+EnvValue = Annotated[str, PlainValidator(_env_value)]
+
+
+class _Raw(BaseModel):
+    # strict: TOML values are already typed, so `workers = true` or
+    # `port = "80"` are mistakes to report, not strings to coerce.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RawGaia(_Raw):
+    state_dir: str | None = None
+    stop_timeout: Duration | None = None
+    env_file: str | None = None
+
+
+class RawHttps(_Raw):
+    certfile: str
+    keyfile: str
+    ca_certs: str | None = None
+    client_auth: Literal["none", "optional", "required"] | None = None
+
+
+class RawBackoff(_Raw):
+    initial: Duration | None = None
+    factor: float | None = Field(default=None, ge=1.0)
+    max: Duration | None = None
+    reset_after: Duration | None = None
+
+
+class RawMemory(_Raw):
+    worker: Size | None = None
+    total: Size | None = None
+    interval: Duration | None = None
+    samples: int | None = Field(default=None, ge=1)
+
+
+class RawHealth(_Raw):
+    path: Annotated[str, AfterValidator(_url_path)] | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    failures: int | None = Field(default=None, ge=1)
+
+
+class RawApp(_Raw):
+    app: ImportString | None = None
+    command: Argv | None = None
+    server: Literal["gunicorn", "uvicorn"] | None = None
+    worker_class: Literal["uvicorn", "asgi", "sync", "gthread"] | None = None
+    workers: Annotated[int | Literal["auto"], PlainValidator(_workers)] | None = None
+    bind: Annotated[list[BindText], BeforeValidator(_one_or_many), Field(min_length=1)] | None = (
+        None
+    )
+    cwd: str | None = None
+    env: dict[str, EnvValue] | None = None
+    env_file: str | None = None
+    prestart: Annotated[list[Argv], BeforeValidator(_one_or_many)] | None = None
+    prestart_timeout: Duration | None = None
+    https: RawHttps | None = None
+    timeout: Duration | None = None
+    graceful_timeout: Duration | None = None
+    max_requests: int | None = Field(default=None, ge=0)
+    max_requests_jitter: int | None = Field(default=None, ge=0)
+    threads: int | None = Field(default=None, ge=1)
+    start_timeout: Duration | None = None
+    restart: Literal["always", "on-failure", "never"] | None = None
+    max_start_failures: int | None = Field(default=None, ge=1)
+    backoff: RawBackoff | None = None
+    memory: RawMemory | None = None
+    health: Annotated[RawHealth, BeforeValidator(_health)] | None = None
+
+
+class RawFile(_Raw):
+    gaia: RawGaia | None = None
+    apps: dict[str, RawApp] | None = None

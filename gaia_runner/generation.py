@@ -1,0 +1,168 @@
+"""One generation of an app: the process tree started from one version of its config.
+
+A hot reload starts generation N+1 beside N on the same public sockets, so each
+generation also gets a private loopback listener: probes sent there can only be
+answered by this generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from gaia_runner.config.model import AppConfig
+from gaia_runner.launch import LaunchSpec, build_launch
+from gaia_runner.probe import ProbeResult, http_probe
+from gaia_runner.process import ChildProcess
+from gaia_runner.sockets import Listener, bind_private_listener
+
+PROBE_INTERVAL = 0.05
+
+
+class Generation:
+    def __init__(
+        self,
+        number: int,
+        app: AppConfig,
+        spec: LaunchSpec,
+        private: Listener | None,
+        children: list[ChildProcess],
+        sink: Callable[[str], None],
+    ) -> None:
+        self.number = number
+        self.app = app
+        self.spec = spec
+        self.private = private
+        self.children = children
+        self._sink = sink
+        self.workers_desired = app.workers
+        self.command_grace = 1.0
+        self._retired: set[ChildProcess] = set()
+        self._changed = asyncio.Event()
+
+    @classmethod
+    async def start(
+        cls,
+        number: int,
+        app: AppConfig,
+        public: Sequence[Listener],
+        run_dir: Path,
+        base_env: Mapping[str, str],
+        sink: Callable[[str], None],
+        *,
+        debug: bool = False,
+    ) -> Generation:
+        private = None if app.command is not None else bind_private_listener()
+        listeners = [*public, *([private] if private else [])]
+        fds = [listener.fd for listener in listeners]
+        spec = build_launch(app, fds, run_dir, number, base_env, debug=debug)
+        copies = app.workers if app.command is not None else 1
+        children: list[ChildProcess] = []
+        try:
+            for _ in range(copies):
+                child = await ChildProcess.spawn(
+                    spec.argv, env=spec.env, cwd=spec.cwd, sink=sink, pass_fds=spec.pass_fds
+                )
+                children.append(child)
+        except BaseException:
+            for child in children:
+                child.kill_group()
+            if private is not None:
+                private.close()
+            raise
+        return cls(number, app, spec, private, children, sink)
+
+    @property
+    def server(self) -> str:
+        return "command" if self.app.command is not None else self.app.server.value
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.children]
+
+    @property
+    def leader(self) -> ChildProcess:
+        return self.children[0]
+
+    async def first_exit(self) -> ChildProcess:
+        """Resolves when any root process exits that gaia did not retire on purpose."""
+        while True:
+            self._changed.clear()
+            changed = asyncio.ensure_future(self._changed.wait())
+            waiting = {child.exited: child for child in self.children}
+            done, _ = await asyncio.wait([*waiting, changed], return_when=asyncio.FIRST_COMPLETED)
+            changed.cancel()
+            for task in done:
+                child = waiting.get(task)  # type: ignore[call-overload]
+                if child is not None and child not in self._retired:
+                    return child
+
+    async def _spawn_copy(self) -> ChildProcess:
+        return await ChildProcess.spawn(
+            self.spec.argv,
+            env=self.spec.env,
+            cwd=self.spec.cwd,
+            sink=self._sink,
+            pass_fds=self.spec.pass_fds,
+        )
+
+    async def respawn_copy(self, pid: int, timeout: float) -> None:
+        """Replace one copy of a plain command: the new one starts before the old one stops."""
+        old = next((c for c in self.children if c.pid == pid), None)
+        if old is None:
+            return
+        self.children.append(await self._spawn_copy())
+        await self._retire_copy(old, timeout)
+
+    async def _retire_copy(self, child: ChildProcess, timeout: float) -> None:
+        self._retired.add(child)
+        self._changed.set()
+        await child.stop(timeout)
+        self.children.remove(child)
+        self._retired.discard(child)
+
+    async def scale_copies(self, count: int, timeout: float) -> None:
+        while len(self.children) < count:
+            self.children.append(await self._spawn_copy())
+            self._changed.set()
+        extra = self.children[count:]
+        await asyncio.gather(*(self._retire_copy(c, timeout) for c in extra))
+
+    async def probe(self, path: str, timeout: float) -> ProbeResult:
+        assert self.private is not None
+        return await http_probe(self.private.bind, path, timeout, tls=self.app.https is not None)
+
+    async def wait_serving(self, path: str = "/") -> None:
+        """Returns once an HTTP request through the private socket got any answer.
+
+        A command has no socket; it counts as up once it survived a short grace time.
+        """
+        if self.private is None:
+            await asyncio.sleep(self.command_grace)
+            return
+        while True:
+            result = await self.probe(path, timeout=5.0)
+            if result.answered:
+                return
+            await asyncio.sleep(PROBE_INTERVAL)
+
+    async def scale_signal(self, delta: int) -> None:
+        """Uvicorn grows by one worker per TTIN and shrinks per TTOU. The kernel merges
+        a signal that is still pending, so they are sent one at a time."""
+        sig = signal.SIGTTIN if delta > 0 else signal.SIGTTOU
+        for _ in range(abs(delta)):
+            self.leader.send_signal(sig)
+            await asyncio.sleep(0.2)
+
+    def kill_leftovers(self) -> None:
+        for child in self.children:
+            child.kill_group()
+
+    async def stop(self, timeout: float) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(child.stop(timeout) for child in self.children))
+        if self.private is not None:
+            self.private.close()

@@ -1,0 +1,171 @@
+"""Watchers that judge a live generation: health checks, memory limits, worker crash loops.
+
+Each watcher either acts in place (recycling one worker) or returns a Condemned
+verdict, which makes the supervisor stop the tree and restart it with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gaia_runner.config.units import format_size
+from gaia_runner.tree import worker_processes
+
+if TYPE_CHECKING:
+    from gaia_runner.generation import Generation
+    from gaia_runner.supervisor import AppSupervisor
+
+TURNOVER_POLL = 0.1
+
+
+@dataclass(frozen=True)
+class Condemned:
+    reason: str  # the sentence shown to the user
+    label: str = ""  # the short restart reason for the table ("health", "memory", ...)
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.reason)
+
+
+@dataclass
+class WorkerTurnover:
+    """Counts worker births beyond the first set, over a sliding window."""
+
+    window: float
+    seen: set[int] = field(default_factory=set)
+    births: collections.deque[float] = field(default_factory=collections.deque)
+    _primed: bool = False
+
+    def observe(self, now: float, pids: Iterable[int]) -> int:
+        current = set(pids)
+        new = current - self.seen
+        if self._primed:
+            self.births.extend([now] * len(new))
+        self._primed = True
+        self.seen |= current
+        while self.births and now - self.births[0] > self.window:
+            self.births.popleft()
+        return len(self.births)
+
+
+@dataclass
+class OverLimit:
+    """Per-worker count of consecutive samples over a limit: one spike is not a leak."""
+
+    needed: int
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def observe(self, over: Iterable[int], alive: Iterable[int]) -> list[int]:
+        over_set = set(over)
+        self.counts = {pid: self.counts.get(pid, 0) + 1 for pid in over_set}
+        alive_set = set(alive)
+        self.counts = {pid: n for pid, n in self.counts.items() if pid in alive_set}
+        return [pid for pid, n in self.counts.items() if n >= self.needed]
+
+    def forget(self, pid: int) -> None:
+        self.counts.pop(pid, None)
+
+
+async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -> Condemned:
+    """A master that keeps replacing dying workers looks alive but serves nothing."""
+    turnover = WorkerTurnover(window=sup.timings.crash_window)
+    limit = sup.timings.crash_limit
+    while True:
+        await asyncio.sleep(TURNOVER_POLL)
+        if gen.server == "command":
+            continue
+        pids = [
+            p.pid for p in await asyncio.to_thread(worker_processes, gen.leader.pid, gen.server)
+        ]
+        births = turnover.observe(time.monotonic(), pids)
+        if births < limit:
+            continue
+        if serving and (await gen.probe("/", timeout=2.0)).answered:
+            continue
+        return Condemned(
+            f"worker crash loop: {births} workers replaced within {turnover.window:g}s",
+            "worker crash loop",
+        )
+
+
+async def watch_health(sup: AppSupervisor, gen: Generation) -> Condemned:
+    health = gen.app.health
+    assert health is not None
+    failures = 0
+    while True:
+        await asyncio.sleep(health.interval)
+        result = await gen.probe(health.path, timeout=health.timeout)
+        if result.healthy:
+            failures = 0
+            continue
+        failures += 1
+        why = f"HTTP {result.status}" if result.status is not None else result.error
+        sup.log.write(
+            "gaia", f"health check {health.path} failed ({failures}/{health.failures}): {why}"
+        )
+        if failures >= health.failures:
+            return Condemned(f"health check {health.path} failed {failures} times: {why}", "health")
+
+
+async def watch_memory(sup: AppSupervisor, gen: Generation) -> Condemned:
+    """Recycle single workers in place; the tree is never condemned for memory."""
+    limits = gen.app.memory
+    assert limits is not None
+    worker_over = OverLimit(limits.samples)
+    total_over = OverLimit(limits.samples)
+    while True:
+        await asyncio.sleep(limits.interval)
+        sample = sup.sample
+        if sample is None or sup.current is not gen:
+            continue
+        alive = [w.pid for w in sample.workers]
+        over = [w.pid for w in sample.workers if limits.worker and w.uss > limits.worker]
+        for pid in worker_over.observe(over, alive):
+            size = next(w.uss for w in sample.workers if w.pid == pid)
+            worker_over.forget(pid)
+            await _recycle(sup, gen, pid, f"worker {pid} uses {format_size(size)}")
+        total_is_over = bool(limits.total and sample.total_pss > limits.total)
+        largest = sample.largest_worker
+        if largest is not None and total_over.observe([0] if total_is_over else [], [0]):
+            total_over.forget(0)
+            await _recycle(
+                sup, gen, largest.pid, f"app uses {format_size(sample.total_pss)} in total"
+            )
+
+
+async def _recycle(sup: AppSupervisor, gen: Generation, pid: int, why: str) -> None:
+    """TERM one worker: it finishes its in-flight requests and its master replaces it."""
+    sup.log.write("gaia", f"recycling worker {pid}: {why} (memory limit)")
+    sup.restarts += 1
+    sup.last_reason = "memory"
+    if gen.server == "command":
+        await gen.respawn_copy(pid, sup.stop_timeout)
+        return
+    try:
+        import os
+
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+async def watch_generation(sup: AppSupervisor, gen: Generation) -> Condemned:
+    watchers = [watch_crash_loop(sup, gen, serving=True)]
+    if gen.app.health is not None and gen.private is not None:
+        watchers.append(watch_health(sup, gen))
+    if gen.app.memory is not None:
+        watchers.append(watch_memory(sup, gen))
+    tasks = [asyncio.ensure_future(w) for w in watchers]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return next(iter(done)).result()
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,52 @@
+"""The steps before starting (migrations and the like): in order, each must exit 0 in time."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaia_runner.process import ChildProcess, describe_exit
+
+
+@dataclass(frozen=True)
+class PrestartOutcome:
+    ok: bool
+    reason: str = ""
+
+
+async def run_prestart(
+    steps: Sequence[Sequence[str]],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float,
+    sink: Callable[[str], None],
+) -> PrestartOutcome:
+    """`timeout` is the budget for all steps together."""
+    deadline = time.monotonic() + timeout
+    for argv in steps:
+        shown = shlex.join(argv)
+        sink(f"$ {shown}")
+        try:
+            child = await ChildProcess.spawn(argv, env=env, cwd=cwd, sink=sink)
+        except OSError as exc:
+            return PrestartOutcome(False, f"prestart `{shown}` could not start: {exc.strerror}")
+        remaining = max(0.0, deadline - time.monotonic())
+        try:
+            code = await asyncio.wait_for(asyncio.shield(child.exited), remaining)
+        except TimeoutError:
+            await child.stop(timeout=5.0, sig=signal.SIGTERM)
+            return PrestartOutcome(False, f"prestart `{shown}` timed out after {timeout:g}s")
+        except asyncio.CancelledError:
+            # gaia is stopping mid-migration: the step must not outlive us.
+            await asyncio.shield(child.stop(timeout=5.0))
+            raise
+        await child.drain()
+        if code != 0:
+            return PrestartOutcome(False, f"prestart `{shown}` failed: {describe_exit(code)}")
+    return PrestartOutcome(True)

@@ -1,0 +1,75 @@
+"""HTTP probes through a socket: the only proof that an app is serving."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from dataclasses import dataclass
+
+from gaia_runner.config.model import Bind, BindKind
+from gaia_runner.sockets import connect_address
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    status: int | None  # None: no HTTP answer at all
+    error: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is not None and 200 <= self.status < 400
+
+
+def _insecure_context() -> ssl.SSLContext:
+    # The probe checks that the app answers, not who signed its certificate.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def _open(bind: Bind, tls: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    family, address = connect_address(bind)
+    ctx = _insecure_context() if tls else None
+    if bind.kind is BindKind.UNIX:
+        assert isinstance(address, str)
+        return await asyncio.open_unix_connection(address, ssl=ctx)
+    assert isinstance(address, tuple)
+    host, port = address
+    return await asyncio.open_connection(
+        host, port, family=family, ssl=ctx, server_hostname="localhost" if tls else None
+    )
+
+
+async def http_probe(bind: Bind, path: str, timeout: float, tls: bool = False) -> ProbeResult:
+    """One GET; any status line counts as an answer."""
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await _open(bind, tls)
+            host = "localhost" if bind.kind is BindKind.UNIX else bind.host or "localhost"
+            request = (
+                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gaia-probe\r\n"
+                "Connection: close\r\n\r\n"
+            )
+            writer.write(request.encode("ascii", errors="replace"))
+            await writer.drain()
+            status_line = await reader.readline()
+    except TimeoutError:
+        return ProbeResult(None, f"no answer within {timeout:g}s")
+    except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+        return ProbeResult(None, str(exc) or type(exc).__name__)
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+    parts = status_line.split()
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return ProbeResult(int(parts[1]))
+    return ProbeResult(None, "not an HTTP answer")

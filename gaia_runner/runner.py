@@ -1,0 +1,294 @@
+"""The runner: one asyncio process that owns the sockets and one supervisor per app.
+
+Signal handlers only put a word in a queue; `run()` is the one loop that decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from gaia_runner.applog import AppLog
+from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.config.model import AppConfig, Bind
+from gaia_runner.display import Display
+from gaia_runner.plan import Action, AppPlan, plan_reload
+from gaia_runner.snapshot import Snapshot
+from gaia_runner.sockets import BindError, Listener, bind_listener
+from gaia_runner.supervisor import AppSupervisor, Replace, Scale, Stop
+from gaia_runner.timing import Timings
+from gaia_runner.watch import watch_named_files, watch_sources
+
+GAIA = "gaia"
+SNAPSHOT_INTERVAL = 0.25
+
+
+class StartupError(Exception):
+    """Nothing could start: every reason, one per line."""
+
+
+def select_apps(config: GaiaConfig, only: Sequence[str]) -> dict[str, AppConfig]:
+    unknown = [name for name in only if name not in config.apps]
+    if unknown:
+        known = ", ".join(config.apps)
+        raise StartupError(f"no app named {', '.join(unknown)} in {config.source} (apps: {known})")
+    return {n: a for n, a in config.apps.items() if not only or n in only}
+
+
+def dev_variant(app: AppConfig) -> AppConfig:
+    """Dev mode: one worker, so a code change restarts quickly."""
+    if app.command is not None:
+        return app
+    return app.model_copy(update={"workers": 1})
+
+
+def watched_config_files(config: GaiaConfig) -> list[Path]:
+    paths = [config.source]
+    if config.gaia.env_file is not None:
+        paths.append(config.gaia.env_file)
+    for app in config.apps.values():
+        if app.env_file is not None:
+            paths.append(app.env_file)
+        if app.https is not None:
+            paths += [app.https.certfile, app.https.keyfile]
+            if app.https.ca_certs is not None:
+                paths.append(app.https.ca_certs)
+    return paths
+
+
+class Runner:
+    def __init__(
+        self,
+        config: GaiaConfig,
+        display: Display,
+        *,
+        only: Sequence[str] = (),
+        dev: bool = False,
+        watch_config: bool = True,
+        timings: Timings | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.display = display
+        self.only = tuple(only)
+        self.dev = dev
+        self.watch_config = watch_config
+        self.timings = timings or Timings.from_env()
+        self.base_env = dict(os.environ if environ is None else environ)
+        self.sockets: dict[Bind, Listener] = {}
+        self.supervisors: dict[str, AppSupervisor] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.config_error: str | None = None
+        self.notices: list[str] = []
+        self._events: asyncio.Queue[str] = asyncio.Queue()
+        self._stop_watching = asyncio.Event()
+
+    # -- selection and sockets -----------------------------------------------------------
+
+    def _wanted(self, config: GaiaConfig) -> dict[str, AppConfig]:
+        apps = select_apps(config, self.only)
+        return {n: dev_variant(a) for n, a in apps.items()} if self.dev else apps
+
+    def _bind_all(self, apps: Iterable[AppConfig]) -> dict[Bind, Listener]:
+        """Bind every address not held yet; all or nothing, every failure reported."""
+        fresh: dict[Bind, Listener] = {}
+        errors: list[str] = []
+        for app in apps:
+            for bind in app.bind:
+                if bind in self.sockets or bind in fresh:
+                    continue
+                try:
+                    fresh[bind] = bind_listener(bind)
+                except BindError as exc:
+                    errors.append(f"app {app.name!r}: {exc}")
+        if errors:
+            for listener in fresh.values():
+                listener.close()
+            raise StartupError("\n".join(errors))
+        return fresh
+
+    def _listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
+        return tuple(self.sockets[bind] for bind in app.bind)
+
+    def _close_unused_sockets(self) -> None:
+        """A socket stays open while a running generation or the wanted config uses it."""
+        in_use = {listener.bind for sup in self.supervisors.values() for listener in sup.listeners}
+        with contextlib.suppress(StartupError):
+            in_use |= {b for app in self._wanted(self.config).values() for b in app.bind}
+        for bind in [b for b in self.sockets if b not in in_use]:
+            self.sockets.pop(bind).close()
+
+    # -- apps ----------------------------------------------------------------------------
+
+    def _start_app(self, app: AppConfig) -> None:
+        state_dir = self.config.gaia.state_dir
+        log = AppLog(app.name, state_dir / "logs", self.display.log_line)
+        sup = AppSupervisor(
+            app,
+            self._listeners_for(app),
+            run_dir=state_dir / "run",
+            log=log,
+            base_env=self.base_env,
+            stop_timeout=self.config.gaia.stop_timeout,
+            notify=lambda message, name=app.name: self.display.event(f"{name}: {message}"),
+            timings=self.timings,
+            debug=self.dev,
+        )
+        self.supervisors[app.name] = sup
+        self.tasks[app.name] = asyncio.create_task(sup.run(), name=f"app-{app.name}")
+
+    async def _stop_app(self, name: str) -> None:
+        sup = self.supervisors[name]
+        sup.send(Stop())
+        await self.tasks[name]
+        sup.log.close()
+        del self.supervisors[name], self.tasks[name]
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            apps=tuple(sup.snapshot() for sup in self.supervisors.values()),
+            config_path=str(self.config.source),
+            config_error=self.config_error,
+            notices=tuple(self.notices[-3:]),
+        )
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start everything, then serve until SIGINT/SIGTERM. Raises StartupError if
+        nothing could be started (a bind is taken)."""
+        wanted = self._wanted(self.config)
+        self.sockets.update(self._bind_all(wanted.values()))
+        loop = asyncio.get_running_loop()
+        for sig, word in (
+            (signal.SIGINT, "stop"),
+            (signal.SIGTERM, "stop"),
+            (signal.SIGHUP, "reload"),
+        ):
+            loop.add_signal_handler(sig, self._events.put_nowait, word)
+        self.display.start()
+        background: list[asyncio.Task[None]] = []
+        try:
+            for app in wanted.values():
+                self._start_app(app)
+            background.append(asyncio.create_task(self._refresh_display()))
+            if self.watch_config:
+                background.append(asyncio.create_task(self._watch_config()))
+            if self.dev:
+                background.append(asyncio.create_task(self._watch_code()))
+            self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")
+            while (word := await self._events.get()) != "stop":
+                if word == "reload":
+                    await self.reload()
+                elif word.startswith("code:"):
+                    await self._replace_for_code(word.removeprefix("code:"))
+        finally:
+            self.display.event(f"{GAIA}: stopping")
+            self._stop_watching.set()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await asyncio.gather(*(self._stop_app(n) for n in list(self.supervisors)))
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            for listener in self.sockets.values():
+                listener.close()
+            self.sockets.clear()
+            self.display.update(self.snapshot())
+            self.display.event(f"{GAIA}: stopped")
+            self.display.stop()
+
+    def request(self, word: str) -> None:
+        self._events.put_nowait(word)
+
+    async def _refresh_display(self) -> None:
+        while True:
+            self.display.update(self.snapshot())
+            self._close_unused_sockets()
+            await asyncio.sleep(SNAPSHOT_INTERVAL)
+
+    # -- reload --------------------------------------------------------------------------
+
+    def _reject(self, message: str) -> None:
+        self.config_error = message
+        self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
+        for line in message.splitlines():
+            self.display.event(f"{GAIA}:   {line}")
+
+    async def reload(self) -> None:
+        """parse -> validate -> diff -> apply the smallest change; invalid input changes nothing."""
+        try:
+            loaded = await asyncio.to_thread(load_config, self.config.source)
+            wanted = self._wanted(loaded.config)
+        except ConfigError as exc:
+            self._reject(str(exc))
+            return
+        except StartupError as exc:
+            self._reject(str(exc))
+            return
+        running = {name: sup.app for name, sup in self.supervisors.items()}
+        plans = plan_reload(running, wanted)
+        changes = [p for p in plans if p.action is not Action.UNCHANGED]
+        try:
+            fresh = self._bind_all(wanted[p.name] for p in changes if p.name in wanted)
+        except StartupError as exc:
+            self._reject(str(exc))
+            return
+        self.sockets.update(fresh)
+        if self.config_error is not None:
+            self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
+        self.config_error = None
+        self.config = loaded.config
+        for warning in loaded.warnings:
+            self.display.event(f"{GAIA}: warning: {warning}")
+        self.display.event(f"{GAIA}: reload plan: " + "; ".join(p.describe() for p in plans))
+        await asyncio.gather(*(self._apply(plan, wanted) for plan in changes))
+        self._close_unused_sockets()
+
+    async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
+        match plan.action:
+            case Action.START:
+                self._start_app(wanted[plan.name])
+            case Action.STOP:
+                await self._stop_app(plan.name)
+            case Action.SCALE:
+                self.supervisors[plan.name].send(Scale(wanted[plan.name]))
+            case Action.REPLACE:
+                app = wanted[plan.name]
+                self.supervisors[plan.name].send(
+                    Replace(app, self._listeners_for(app), reason="config change")
+                )
+
+    async def _watch_config(self) -> None:
+        async for _ in watch_named_files(
+            lambda: watched_config_files(self.config), self.timings.debounce, self._stop_watching
+        ):
+            self._events.put_nowait("reload")
+
+    # -- dev mode ------------------------------------------------------------------------
+
+    async def _watch_code(self) -> None:
+        roots: dict[Path, list[str]] = {}
+        for name, sup in self.supervisors.items():
+            roots.setdefault(sup.app.cwd, []).append(name)
+        ignored = [self.config.gaia.state_dir]
+        watchers = [self._watch_root(root, names, ignored) for root, names in roots.items()]
+        await asyncio.gather(*watchers)
+
+    async def _watch_root(self, root: Path, names: list[str], ignored: list[Path]) -> None:
+        async for changed in watch_sources(root, ignored, 0.05, self._stop_watching):
+            shown = ", ".join(sorted(p.name for p in changed)[:3])
+            self.display.event(f"{GAIA}: code changed ({shown})")
+            for name in names:
+                self._events.put_nowait(f"code:{name}")
+
+    async def _replace_for_code(self, name: str) -> None:
+        sup = self.supervisors.get(name)
+        if sup is None:
+            return
+        with contextlib.suppress(KeyError):
+            sup.send(Replace(sup.app, self._listeners_for(sup.app), reason="code change"))

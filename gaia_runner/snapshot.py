@@ -1,0 +1,37 @@
+"""An immutable picture of the runner at one instant; the status view renders only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gaia_runner.state import AppState
+
+
+@dataclass(frozen=True)
+class AppSnapshot:
+    name: str
+    server: str  # "gunicorn", "uvicorn" or "command"
+    state: AppState
+    pid: int | None = None
+    workers_live: int = 0
+    workers_desired: int = 0
+    urls: tuple[str, ...] = ()
+    memory_bytes: int | None = None  # USS/PSS of the whole tree
+    memory_limit: int | None = None  # memory.total, if set
+    largest_worker_bytes: int | None = None
+    worker_limit: int | None = None  # memory.worker, if set
+    cpu_percent: float | None = None  # whole tree, 100 = one core
+    restarts: int = 0
+    last_restart_reason: str | None = None
+    uptime_seconds: float | None = None  # since the current generation became RUNNING
+    backoff_seconds_left: float | None = None
+    detail: str | None = None  # why it is FAILED/FATAL, or what STARTING waits for
+    last_lines: tuple[str, ...] = ()  # the last output lines, kept for FAILED/FATAL
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    apps: tuple[AppSnapshot, ...]
+    config_path: str = ""
+    config_error: str | None = None  # an invalid edit that was not applied
+    notices: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,139 @@
+"""gaia owns every listening socket: it binds them once and hands the fds down.
+
+Because the socket outlives any one server process, a restarted or replacement
+process tree never meets "address already in use", and two generations of an
+app can accept from the same queue while one replaces the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaia_runner.config.model import Bind, BindKind
+
+BACKLOG = 2048
+
+
+class BindError(Exception):
+    def __init__(self, bind: Bind, reason: str) -> None:
+        super().__init__(f"cannot bind {bind}: {reason}")
+        self.bind = bind
+        self.reason = reason
+
+
+@dataclass
+class Listener:
+    bind: Bind
+    sock: socket.socket
+
+    @property
+    def fd(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.bind.kind is BindKind.UNIX and self.bind.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.bind.path.unlink()
+
+
+def _describe(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use by another process"
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "address not available on this machine"
+    return exc.strerror or str(exc)
+
+
+def _remove_stale_unix_socket(path: Path) -> None:
+    """A socket file left by a dead process blocks bind(); a live one must not be stolen."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise FileExistsError(errno.EEXIST, f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        path.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "in use")
+
+
+def bind_listener(bind: Bind) -> Listener:
+    try:
+        if bind.kind is BindKind.UNIX:
+            assert bind.path is not None
+            _remove_stale_unix_socket(bind.path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(str(bind.path))
+            except OSError:
+                sock.close()
+                raise
+        else:
+            infos = socket.getaddrinfo(
+                bind.host, bind.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+            family, _, _, _, address = infos[0]
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+            except OSError:
+                sock.close()
+                raise
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        raise BindError(bind, _describe(exc)) from exc
+    except socket.gaierror as exc:
+        raise BindError(bind, f"unknown host {bind.host!r}") from exc
+    return Listener(bind, sock)
+
+
+def bind_private_listener(unix_path: Path | None = None) -> Listener:
+    """A loopback listener that only one generation serves: probes through it reach that
+    generation and no other, which a shared public socket cannot promise."""
+    if unix_path is not None:
+        bind = Bind(kind=BindKind.UNIX, path=unix_path)
+    else:
+        bind = Bind(kind=BindKind.TCP, host="127.0.0.1", port=0)
+    listener = bind_listener(bind)
+    if unix_path is None:
+        port = listener.sock.getsockname()[1]
+        listener.bind = Bind(kind=BindKind.TCP, host="127.0.0.1", port=port)
+    return listener
+
+
+def connect_address(bind: Bind) -> tuple[int, str | tuple[str, int]]:
+    """Where a client on this machine reaches `bind` (wildcards mean loopback)."""
+    if bind.kind is BindKind.UNIX:
+        return socket.AF_UNIX, str(bind.path)
+    host = bind.host
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return family, (host, bind.port)
+
+
+def inheritable_fds(listeners: list[Listener]) -> tuple[int, ...]:
+    fds = tuple(listener.fd for listener in listeners)
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    return fds

@@ -1,0 +1,197 @@
+"""The live status table of `gaia up`: a pure function from a Snapshot to something Rich draws."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, JustifyMethod, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gaia_runner.snapshot import AppSnapshot, Snapshot
+from gaia_runner.state import AppState
+
+MISSING = "-"
+LAST_LINES_SHOWN = 5
+
+STATE_STYLES: dict[AppState, str] = {
+    AppState.RUNNING: "green",
+    AppState.PRESTART: "yellow",
+    AppState.STARTING: "yellow",
+    AppState.BACKOFF: "yellow",
+    AppState.STOPPING: "dim",
+    AppState.STOPPED: "dim",
+    AppState.FAILED: "red",
+    AppState.FATAL: "bold red",
+}
+
+# CSI (colours, cursor moves), OSC (titles, hyperlinks) and the remaining two-byte escapes:
+# a child's output must not be able to move the cursor under the live table.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def clean_line(line: str) -> str:
+    """Make one line of child output safe to put on the terminal as plain text, on one line."""
+    line = _ESCAPES.sub("", line.rstrip("\r\n"))
+    # A progress bar redraws with \r: keep what a terminal would have left visible.
+    line = line.rsplit("\r", 1)[-1]
+    line = _CONTROLS.sub("", line.expandtabs())
+    # Lone surrogates (undecodable bytes) would raise on every later write.
+    return line.encode("utf-8", "replace").decode("utf-8")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    unit = units.pop(0)
+    while value >= 1024 and units:
+        value /= 1024
+        unit = units.pop(0)
+    if value < 10 and value != int(value):
+        return f"{value:.1f}{unit}"
+    return f"{value:.0f}{unit}"
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _state(app: AppSnapshot) -> Text:
+    label = app.state.value
+    if app.state is AppState.BACKOFF and app.backoff_seconds_left is not None:
+        # Round up so "0s" never shows while the retry is still pending.
+        label = f"backoff {math.ceil(app.backoff_seconds_left)}s"
+    return Text(label, style=STATE_STYLES.get(app.state, ""))
+
+
+def _workers(app: AppSnapshot) -> str:
+    if not app.workers_desired and not app.workers_live:
+        return MISSING
+    return f"{app.workers_live}/{app.workers_desired}"
+
+
+def _memory(app: AppSnapshot) -> str:
+    if app.memory_bytes is None:
+        return MISSING
+    text = _size(app.memory_bytes)
+    if app.memory_limit is not None:
+        text += f" / {_size(app.memory_limit)}"
+    if app.largest_worker_bytes is not None:
+        text += f"\nmax worker {_size(app.largest_worker_bytes)}"
+        if app.worker_limit is not None:
+            text += f"/{_size(app.worker_limit)}"
+    return text
+
+
+def _restarts(app: AppSnapshot) -> str:
+    if app.restarts and app.last_restart_reason:
+        return f"{app.restarts} ({app.last_restart_reason})"
+    return str(app.restarts)
+
+
+def _cpu(app: AppSnapshot) -> str:
+    return MISSING if app.cpu_percent is None else f"{app.cpu_percent:.0f}%"
+
+
+def _uptime(app: AppSnapshot) -> str:
+    return MISSING if app.uptime_seconds is None else _duration(app.uptime_seconds)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[AppSnapshot], str | Text]
+    justify: JustifyMethod = "left"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("app", lambda app: Text(app.name, style="bold")),
+    Column("server", lambda app: app.server or MISSING),
+    Column("state", _state),
+    Column("pid", lambda app: MISSING if app.pid is None else str(app.pid), "right"),
+    Column("workers", _workers, "right"),
+    Column("url", lambda app: Text("\n".join(app.urls) or MISSING)),
+    Column("memory", _memory),
+    Column("cpu", _cpu, "right"),
+    Column("restarts", _restarts),
+    Column("uptime", _uptime, "right"),
+)
+
+# On a narrow terminal whole columns go, least useful first, rather than every column being
+# squeezed into ellipses; app and state are never dropped.
+DROP_ORDER = ("server", "pid", "uptime", "cpu", "restarts", "workers", "memory", "url")
+
+
+def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
+    for column in columns:
+        # A wrapped row would make the live table jump in height; cut with an ellipsis instead.
+        table.add_column(column.header, justify=column.justify, no_wrap=True, overflow="ellipsis")
+    for app in apps:
+        table.add_row(*(column.cell(app) for column in columns))
+    return table
+
+
+class StatusTable:
+    """The app table, dropping columns to fit whatever width it is finally drawn at."""
+
+    def __init__(self, apps: tuple[AppSnapshot, ...]) -> None:
+        self.apps = apps
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = COLUMNS
+        for header in DROP_ORDER:
+            if self._natural_width(console, options, columns) <= options.max_width:
+                break
+            columns = tuple(column for column in columns if column.header != header)
+        yield make_table(self.apps, columns)
+
+    def _natural_width(
+        self, console: Console, options: ConsoleOptions, columns: tuple[Column, ...]
+    ) -> int:
+        # Measured as if unbounded: Rich would otherwise clamp the answer to the space we have.
+        table = make_table(self.apps, columns)
+        return Measurement.get(console, options.update_width(1_000_000), table).maximum
+
+
+def _failure(app: AppSnapshot) -> Text:
+    text = Text(f"{app.name} {app.state.value}", style=STATE_STYLES[app.state])
+    if app.detail:
+        text.append(f": {app.detail}")
+    for line in app.last_lines[-LAST_LINES_SHOWN:]:
+        text.append(f"\n  {clean_line(line)}", style="dim")
+    return text
+
+
+def render_status(snapshot: Snapshot) -> RenderableType:
+    """Everything below the scrolling logs: the table, then failures, config errors, notices."""
+    parts: list[RenderableType] = [StatusTable(snapshot.apps)]
+    parts += [
+        _failure(app) for app in snapshot.apps if app.state in (AppState.FAILED, AppState.FATAL)
+    ]
+    if snapshot.config_error:
+        name = PurePath(snapshot.config_path).name if snapshot.config_path else "gaia.toml"
+        parts.append(
+            Panel(
+                Text(f"{name} not applied: {snapshot.config_error}", style="red"),
+                border_style="red",
+                expand=False,
+            )
+        )
+    parts += [Text(notice, style="dim") for notice in snapshot.notices]
+    return Group(*parts)

@@ -1,0 +1,58 @@
+"""Run uvicorn on sockets gaia already bound, always under uvicorn's multiprocess supervisor.
+
+Always supervising (even for one worker) keeps the tree shape the same for every
+worker count, lets gaia scale in place with TTIN/TTOU, and lets gaia make each
+spawned worker die with its parent: stock uvicorn workers outlive a killed master.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gaia_runner.pdeathsig import die_with_parent
+
+
+def _worker_entry(target: Callable[..., None], parent: int, **kwargs: Any) -> None:
+    die_with_parent(expected_parent=parent)
+    target(**kwargs)
+
+
+def _install_worker_hook() -> None:
+    from uvicorn import _subprocess
+    from uvicorn.supervisors import multiprocess
+
+    original = _subprocess.get_subprocess
+
+    def get_subprocess(
+        config: Any, target: Callable[..., None], sockets: list[socket.socket]
+    ) -> Any:
+        wrapped = functools.partial(_worker_entry, target, os.getpid())
+        return original(config, wrapped, sockets)
+
+    multiprocess.get_subprocess = get_subprocess  # type: ignore[assignment]
+
+
+def main(argv: list[str]) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    spec = json.loads(Path(argv[0]).read_text())
+    # Dropped from sys.argv so the app never sees gaia's arguments.
+    del sys.argv[1:]
+    sys.path.insert(0, os.getcwd())
+    sockets = [socket.socket(fileno=fd) for fd in spec["fds"]]
+    config = uvicorn.Config(**spec["options"])
+    _install_worker_hook()
+    Multiprocess(config, sockets=sockets).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,132 @@
+"""Notice saved files reliably: editors save by writing a temp file and renaming it over
+the original, which a watch on the file itself misses after the first time. So the
+directories are watched, filtered on the names, and a save only counts when the
+content really changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+
+import watchfiles
+
+IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "node_modules",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        ".gaia",
+    }
+)
+SOURCE_SUFFIXES = frozenset(
+    {
+        ".py",
+        ".html",
+        ".jinja",
+        ".jinja2",
+        ".j2",
+        ".txt",
+        ".toml",
+        ".json",
+        ".yaml",
+        ".yml",
+        ".css",
+        ".js",
+    }
+)
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            digest.update(f"<{exc.errno}>".encode())
+    return digest.hexdigest()
+
+
+class _NamedFiles(watchfiles.DefaultFilter):
+    def __init__(self, names: frozenset[Path]) -> None:
+        super().__init__()
+        self._names = names
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        return Path(path) in self._names
+
+
+class _SourceFiles(watchfiles.DefaultFilter):
+    def __init__(self, ignored: Iterable[Path]) -> None:
+        super().__init__(ignore_dirs=tuple(IGNORED_DIRS))
+        self._ignored = tuple(p.resolve() for p in ignored)
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        p = Path(path)
+        if p.suffix not in SOURCE_SUFFIXES or not super().__call__(change, path):
+            return False
+        return not any(p.is_relative_to(root) for root in self._ignored)
+
+
+async def _debounced(
+    changes: AsyncIterator[set[tuple[watchfiles.Change, str]]], quiet: float
+) -> AsyncIterator[set[Path]]:
+    """Merge bursts: yield once nothing more arrived for `quiet` seconds."""
+    pending: set[Path] = set()
+    iterator = changes.__aiter__()
+    next_batch: asyncio.Future[set[tuple[watchfiles.Change, str]]] | None = None
+    while True:
+        if next_batch is None:
+            next_batch = asyncio.ensure_future(iterator.__anext__())
+        done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
+        if next_batch in done:
+            try:
+                batch = next_batch.result()
+            except StopAsyncIteration:
+                return
+            next_batch = None
+            pending |= {Path(p) for _, p in batch}
+            continue
+        yield pending
+        pending = set()
+
+
+async def watch_named_files(
+    paths: Callable[[], Iterable[Path]], quiet: float, stop: asyncio.Event
+) -> AsyncIterator[set[Path]]:
+    """Yield whenever one of `paths()` (re-read each time: the set follows the config)
+    changed content. Watching restarts when the set of directories changes."""
+    while not stop.is_set():
+        wanted = frozenset(p.absolute() for p in paths())
+        dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
+        last = fingerprint(wanted)
+        raw = watchfiles.awatch(
+            *dirs, watch_filter=_NamedFiles(wanted), debounce=50, step=20, stop_event=stop
+        )
+        async for changed in _debounced(raw, quiet):
+            now = fingerprint(wanted)
+            if now == last:
+                continue  # a touch, or a save of identical content
+            last = now
+            yield changed
+            if frozenset(p.absolute() for p in paths()) != wanted:
+                break
+
+
+async def watch_sources(
+    root: Path, ignored: Iterable[Path], quiet: float, stop: asyncio.Event
+) -> AsyncIterator[set[Path]]:
+    raw = watchfiles.awatch(
+        root, watch_filter=_SourceFiles(ignored), debounce=50, step=20, stop_event=stop
+    )
+    async for changed in _debounced(raw, quiet):
+        yield changed

@@ -1,0 +1,55 @@
+"""Suite-wide guard: a test that leaves a process behind is a failing test."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+RUN_MARK = "GAIA_TEST_RUN"
+RUN_ID = uuid.uuid4().hex
+os.environ[RUN_MARK] = RUN_ID  # inherited by every process a test starts
+
+
+def marked_processes() -> list[psutil.Process]:
+    """Every live process started by this test run, even ones reparented to init."""
+    found = []
+    me = os.getpid()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get(RUN_MARK) == RUN_ID:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def wait_gone(timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = marked_processes()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_processes() -> Iterator[None]:
+    yield
+    left = wait_gone(5.0)
+    for proc in left:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    assert not left, "processes left behind: " + ", ".join(
+        f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in left if p.is_running()
+    )

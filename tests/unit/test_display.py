@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from gaia_runner.display import (
+    MAX_LINE_CHARS,
+    PlainDisplay,
+    TuiDisplay,
+    make_display,
+)
+from gaia_runner.snapshot import AppSnapshot, Snapshot
+from gaia_runner.state import AppState
+
+
+def console(*, force_terminal: bool | None = None) -> Console:
+    return Console(
+        width=120,
+        color_system=None,
+        force_terminal=force_terminal,
+        record=True,
+        file=io.StringIO(),
+    )
+
+
+def test_tui_prints_markup_looking_output_literally() -> None:
+    out = console()
+    display = TuiDisplay(out)
+    display.log_line("web", "", "[red]boom[/red] [bold]x :smile:")
+    assert "web  | [red]boom[/red] [bold]x :smile:" in out.export_text()
+
+
+def test_tui_prefixes_source_and_gaia_events() -> None:
+    out = console()
+    display = TuiDisplay(out)
+    display.log_line("web", "prestart", "migrating")
+    display.event("web: starting -> running")
+    lines = out.export_text().splitlines()
+    assert lines == ["web:prestart | migrating", "gaia         | web: starting -> running"]
+
+
+def test_tui_strips_escape_sequences_from_app_output() -> None:
+    file = io.StringIO()
+    out = Console(color_system="standard", force_terminal=True, record=True, file=file)
+    TuiDisplay(out).log_line("web", "", "\x1b[2J\x1b[Hplain \x1b[31mred\x1b[0m")
+    raw = file.getvalue()
+    assert "\x1b[2J" not in raw
+    assert "\x1b[H" not in raw
+    assert "\x1b[31m" not in raw  # the app's own red is gone...
+    assert "\x1b[36m" in raw  # ...while gaia still colours the prefix
+    assert "plain red" in out.export_text()
+
+
+def test_tui_colours_apps_stably_and_distinctly() -> None:
+    display = TuiDisplay(console())
+    web, api = display.colour("web"), display.colour("api")
+    assert web != api
+    assert display.colour("web") == web
+
+
+def test_tui_survives_a_huge_line() -> None:
+    out = console()
+    TuiDisplay(out).log_line("web", "", "x" * (MAX_LINE_CHARS * 5))
+    text = out.export_text()
+    assert "…" in text
+    assert text.count("x") == MAX_LINE_CHARS
+
+
+def test_tui_live_table_renders_latest_snapshot() -> None:
+    out = console()
+    display = TuiDisplay(out)
+    display.start()
+    display.update(Snapshot(apps=(AppSnapshot("web", "gunicorn", AppState.STARTING),)))
+    display.update(Snapshot(apps=(AppSnapshot("web", "gunicorn", AppState.RUNNING),)))
+    display.stop()
+    text = out.export_text()
+    assert "running" in text
+    assert "starting" not in text
+
+
+def test_plain_prefixes_every_line() -> None:
+    stream = io.StringIO()
+    display = PlainDisplay(stream)
+    display.start()
+    display.log_line("web", "", "[red]hello[/red]")
+    display.log_line("web", "prestart", "migrating")
+    display.event("config error:\n  line 3")
+    display.update(Snapshot(apps=(AppSnapshot("web", "gunicorn", AppState.RUNNING),)))
+    display.stop()
+    assert stream.getvalue() == (
+        "web | [red]hello[/red]\nweb:prestart | migrating\ngaia | config error:\ngaia |   line 3\n"
+    )
+
+
+def test_plain_cleans_control_characters_and_bad_text() -> None:
+    stream = io.StringIO()
+    PlainDisplay(stream).log_line("web", "", "\x1b[1mbold\x1b[0m\x07 \udcff")
+    assert stream.getvalue() == "web | bold ?\n"
+
+
+def test_plain_degrades_on_an_ascii_stream() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    PlainDisplay(stream).log_line("web", "", "café")
+    assert raw.getvalue() == b"web | caf?\n"
+
+
+def test_make_display_explicit_modes() -> None:
+    assert isinstance(make_display("plain", console()), PlainDisplay)
+    assert isinstance(make_display("tui", console()), TuiDisplay)
+
+
+@pytest.mark.parametrize(
+    ("terminal", "env", "expected"),
+    [
+        (True, {"TERM": "xterm-256color"}, TuiDisplay),
+        (False, {"TERM": "xterm-256color"}, PlainDisplay),
+        (True, {"TERM": "xterm-256color", "CI": "true"}, PlainDisplay),
+        (True, {"TERM": "dumb"}, PlainDisplay),
+    ],
+)
+def test_make_display_auto(
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: bool,
+    env: dict[str, str],
+    expected: type[TuiDisplay | PlainDisplay],
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    display = make_display("auto", console(force_terminal=terminal))
+    assert isinstance(display, expected)
+
+
+def test_plain_survives_a_closed_stream() -> None:
+    stream = io.StringIO()
+    stream.close()
+    PlainDisplay(stream).log_line("web", "", "nobody listens")

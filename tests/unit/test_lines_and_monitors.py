@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from gaia_runner.lines import LineSplitter
+from gaia_runner.monitors import OverLimit, WorkerTurnover
+
+
+def test_lines_split_across_chunks_are_joined() -> None:
+    s = LineSplitter()
+    assert s.feed(b"hel") == []
+    assert s.feed(b"lo\nwor") == ["hello"]
+    assert s.feed(b"ld\r\n\n") == ["world", ""]
+    assert s.close() == []
+
+
+def test_invalid_utf8_and_split_multibyte_characters() -> None:
+    s = LineSplitter()
+    snow = "☃".encode()
+    assert s.feed(b"a" + snow[:1]) == []
+    assert s.feed(snow[1:] + b"\xff\n") == ["a☃\ufffd"]
+
+
+def test_unterminated_tail_is_kept_and_huge_lines_are_cut() -> None:
+    s = LineSplitter(max_line_bytes=10)
+    assert s.feed(b"x" * 25) == ["x" * 10 + " [line cut]", "x" * 10 + " [line cut]"]
+    assert s.close() == ["xxxxx"]
+
+
+def test_turnover_counts_births_after_the_first_set_within_the_window() -> None:
+    t = WorkerTurnover(window=10.0)
+    assert t.observe(0.0, [1, 2]) == 0
+    assert t.observe(1.0, [1, 2]) == 0
+    assert t.observe(2.0, [1, 3]) == 1
+    assert t.observe(3.0, [4, 5]) == 3
+    assert t.observe(12.5, [4, 5]) == 2  # the birth at 2.0 left the window
+    assert t.observe(20.0, [4, 5]) == 0
+
+
+def test_over_limit_needs_consecutive_samples() -> None:
+    o = OverLimit(needed=3)
+    assert o.observe([7], [7, 8]) == []
+    assert o.observe([7], [7, 8]) == []
+    assert o.observe([], [7, 8]) == []  # a dip resets the count
+    assert o.observe([7], [7, 8]) == []
+    assert o.observe([7], [7, 8]) == []
+    assert o.observe([7], [7, 8]) == [7]

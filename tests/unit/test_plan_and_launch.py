@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gaia_runner.config.model import AppConfig, Bind, BindKind, ServerKind, WorkerClass
+from gaia_runner.launch import build_launch, child_environment, short_socket_path
+from gaia_runner.plan import Action, plan_reload
+
+
+def make(name: str = "web", **changes: object) -> AppConfig:
+    fields: dict[str, object] = {
+        "name": name,
+        "app": "hello:app",
+        "cwd": Path("/srv"),
+        "bind": (Bind(kind=BindKind.TCP, host="127.0.0.1", port=8000),),
+    }
+    fields.update(changes)
+    return AppConfig.model_validate(fields)
+
+
+def test_plan_names_the_smallest_change() -> None:
+    running = {"a": make("a"), "b": make("b"), "c": make("c"), "gone": make("gone")}
+    wanted = {
+        "a": make("a"),
+        "b": make("b", workers=3),
+        "c": make("c", env={"X": "1"}, server=ServerKind.UVICORN),
+        "new": make("new"),
+    }
+    plans = {p.name: p for p in plan_reload(running, wanted)}
+    assert plans["a"].action is Action.UNCHANGED
+    assert plans["b"].action is Action.SCALE and plans["b"].workers == (1, 3)
+    assert plans["c"].action is Action.REPLACE and set(plans["c"].changed) == {"env", "server"}
+    assert plans["gone"].action is Action.STOP
+    assert plans["new"].action is Action.START
+    assert plans["b"].describe() == "b: scale 1->3"
+    assert plans["c"].describe() == "c: replace (server, env changed)"
+
+
+def test_workers_plus_anything_else_is_a_replace() -> None:
+    (plan,) = plan_reload({"a": make("a")}, {"a": make("a", workers=2, timeout=5.0)})
+    assert plan.action is Action.REPLACE
+
+
+def test_gunicorn_gets_a_config_file_with_fd_binds_and_its_own_control_socket(
+    tmp_path: Path,
+) -> None:
+    app = make(workers=3, worker_class=WorkerClass.UVICORN)
+    spec = build_launch(app, [7, 9], tmp_path, 4, {"PATH": "/usr/bin"})
+    conf = tmp_path / "web.g4.gunicorn.py"
+    assert spec.argv[-3:] == ("-c", str(conf), "hello:app")
+    namespace: dict[str, object] = {}
+    exec(conf.read_text(), namespace)
+    assert namespace["bind"] == ["fd://7", "fd://9"]
+    assert namespace["workers"] == 3
+    assert namespace["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert namespace["control_socket"] == str(tmp_path / "web.g4.ctl")
+    assert callable(namespace["post_fork"])
+    assert spec.pass_fds == (7, 9)
+
+
+def test_uvicorn_gets_a_launch_file(tmp_path: Path) -> None:
+    app = make(server=ServerKind.UVICORN, workers=2, app="pkg.mod:create()")
+    spec = build_launch(app, [5], tmp_path, 1, {})
+    data = json.loads((tmp_path / "web.g1.uvicorn.json").read_text())
+    assert data["fds"] == [5]
+    assert data["options"]["app"] == "pkg.mod:create"
+    assert data["options"]["factory"] is True
+    assert data["options"]["workers"] == 2
+    assert spec.argv[1:3] == ("-m", "gaia_runner.uvicorn_main")
+
+
+def test_child_env_has_the_interpreter_bin_first_and_app_env() -> None:
+    env = child_environment(make(env={"A": "1"}), {"PATH": "/usr/bin"})
+    assert env["A"] == "1"
+    assert env["PATH"].split(":")[1] == "/usr/bin"
+    assert env["GAIA_APP"] == "web"
+
+
+def test_long_control_socket_paths_are_shortened() -> None:
+    long = Path("/tmp") / ("x" * 120) / "web.g1.ctl"
+    short = short_socket_path(long)
+    assert len(str(short)) < 100
+    assert short == short_socket_path(long)

@@ -105,10 +105,11 @@ class Gaia:
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            with self._cond:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-                self._cond.notify_all()
+        with self.proc.stdout:
+            for raw in self.proc.stdout:
+                with self._cond:
+                    self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                    self._cond.notify_all()
 
     def output(self) -> str:
         with self._cond:

@@ -223,13 +223,17 @@ def test_two_gunicorn_apps_do_not_interfere(gaia, tmp_path: Path) -> None:
     assert http_get(a)[1].startswith("hello one")
     assert http_get(b)[1].startswith("hello two")
     run = tmp_path / ".gaia" / "run"
-    controls = sorted(p.name for p in run.iterdir() if p.suffix == ".ctl")
-    assert controls == ["one.g1.ctl", "two.g1.ctl"]
+
+    def controls() -> list[str]:
+        return sorted(p.name for p in run.iterdir() if p.suffix == ".ctl")
+
+    wait_until(lambda: controls() == ["one.g1.ctl", "two.g1.ctl"], 10, "two control sockets")
     logs = tmp_path / ".gaia" / "logs"
     wait_until(lambda: "Booting worker" in (logs / "one.log").read_text(), 5, "one.log")
     assert "Booting worker" in (logs / "two.log").read_text()
-    one_masters = {l for l in (logs / "one.log").read_text().splitlines() if "Listening at" in l}
-    assert one_masters and not one_masters & set((logs / "two.log").read_text().splitlines())
+    one_lines = (logs / "one.log").read_text().splitlines()
+    listening = {line for line in one_lines if "Listening at" in line}
+    assert listening and not listening & set((logs / "two.log").read_text().splitlines())
     assert g.stop() == 0
 
 

@@ -96,7 +96,7 @@ class Generation:
             done, _ = await asyncio.wait([*waiting, changed], return_when=asyncio.FIRST_COMPLETED)
             changed.cancel()
             for task in done:
-                child = waiting.get(task)  # type: ignore[call-overload]
+                child = waiting.get(task)
                 if child is not None and child not in self._retired:
                     return child
 

@@ -143,8 +143,8 @@ def build_launch(
         control.parent.mkdir(parents=True, exist_ok=True)
         conf = run_dir / f"{stem}.gunicorn.py"
         conf.write_text(_gunicorn_config(app, fds, control, debug))
-        argv = (sys.executable, "-m", "gunicorn", "-c", str(conf), app.app)
-        return LaunchSpec(argv, env, app.cwd, tuple(fds), control_socket=control)
+        gunicorn = (sys.executable, "-m", "gunicorn", "-c", str(conf), app.app)
+        return LaunchSpec(gunicorn, env, app.cwd, tuple(fds), control_socket=control)
     conf = run_dir / f"{stem}.uvicorn.json"
     options = _uvicorn_options(app)
     if debug:

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.applog import AppLog
@@ -134,12 +134,18 @@ class Runner:
             log=log,
             base_env=self.base_env,
             stop_timeout=self.config.gaia.stop_timeout,
-            notify=lambda message, name=app.name: self.display.event(f"{name}: {message}"),
+            notify=self._notifier(app.name),
             timings=self.timings,
             debug=self.dev,
         )
         self.supervisors[app.name] = sup
         self.tasks[app.name] = asyncio.create_task(sup.run(), name=f"app-{app.name}")
+
+    def _notifier(self, name: str) -> Callable[[str], None]:
+        def notify(message: str) -> None:
+            self.display.event(f"{name}: {message}")
+
+        return notify
 
     async def _stop_app(self, name: str) -> None:
         sup = self.supervisors[name]

@@ -36,7 +36,7 @@ def _install_worker_hook() -> None:
         wrapped = functools.partial(_worker_entry, target, os.getpid())
         return original(config, wrapped, sockets)
 
-    multiprocess.get_subprocess = get_subprocess  # type: ignore[assignment]
+    multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]
 
 
 def main(argv: list[str]) -> int:

@@ -135,17 +135,20 @@ class Generation:
         assert self.private is not None
         return await http_probe(self.private.bind, path, timeout, tls=self.app.https is not None)
 
-    async def wait_serving(self, path: str = "/") -> None:
-        """Returns once an HTTP request through the private socket got any answer.
+    async def wait_serving(self) -> None:
+        """Returns once an HTTP request through the private socket got an answer: any
+        answer to "/", or a healthy one when a health check is configured.
 
         A command has no socket; it counts as up once it survived a short grace time.
         """
         if self.private is None:
             await asyncio.sleep(self.command_grace)
             return
+        health = self.app.health
+        path, timeout = (health.path, health.timeout) if health else ("/", 5.0)
         while True:
-            result = await self.probe(path, timeout=5.0)
-            if result.answered:
+            result = await self.probe(path, timeout=timeout)
+            if result.healthy if health else result.answered:
                 return
             await asyncio.sleep(PROBE_INTERVAL)
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 from gaia_runner.applog import AppLog
 from gaia_runner.config.model import AppConfig
 from gaia_runner.generation import Generation
-from gaia_runner.monitors import Condemned, watch_generation
+from gaia_runner.monitors import Condemned, watch_crash_loop, watch_generation
 from gaia_runner.prestart import run_prestart
 from gaia_runner.process import describe_exit
 from gaia_runner.restarts import RestartTracker
@@ -250,20 +250,23 @@ class AppSupervisor:
         """None once serving; else the exit code, or why gaia gave up on the start."""
         serving = asyncio.ensure_future(generation.wait_serving())
         exited = asyncio.ensure_future(generation.first_exit())
+        looping = asyncio.ensure_future(watch_crash_loop(self, generation, serving=False))
+        waiting = {serving, exited, looping}
         try:
             async with asyncio.timeout(self.app.start_timeout):
-                done = await self._interruptible(
-                    asyncio.wait({serving, exited}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await self._interruptible(
+                    asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 )
         except TimeoutError:
-            return Condemned(f"not serving after {self.app.start_timeout:g}s")
+            return Condemned(f"not serving after {self.app.start_timeout:g}s", "start timeout")
         finally:
-            serving.cancel()
-        if serving in done[0] and not exited.done():
-            exited.cancel()
-            return None
-        child = exited.result()
-        return child.returncode
+            for task in waiting:
+                task.cancel()
+        if exited in done:
+            return exited.result().returncode
+        if looping in done:
+            return looping.result()
+        return None
 
     async def _serve(self, generation: Generation) -> Condemned | int:
         watch = asyncio.ensure_future(watch_generation(self, generation))

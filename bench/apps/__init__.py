@@ -1,0 +1,1 @@
+"""Apps the benchmark serves; each target copies them into its own work directory."""

@@ -1,0 +1,3 @@
+"""An app that cannot be imported: the crash-loop figure."""
+
+raise RuntimeError("bench: this app fails at import")

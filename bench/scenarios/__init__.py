@@ -1,0 +1,22 @@
+"""One module per figure of issue 5; each exposes NUMBER, KEY, TITLE and run(ctx) -> Figure."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+NAMES = (
+    "f1_throughput",
+    "f2_cold_start",
+    "f3_footprint",
+    "f4_kills",
+    "f5_config_change",
+    "f6_memory_limit",
+    "f7_crash_loop",
+    "f8_reload",
+    "f9_scale",
+)
+
+
+def load_all() -> list[ModuleType]:
+    return [importlib.import_module(f"bench.scenarios.{name}") for name in NAMES]

@@ -15,7 +15,7 @@ Sample = dict[str, float]
 Measure = Callable[[Path], Sample]
 
 
-class NotAvailable(Exception):  # noqa: N818 - it is a result, not an error
+class NotAvailable(Exception):
     """This cell cannot be measured here (tool missing, feature not landed): the reason."""
 
 
@@ -152,7 +152,9 @@ def rows_from(
     return rows
 
 
-def ratio_stat(num: dict[str, list[float]] | str, den: dict[str, list[float]] | str, key: str) -> Cell:
+def ratio_stat(
+    num: dict[str, list[float]] | str, den: dict[str, list[float]] | str, key: str
+) -> Cell:
     """Ratio of medians (runs alternate, so pairing run i with run i is also fair)."""
     if isinstance(num, str) or isinstance(den, str) or key not in num or key not in den:
         return "n/a"

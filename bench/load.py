@@ -95,9 +95,10 @@ class SteadyLoad:
             conn.request("GET", self.path, headers={"Connection": "close"})
             response = conn.getresponse()
             response.read()
-            return None if response.status == 200 else f"HTTP {response.status}"
         except (OSError, http.client.HTTPException) as exc:
             return type(exc).__name__
+        else:
+            return None if response.status == 200 else f"HTTP {response.status}"
         finally:
             conn.close()
 

@@ -659,7 +659,7 @@ def test_config_prints_resolved_toml_with_defaults_and_masked_env(tmp_path: Path
         [apps.web]
         app = "main:app"
         env_file = "web.env"
-        env = { INLINE_KEY = "s3cret-inline-value", PORT_HINT = 8080 }
+        env = { INLINE_KEY = "s3cret-inline-value", PORT_HINT = 48151623 }
 
         [apps.queue]
         command = "python -m worker"
@@ -668,7 +668,7 @@ def test_config_prints_resolved_toml_with_defaults_and_masked_env(tmp_path: Path
     result = run_gaia(tmp_path, "config")
     assert result.code == 0, str(result)
     assert "s3cret" not in result.output, f"an env value leaked into `gaia config`\n{result}"
-    assert "8080" not in result.stdout, str(result)
+    assert "48151623" not in result.stdout, str(result)
 
     text = result.stdout
     for line in ("workers = 1", "stop_timeout = 30.0", 'server = "gunicorn"', 'restart = "always"'):

@@ -95,8 +95,14 @@ def _gunicorn_config(app: AppConfig, fds: Sequence[int], control_socket: Path, d
         "    from gaia_runner.pdeathsig import die_with_parent",
         "",
         "    die_with_parent(expected_parent=server.pid)",
-        "",
     ]
+    if app.worker_class is WorkerClass.UVICORN:
+        lines += [
+            "    from gaia_runner import drain",
+            "",
+            "    drain.install()",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -204,7 +204,8 @@ class AppSupervisor:
                 self._enter(AppState.RUNNING)
                 self.running_since = self._clock()
                 self._tracker.mark_running(self.running_since)
-                outcome = await self._serve(generation)
+                outcome = await self._serve()
+                generation = self.current or generation
             if not await self._after_end(generation, outcome):
                 return
 
@@ -268,22 +269,33 @@ class AppSupervisor:
             return looping.result()
         return None
 
-    async def _serve(self, generation: Generation) -> Condemned | int:
-        watch = asyncio.ensure_future(watch_generation(self, generation))
-        exited = asyncio.ensure_future(generation.first_exit())
-        try:
-            while True:
-                done, _ = await self._interruptible(
-                    asyncio.wait({watch, exited}, return_when=asyncio.FIRST_COMPLETED),
-                    handle=self._while_running,
+    async def _serve(self) -> Condemned | int:
+        """Watch the current generation until it ends or is condemned. Scale and replace
+        commands are absorbed here; after a replace the watch moves to the new generation."""
+        while True:
+            generation = self.current
+            assert generation is not None
+            watch = asyncio.ensure_future(watch_generation(self, generation))
+            exited = asyncio.ensure_future(generation.first_exit())
+            getter = asyncio.ensure_future(self._commands.get())
+            try:
+                done, _ = await asyncio.wait(
+                    {watch, exited, getter}, return_when=asyncio.FIRST_COMPLETED
                 )
-                if exited in done:
-                    code = exited.result().returncode
-                    return code if code is not None else -1
-                return watch.result()
-        finally:
-            watch.cancel()
-            exited.cancel()
+            finally:
+                watch.cancel()
+                exited.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if getter in done:
+                command = getter.result()
+                if not await self._while_running(command):
+                    raise _Interrupted(command)
+                continue
+            if exited in done:
+                code = exited.result().returncode
+                return code if code is not None else -1
+            return watch.result()
 
     async def _after_end(self, generation: Generation, outcome: Condemned | int) -> bool:
         """The tree ended (or was condemned). True: go round again after the backoff."""

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gaia_runner import drain
 from gaia_runner.pdeathsig import die_with_parent
 
 
 def _worker_entry(target: Callable[..., None], parent: int, **kwargs: Any) -> None:
     die_with_parent(expected_parent=parent)
+    drain.install()
     target(**kwargs)
 
 

@@ -86,6 +86,7 @@ def test_invalid_edit_changes_nothing_until_fixed(gaia) -> None:
     port = free_port()
     g = start(gaia, port)
     master = app_master(g.pid, "api").pid
+    wait_until(lambda: len(workers_of(master)) == 2, 10, "2 workers")
     workers = sorted(w.pid for w in workers_of(master))
     with SteadyLoad(port, rate=200, duration=6) as load:
         time.sleep(0.5)

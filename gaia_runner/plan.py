@@ -43,12 +43,15 @@ def changed_keys(old: AppConfig, new: AppConfig) -> tuple[str, ...]:
     return tuple(key for key in after if before.get(key) != after[key])
 
 
-def plan_app(old: AppConfig | None, new: AppConfig | None, name: str) -> AppPlan:
+def plan_app(
+    old: AppConfig | None, new: AppConfig | None, name: str, touched: tuple[str, ...] = ()
+) -> AppPlan:
+    """`touched`: things outside the config that changed (a renewed TLS certificate)."""
     if old is None:
         return AppPlan(name, Action.START)
     if new is None:
         return AppPlan(name, Action.STOP)
-    changed = changed_keys(old, new)
+    changed = changed_keys(old, new) + touched
     if not changed:
         return AppPlan(name, Action.UNCHANGED)
     if changed == ("workers",):
@@ -57,7 +60,10 @@ def plan_app(old: AppConfig | None, new: AppConfig | None, name: str) -> AppPlan
 
 
 def plan_reload(
-    running: Mapping[str, AppConfig], wanted: Mapping[str, AppConfig]
+    running: Mapping[str, AppConfig],
+    wanted: Mapping[str, AppConfig],
+    touched: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[AppPlan, ...]:
     names = [*running, *(n for n in wanted if n not in running)]
-    return tuple(plan_app(running.get(n), wanted.get(n), n) for n in names)
+    touched = touched or {}
+    return tuple(plan_app(running.get(n), wanted.get(n), n, touched.get(n, ())) for n in names)

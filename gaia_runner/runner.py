@@ -21,7 +21,7 @@ from gaia_runner.snapshot import Snapshot
 from gaia_runner.sockets import BindError, Listener, bind_listener
 from gaia_runner.supervisor import AppSupervisor, Replace, Scale, Stop
 from gaia_runner.timing import Timings
-from gaia_runner.watch import watch_named_files, watch_sources
+from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
 GAIA = "gaia"
 SNAPSHOT_INTERVAL = 0.25
@@ -44,6 +44,12 @@ def dev_variant(app: AppConfig) -> AppConfig:
     if app.command is not None:
         return app
     return app.model_copy(update={"workers": 1})
+
+
+def tls_files(app: AppConfig) -> list[Path]:
+    if app.https is None:
+        return []
+    return [p for p in (app.https.certfile, app.https.keyfile, app.https.ca_certs) if p]
 
 
 def watched_config_files(config: GaiaConfig) -> list[Path]:
@@ -86,6 +92,8 @@ class Runner:
         self.notices: list[str] = []
         self._events: asyncio.Queue[str] = asyncio.Queue()
         self._stop_watching = asyncio.Event()
+        # Renewed certificates keep their paths, so their content is compared instead.
+        self._tls_digests = {n: fingerprint(tls_files(a)) for n, a in config.apps.items()}
 
     # -- selection and sockets -----------------------------------------------------------
 
@@ -237,7 +245,13 @@ class Runner:
             self._reject(str(exc))
             return
         running = {name: sup.app for name, sup in self.supervisors.items()}
-        plans = plan_reload(running, wanted)
+        digests = {n: fingerprint(tls_files(a)) for n, a in wanted.items()}
+        touched = {
+            n: ("TLS files",)
+            for n, d in digests.items()
+            if n in running and tls_files(wanted[n]) and self._tls_digests.get(n) != d
+        }
+        plans = plan_reload(running, wanted, touched)
         changes = [p for p in plans if p.action is not Action.UNCHANGED]
         try:
             fresh = self._bind_all(wanted[p.name] for p in changes if p.name in wanted)
@@ -245,6 +259,7 @@ class Runner:
             self._reject(str(exc))
             return
         self.sockets.update(fresh)
+        self._tls_digests = digests
         if self.config_error is not None:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None

@@ -370,13 +370,21 @@ class AppSupervisor:
             return
         serving = asyncio.ensure_future(new.wait_serving())
         exited = asyncio.ensure_future(new.first_exit())
+        looping = asyncio.ensure_future(watch_crash_loop(self, new, serving=False))
         done, _ = await asyncio.wait(
-            {serving, exited}, timeout=app.start_timeout, return_when=asyncio.FIRST_COMPLETED
+            {serving, exited, looping},
+            timeout=app.start_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
         )
-        serving.cancel()
-        exited.cancel()
-        if serving not in done or exited in done:
-            why = "exited" if exited in done else f"not serving after {app.start_timeout:g}s"
+        for task in (serving, exited, looping):
+            task.cancel()
+        if serving not in done:
+            if exited in done:
+                why = "exited"
+            elif looping in done:
+                why = looping.result().reason
+            else:
+                why = f"not serving after {app.start_timeout:g}s"
             await new.stop(self.stop_timeout)
             self._reject(f"new version {why}; still serving the previous version")
             return

@@ -98,7 +98,7 @@ def _measure(kind: str, window: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    window = ctx.scale(10, 5)
+    window = ctx.scale(10, 3)
     kinds = [*GAIA_KINDS, targets.GUNICORN, targets.UVICORN, targets.SUPERVISORD]
     results = alternate({k: _measure(k, window) for k in kinds}, ctx.runs, ctx.dir(KEY))
     columns = {

@@ -77,7 +77,7 @@ def test_replace_without_dropping_a_request(gaia, change: dict[str, str], expect
         g.wait_for(r"reload plan: api: replace")
         g.wait_for(r"api: generation 2 serving", timeout=20)
     assert load.result.failed == 0, load.result.errors[:5]
-    assert http_get(port)[1].startswith(expect)
+    wait_until(lambda: http_get(port)[1].startswith(expect), 10, "the new generation only")
     wait_until(lambda: app_master(g.pid, "api").pid != old_master, 10, "old master gone")
     assert g.stop() == 0
 
@@ -99,7 +99,7 @@ def test_invalid_edit_changes_nothing_until_fixed(gaia) -> None:
         g.wait_for(r"valid again")
         g.wait_for(r"api: generation 2 serving", timeout=20)
     assert load.result.failed == 0, load.result.errors[:5]
-    assert http_get(port)[1].startswith("hello v3")
+    wait_until(lambda: http_get(port)[1].startswith("hello v3"), 10, "the new generation only")
     assert g.stop() == 0
 
 
@@ -126,7 +126,7 @@ def test_saves_are_debounced_and_touches_ignored(gaia) -> None:
     lines = g.lines[mark:]
     assert sum("reload plan" in line for line in lines) == 1, "\n".join(lines)
     assert not any("reload plan" in line for line in g.lines[mark2:])
-    assert http_get(port)[1].startswith("hello burst4")
+    wait_until(lambda: http_get(port)[1].startswith("hello burst4"), 10, "the last burst")
     assert g.stop() == 0
 
 
@@ -191,8 +191,75 @@ def test_dev_mode_follows_code_edits(gaia, tmp_path: Path) -> None:
         wait_until(lambda: (r := try_get(port)) and r[1].startswith("edited"), 10, "new code")
     assert load.result.failed == 0, load.result.errors[:5]
     mark = g.mark()
-    (src / "hello.py").write_text(code + "\nthis is not python\n")
+    (src / "hello.py").write_text(code + "\ndef broken(:\n")
     g.wait_for(r"SyntaxError", start=mark, timeout=15)
     g.wait_for(r"still serving the previous version", start=mark, timeout=15)
     assert http_get(port)[1].startswith("edited")
+    assert g.stop() == 0
+
+
+def _make_cert(directory: Path, cn: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+         "-out", "cert.pem", "-days", "1", "-subj", f"/CN={cn}"],
+        cwd=directory, check=True, capture_output=True, timeout=30,
+    )
+
+
+def _served_cn(port: int) -> str | None:
+    import socket
+    import ssl
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, ctx.wrap_socket(raw) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except OSError:
+        return None
+    assert der is not None
+    return "renewed" if b"renewed" in der else "first"
+
+
+def test_renewed_certificate_is_picked_up(gaia, tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    _make_cert(tmp_path, "first")
+    port = free_port()
+    g = gaia(f"""
+        [apps.tls]
+        app = "hello:app"
+        bind = "127.0.0.1:{port}"
+        https = {{ certfile = "cert.pem", keyfile = "key.pem" }}
+    """)
+    wait_until(lambda: _served_cn(port) == "first", 20, "the first certificate")
+    _make_cert(tmp_path, "renewed")
+    g.wait_for(r"reload plan: tls: replace \(TLS files changed\)", timeout=15)
+    wait_until(lambda: _served_cn(port) == "renewed", 20, "the renewed certificate")
+    assert g.stop() == 0
+
+
+def test_sighup_and_gaia_reload_trigger_a_reload(gaia) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    g = gaia(config(port), "--no-watch")
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.config_path.write_text(config(port, version="hup"))
+    time.sleep(0)  # no watcher: nothing happens until asked
+    g.signal(signal.SIGHUP)
+    g.wait_for(r"api: generation 2 serving", timeout=20)
+    wait_until(lambda: http_get(port)[1].startswith("hello hup"), 10, "the new generation only")
+    g.config_path.write_text(config(port, version="cli"))
+    subprocess.run(
+        [sys.executable, "-m", "gaia_runner", "reload", "-c", str(g.config_path)],
+        check=True, timeout=20, capture_output=True,
+    )
+    g.wait_for(r"api: generation 3 serving", timeout=20)
+    wait_until(lambda: http_get(port)[1].startswith("hello cli"), 10, "the new generation only")
     assert g.stop() == 0

@@ -26,10 +26,18 @@ VENV_BIN = Path(sys.executable).parent
 _started: list[subprocess.Popen[bytes]] = []
 
 
+_given_ports: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port never handed out before in this run (the kernel may repeat one)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -7,7 +7,6 @@ app can accept from the same queue while one replaces the other.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import socket
@@ -39,8 +38,8 @@ class Listener:
     def close(self) -> None:
         self.sock.close()
         if self.bind.kind is BindKind.UNIX and self.bind.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.bind.path.unlink()
+            self.bind.path.unlink(missing_ok=True)
+            _private_unix_name(self.bind.path).unlink(missing_ok=True)
 
 
 def _describe(exc: OSError) -> str:
@@ -51,6 +50,10 @@ def _describe(exc: OSError) -> str:
     if exc.errno == errno.EADDRNOTAVAIL:
         return "address not available on this machine"
     return exc.strerror or str(exc)
+
+
+def _private_unix_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.gaia")
 
 
 def _remove_stale_unix_socket(path: Path) -> None:
@@ -78,10 +81,17 @@ def bind_listener(bind: Bind) -> Listener:
             assert bind.path is not None
             _remove_stale_unix_socket(bind.path)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            private = _private_unix_name(bind.path)
             try:
-                sock.bind(str(bind.path))
+                private.unlink(missing_ok=True)
+                sock.bind(str(private))
+                # A stopping gunicorn master unlinks the path its socket was bound to.
+                # Bound to a private name and published under the user's path as a
+                # second (hard) link, the user's path outlives every generation.
+                os.link(private, bind.path)
             except OSError:
                 sock.close()
+                private.unlink(missing_ok=True)
                 raise
         else:
             infos = socket.getaddrinfo(

@@ -26,7 +26,9 @@ BASE = """
 """
 
 
-def config(port: int, server: str = "gunicorn", workers: int = 2, version: str = "v1", extra: str = "") -> str:
+def config(
+    port: int, server: str = "gunicorn", workers: int = 2, version: str = "v1", extra: str = ""
+) -> str:
     return BASE.format(port=port, server=server, workers=workers, version=version, extra=extra)
 
 
@@ -149,11 +151,14 @@ def test_failed_replacement_keeps_the_old_generation(gaia) -> None:
 def test_added_and_removed_apps(gaia) -> None:
     port, other = free_port(), free_port()
     g = start(gaia, port)
-    added = config(port) + f"""
+    added = (
+        config(port)
+        + f"""
     [apps.extra]
     app = "hello:app"
     bind = "127.0.0.1:{other}"
     """
+    )
     save_atomically(g.config_path, added)
     wait_until(lambda: try_get(other), 20, "the added app")
     save_atomically(g.config_path, config(port))
@@ -202,9 +207,26 @@ def _make_cert(directory: Path, cn: str) -> None:
     import subprocess
 
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
-         "-out", "cert.pem", "-days", "1", "-subj", f"/CN={cn}"],
-        cwd=directory, check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={cn}",
+        ],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
 
 
@@ -216,7 +238,10 @@ def _served_cn(port: int) -> str | None:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, ctx.wrap_socket(raw) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=2) as raw,
+            ctx.wrap_socket(raw) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except OSError:
         return None
@@ -258,8 +283,107 @@ def test_sighup_and_gaia_reload_trigger_a_reload(gaia) -> None:
     g.config_path.write_text(config(port, version="cli"))
     subprocess.run(
         [sys.executable, "-m", "gaia_runner", "reload", "-c", str(g.config_path)],
-        check=True, timeout=20, capture_output=True,
+        check=True,
+        timeout=20,
+        capture_output=True,
     )
     g.wait_for(r"api: generation 3 serving", timeout=20)
     wait_until(lambda: http_get(port)[1].startswith("hello cli"), 10, "the new generation only")
+    assert g.stop() == 0
+
+
+def _unix_get(path: Path) -> str | None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(3)
+            s.connect(str(path))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except OSError:
+        return None
+    return data.decode(errors="replace").split("\r\n\r\n", 1)[-1]
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_unix_socket_survives_a_replacement(gaia, server: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gaia-") as short:
+        sock = Path(short) / "app.sock"
+        text = """
+            [apps.unix]
+            app = "hello:app"
+            server = "{server}"
+            bind = "unix:{sock}"
+            env = {{ APP_VERSION = "{version}" }}
+        """
+        g = gaia(text.format(server=server, sock=sock, version="v1"))
+        wait_until(lambda: (_unix_get(sock) or "").startswith("hello v1"), 20, "unix answer")
+        save_atomically(
+            g.config_path,
+            __import__("textwrap").dedent(text.format(server=server, sock=sock, version="v2")),
+        )
+        g.wait_for(r"unix: generation 2 serving", timeout=20)
+        g.wait_for(r"unix: .*stopping generation 1")
+        wait_until(lambda: (_unix_get(sock) or "").startswith("hello v2"), 10, "v2 over unix")
+        time.sleep(0)
+        # The old master is gone by now; the socket file must still be there and served.
+        wait_until(lambda: len(app_masters(g.pid, "unix")) == 1, 15, "one master left")
+        assert sock.exists()
+        assert (_unix_get(sock) or "").startswith("hello v2")
+        assert g.stop() == 0
+        assert not sock.exists()
+
+
+def app_masters(gaia_pid: int, name: str) -> list[int]:
+    import psutil
+
+    found = []
+    for child in psutil.Process(gaia_pid).children():
+        try:
+            if child.environ().get("GAIA_APP") == name:
+                found.append(child.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_bind_change_moves_the_app(gaia) -> None:
+    old, new = free_port(), free_port()
+    g = start(gaia, old)
+    save_atomically(g.config_path, config(new))
+    g.wait_for(r"reload plan: api: replace \(bind changed\)")
+    wait_until(lambda: try_get(new), 20, "the new port")
+    wait_until(lambda: try_get(old, timeout=0.3) is None, 15, "the old port closed")
+    assert g.stop() == 0
+
+
+def test_bind_change_to_a_taken_port_keeps_the_old_config(gaia) -> None:
+    import socket
+
+    port = free_port()
+    g = start(gaia, port)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        save_atomically(g.config_path, config(taken))
+        g.wait_for(r"not applied")
+        g.wait_for(rf"127.0.0.1:{taken}.*already in use")
+        assert try_get(port) is not None
+    assert g.stop() == 0
+
+
+def test_fixing_the_config_leaves_fatal(gaia) -> None:
+    port = free_port()
+    broken = config(port).replace("hello:app", "broken:app") + "    max_start_failures = 1\n"
+    g = gaia(broken)
+    g.wait_for(r"api: .*-> fatal", timeout=30)
+    save_atomically(g.config_path, config(port))
+    g.wait_for(r"api: starting -> running", timeout=30)
+    assert try_get(port) is not None
     assert g.stop() == 0

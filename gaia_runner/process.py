@@ -105,10 +105,8 @@ class ChildProcess:
         """Graceful stop: `sig` to the group, then SIGKILL to the group after `timeout`."""
         if self._proc.returncode is None:
             signal_group(self.pid, sig)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited), timeout)
-            except TimeoutError:
-                pass
         self.kill_group()
         code = await self._exited
         await self.drain()

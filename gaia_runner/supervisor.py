@@ -462,9 +462,9 @@ class AppSupervisor:
             self.current = None
 
     def _force_stopped(self) -> None:
-        if self.state not in (AppState.STOPPING, AppState.BACKOFF, AppState.FAILED, AppState.FATAL):
-            if self.state is not AppState.STOPPED:
-                self._enter(AppState.STOPPING)
+        # Only states with a tree (or its prestart) pass through STOPPING.
+        if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
+            self._enter(AppState.STOPPING)
         if self.state is not AppState.STOPPED:
             self._enter(AppState.STOPPED)
         self.running_since = None

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     # Dropped from sys.argv so the app never sees gaia's arguments.
     del sys.argv[1:]
-    sys.path.insert(0, os.getcwd())
+    sys.path.insert(0, str(Path.cwd()))
     sockets = [socket.socket(fileno=fd) for fd in spec["fds"]]
     config = uvicorn.Config(**spec["options"])
     _install_worker_hook()

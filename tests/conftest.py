@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -46,10 +47,8 @@ def no_leaked_processes() -> Iterator[None]:
     yield
     left = wait_gone(5.0)
     for proc in left:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     assert not left, "processes left behind: " + ", ".join(
         f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in left if p.is_running()
     )

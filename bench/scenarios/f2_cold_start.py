@@ -24,7 +24,9 @@ def _measure(kind: str) -> Measure:
 
 def run(ctx: Ctx) -> Figure:
     kinds = [targets.GAIA_GUNICORN, targets.GUNICORN, targets.GAIA_UVICORN, targets.UVICORN]
-    results = alternate({k: _measure(k) for k in kinds}, ctx.runs if ctx.quick else ctx.runs + 2, ctx.dir(KEY))
+    results = alternate(
+        {k: _measure(k) for k in kinds}, ctx.runs if ctx.quick else ctx.runs + 2, ctx.dir(KEY)
+    )
     fig = Figure(NUMBER, KEY, TITLE, ["to first 200"])
     fig.rows = rows_from(results, {"to first 200": ("start", " s")})
     fig.notes.append("Polled every 5 ms with a fresh connection; includes interpreter start.")

@@ -1,4 +1,4 @@
-"""A plain WSGI app (Flask and Django expose the same interface), served by gunicorn's sync workers."""
+"""A plain WSGI app (Flask and Django expose the same interface), served by sync workers."""
 
 import os
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ def save_atomically(path: Path, text: str) -> None:
     """What editors do: write a temp file, then rename it over the original."""
     tmp = path.with_name(f".{path.name}.swp")
     tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def start(gaia, port: int, **kw: object):  # type: ignore[no-untyped-def]

@@ -34,7 +34,11 @@ def test_killed_master_is_replaced_without_orphans(gaia, server: str) -> None:
     killed_at = time.monotonic()
     os.kill(master.pid, signal.SIGKILL)
     g.wait_for(r"api: .*killed by SIGKILL", start=mark)
-    wait_until(lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in old_workers), 3, "old workers gone")
+    wait_until(
+        lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in old_workers),
+        3,
+        "old workers gone",
+    )
     new_master = wait_until(
         lambda: (m := app_master(g.pid, "api")).pid != master.pid and m, 10, "a new master"
     )
@@ -72,7 +76,8 @@ def test_import_error_ends_fatal_with_the_traceback(gaia, server: str) -> None:
 def test_worker_crash_loop_in_a_live_master_is_condemned(gaia) -> None:
     """uvicorn respawns workers that die at import forever; gaia must stop that."""
     port = free_port()
-    g = gaia(f"""
+    g = gaia(
+        f"""
         [apps.loop]
         app = "broken:app"
         server = "uvicorn"
@@ -81,7 +86,9 @@ def test_worker_crash_loop_in_a_live_master_is_condemned(gaia) -> None:
         max_start_failures = 2
         start_timeout = "60s"
         {FAST_BACKOFF}
-    """, env={"GAIA_CRASH_LIMIT": "3"})
+    """,
+        env={"GAIA_CRASH_LIMIT": "3"},
+    )
     g.wait_for(r"loop: .*-> fatal", timeout=40)
     assert g.stop() == 0
 

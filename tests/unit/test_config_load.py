@@ -613,7 +613,7 @@ def test_tls_good_pair(tmp_path: Path, tls_files: TlsFiles) -> None:
     [apps.w]
     app = "m:a"
     https = {{ certfile = "{tls_files.cert}", keyfile = "{tls_files.key}", ca_certs = "{tls_files.cert}", client_auth = "required" }}
-    """  # noqa: E501
+    """
     https = load(tmp_path, text).config.apps["w"].https
     assert https is not None
     assert (https.certfile, https.keyfile) == (tls_files.cert, tls_files.key)

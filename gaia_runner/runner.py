@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -147,7 +148,19 @@ class Runner:
             debug=self.dev,
         )
         self.supervisors[app.name] = sup
-        self.tasks[app.name] = asyncio.create_task(sup.run(), name=f"app-{app.name}")
+        task = asyncio.create_task(sup.run(), name=f"app-{app.name}")
+        task.add_done_callback(self._report_crash)
+        self.tasks[app.name] = task
+
+    def _report_crash(self, task: asyncio.Task[None]) -> None:
+        """A supervisor must never die silently: its app would be left unwatched."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        lines = traceback.format_exception(exc)
+        self.display.event(f"{GAIA}: internal error supervising {task.get_name()}: {exc!r}")
+        for line in "".join(lines).splitlines():
+            self.display.event(f"{GAIA}:   {line}")
 
     def _notifier(self, name: str) -> Callable[[str], None]:
         def notify(message: str) -> None:

@@ -144,3 +144,37 @@ def test_hung_app_is_restarted_for_health_and_slow_one_is_not(gaia) -> None:
     assert "slow: running -> stopping" not in g.output()
     assert try_get(slow) is not None
     assert g.stop() == 0
+
+
+def test_cpu_bound_handler_does_not_fail_health(gaia) -> None:
+    port = free_port()
+    g = gaia(f"""
+        [apps.busy]
+        app = "hello:app"
+        bind = "127.0.0.1:{port}"
+        health = {{ path = "/healthz", interval = "500ms", timeout = "1s", failures = 3 }}
+    """)
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"busy: starting -> running")
+    # One worker holds the GIL for 2 s: a probe or two time out, never three in a row.
+    assert http_get(port, "/cpu?seconds=2", timeout=10)[1] == "cpu done"
+    assert try_get(port) is not None
+    assert "busy: running -> stopping" not in g.output()
+    assert g.stop() == 0
+
+
+def test_command_copy_over_its_memory_limit_is_replaced_alone(gaia) -> None:
+    g = gaia("""
+        [apps.hog]
+        command = ["python", "-c", "import os, sys, time\\nblob = os.urandom(int(sys.argv[1]) * 2**20) if os.path.exists('grow') else b''\\nprint('copy up', os.getpid(), flush=True)\\nwhile True: time.sleep(0.1)", "150"]
+        workers = 2
+        memory = { worker = "100MiB", interval = "200ms", samples = 2 }
+    """, start=False)
+    (g.workdir / "grow").write_text("")
+    g.start()
+    g.wait_for(r"hog: .*-> running")
+    g.wait_for(r"recycling worker (\d+)", timeout=10)
+    # The replacement copy comes up while the app stays running.
+    assert "hog: running -> stopping" not in g.output()
+    g.wait_for(r"hog \| copy up", timeout=10)
+    assert g.stop() == 0

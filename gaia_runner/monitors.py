@@ -77,8 +77,12 @@ async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -
     """A master that keeps replacing dying workers looks alive but serves nothing."""
     turnover = WorkerTurnover(window=sup.timings.crash_window)
     limit = sup.timings.crash_limit
+    # While starting, workers that die at import live a fraction of a second: look
+    # often. Once serving, a crash loop also has to stop answering, so a slow look
+    # (and a cheap gaia) is enough.
+    poll = sup.timings.sample if serving else TURNOVER_POLL
     while True:
-        await asyncio.sleep(TURNOVER_POLL)
+        await asyncio.sleep(poll)
         if gen.server == "command":
             continue
         pids = [

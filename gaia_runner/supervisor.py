@@ -31,6 +31,7 @@ from gaia_runner.tree import TreeSample, TreeSampler
 
 Notify = Callable[[str], None]
 T = TypeVar("T")
+FULL_MEMORY_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -480,12 +481,16 @@ class AppSupervisor:
         self.sample = None
 
     async def _sample_forever(self) -> None:
+        tick = 0
         while True:
             generation = self.current
+            # Memory limits need fresh USS every sample; the table can wait a few seconds.
+            full = self.app.memory is not None or tick % FULL_MEMORY_EVERY == 0
+            tick += 1
             if generation is not None:
                 try:
                     self.sample = await asyncio.to_thread(
-                        self._sampler.sample, generation.pids, generation.server
+                        self._sampler.sample, generation.pids, generation.server, full
                     )
                 except Exception as exc:  # psutil races with exiting processes
                     self._notify(f"sampling failed: {exc}")

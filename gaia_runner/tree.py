@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -42,6 +43,37 @@ class TreeSample:
         return max(self.workers, key=lambda p: p.uss, default=None)
 
 
+def child_pids(pid: int) -> list[int]:
+    """Direct children, from /proc/PID/task/*/children: psutil's children() reads the stat
+    file of every process on the machine to find them, which made an idle gaia busy."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    found: list[int] = []
+    readable = False
+    for task in tasks:
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+            readable = True
+        except OSError:
+            continue
+    if not readable:  # a kernel without CONFIG_PROC_CHILDREN
+        with contextlib.suppress(psutil.Error):
+            return [c.pid for c in psutil.Process(pid).children()]
+    return found
+
+
+def descendant_pids(pid: int) -> list[int]:
+    out: list[int] = []
+    queue = child_pids(pid)
+    while queue:
+        child = queue.pop()
+        out.append(child)
+        queue += child_pids(child)
+    return out
+
+
 def is_worker(proc: psutil.Process, server: str) -> bool:
     """Gunicorn forks only workers; uvicorn also starts a resource tracker we must not count."""
     if server != "uvicorn":
@@ -53,10 +85,10 @@ def is_worker(proc: psutil.Process, server: str) -> bool:
 
 
 def worker_processes(root_pid: int, server: str) -> list[psutil.Process]:
-    try:
-        children = psutil.Process(root_pid).children()
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return []
+    children: list[psutil.Process] = []
+    for pid in child_pids(root_pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            children.append(psutil.Process(pid))
     return [c for c in children if is_worker(c, server)]
 
 
@@ -65,25 +97,32 @@ class TreeSampler:
 
     def __init__(self) -> None:
         self._handles: dict[int, psutil.Process] = {}
+        self._memory: dict[int, tuple[int, int]] = {}
 
-    def _sample(self, pid: int) -> ProcessSample | None:
+    def _sample(self, pid: int, full: bool) -> ProcessSample | None:
+        """USS/PSS come from smaps, which costs far more than the rest: unless `full`,
+        the last reading of a known process is reused."""
         handle = self._handles.get(pid)
         try:
             if handle is None:
                 handle = self._handles[pid] = psutil.Process(pid)
             with handle.oneshot():
                 cpu = handle.cpu_percent(None)
-                try:
-                    info = handle.memory_full_info()
-                    uss, pss = info.uss, getattr(info, "pss", info.uss)
-                except psutil.AccessDenied:
-                    uss = pss = handle.memory_info().rss
+                if full or pid not in self._memory:
+                    try:
+                        info = handle.memory_full_info()
+                        self._memory[pid] = (info.uss, getattr(info, "pss", info.uss))
+                    except psutil.AccessDenied:
+                        rss = handle.memory_info().rss
+                        self._memory[pid] = (rss, rss)
+            uss, pss = self._memory[pid]
             return ProcessSample(pid, uss, pss, cpu)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             self._handles.pop(pid, None)
+            self._memory.pop(pid, None)
             return None
 
-    def sample(self, roots: Sequence[int], server: str) -> TreeSample:
+    def sample(self, roots: Sequence[int], server: str, full: bool = True) -> TreeSample:
         """A server has one root (the master) whose direct children are workers; a plain
         command has one root per copy, and each copy is a worker."""
         seen: set[int] = set()
@@ -92,20 +131,22 @@ class TreeSampler:
         root: ProcessSample | None = None
         for root_pid in roots:
             seen.add(root_pid)
-            top = self._sample(root_pid)
+            top = self._sample(root_pid, full)
             if server == "command":
                 if top is not None:
                     workers.append(top)
             else:
                 root = top
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
-                for child in psutil.Process(root_pid).children(recursive=True):
-                    seen.add(child.pid)
-                    sample = self._sample(child.pid)
-                    if sample is None:
-                        continue
-                    direct = server != "command" and child.ppid() == root_pid
-                    (workers if direct and is_worker(child, server) else others).append(sample)
+            direct_children = set(child_pids(root_pid))
+            for pid in descendant_pids(root_pid):
+                seen.add(pid)
+                sample = self._sample(pid, full)
+                if sample is None:
+                    continue
+                direct = server != "command" and pid in direct_children
+                is_a_worker = direct and is_worker(self._handles[pid], server)
+                (workers if is_a_worker else others).append(sample)
         for stale in set(self._handles) - seen:
             del self._handles[stale]
+            self._memory.pop(stale, None)
         return TreeSample(root, tuple(workers), tuple(others))

@@ -164,12 +164,15 @@ def test_cpu_bound_handler_does_not_fail_health(gaia) -> None:
 
 
 def test_command_copy_over_its_memory_limit_is_replaced_alone(gaia) -> None:
-    g = gaia("""
+    g = gaia(
+        """
         [apps.hog]
         command = ["python", "-c", "import os, sys, time\\nblob = os.urandom(int(sys.argv[1]) * 2**20) if os.path.exists('grow') else b''\\nprint('copy up', os.getpid(), flush=True)\\nwhile True: time.sleep(0.1)", "150"]
         workers = 2
         memory = { worker = "100MiB", interval = "200ms", samples = 2 }
-    """, start=False)
+    """,
+        start=False,
+    )
     (g.workdir / "grow").write_text("")
     g.start()
     g.wait_for(r"hog: .*-> running")

@@ -322,7 +322,7 @@ class AppSupervisor:
             )
             return False
         if not decision.restart:
-            self._enter(AppState.FAILED, f"stopped: {reason}")
+            self._enter(AppState.FAILED, f"{reason} (restart = {self.app.restart.value})")
             return False
         self.restarts += 1
         self.last_reason = label

@@ -150,6 +150,7 @@ def test_failed_replacement_keeps_the_old_generation(gaia) -> None:
 def test_added_and_removed_apps(gaia) -> None:
     port, other = free_port(), free_port()
     g = start(gaia, port)
+    master = app_master(g.pid, "api").pid
     added = (
         config(port)
         + f"""
@@ -164,6 +165,7 @@ def test_added_and_removed_apps(gaia) -> None:
     g.wait_for(r"extra: .*-> stopped", timeout=20)
     wait_until(lambda: try_get(other, timeout=0.3) is None, 5, "the removed app's port closed")
     assert try_get(port) is not None
+    assert app_master(g.pid, "api").pid == master  # untouched by both edits
     assert g.stop() == 0
 
 

@@ -346,3 +346,33 @@ def test_children_find_the_venv_bin_on_path(gaia, tmp_path: Path) -> None:
     match = g.wait_for(r"which \| (/.*)/gunicorn$")
     assert match.group(1) == str(Path(sys.executable).parent)
     assert g.stop() == 0
+
+
+NOISY = """
+import sys, time
+out = sys.stdout.buffer
+out.write(b"bad bytes \\xff\\xfe end\\n")
+for i in range(3):
+    out.write(b"x" * 50000)
+    out.flush()
+    time.sleep(0.05)
+out.write(b"\\nlast words\\n")
+out.flush()
+sys.exit(7)
+"""
+
+
+def test_output_lines_are_whole_and_bad_bytes_are_harmless(gaia, tmp_path: Path) -> None:
+    (tmp_path / "noisy.py").write_text(NOISY)
+    g = gaia("""
+        [apps.noisy]
+        command = "python noisy.py"
+        restart = "never"
+    """)
+    g.wait_for(r"noisy: .*-> failed: exit code 7 \(restart = never\)", timeout=15)
+    log = (tmp_path / ".gaia" / "logs" / "noisy.log").read_text()
+    lines = log.splitlines()
+    assert "bad bytes \ufffd\ufffd end" in lines
+    assert "x" * 150000 in lines  # one line, though written in three pieces
+    assert lines[-1] == "last words"
+    assert g.stop() == 0

@@ -45,14 +45,15 @@ def start(gaia, port: int, **kw: object):  # type: ignore[no-untyped-def]
     return g
 
 
-def test_scale_in_place_under_load(gaia) -> None:
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_scale_in_place_under_load(gaia, server: str) -> None:
     port = free_port()
-    g = start(gaia, port)
+    g = start(gaia, port, server=server)
     master = app_master(g.pid, "api")
     wait_until(lambda: len(workers_of(master.pid)) == 2, 10, "2 workers")
     with SteadyLoad(port, rate=200, duration=6) as load:
         time.sleep(1)
-        save_atomically(g.config_path, config(port, workers=3))
+        save_atomically(g.config_path, config(port, server=server, workers=3))
         g.wait_for(r"reload plan: api: scale 2->3")
         wait_until(lambda: len(workers_of(master.pid)) == 3, 10, "3 workers")
     assert load.result.failed == 0, load.result.errors[:5]
@@ -387,4 +388,22 @@ def test_fixing_the_config_leaves_fatal(gaia) -> None:
     save_atomically(g.config_path, config(port))
     g.wait_for(r"api: starting -> running", timeout=30)
     assert try_get(port) is not None
+    assert g.stop() == 0
+
+
+def test_env_file_edit_replaces_the_app(gaia, tmp_path: Path) -> None:
+    port = free_port()
+    env_file = tmp_path / "web.env"
+    env_file.write_text("APP_VERSION=from-file-1\n")
+    g = gaia(f"""
+        [apps.api]
+        app = "hello:app"
+        bind = "127.0.0.1:{port}"
+        env_file = "web.env"
+    """)
+    wait_until(lambda: (r := try_get(port)) and r[1].startswith("hello from-file-1"), 20, "v1")
+    save_atomically(env_file, "APP_VERSION=from-file-2\n")
+    g.wait_for(r"reload plan: api: replace \(env changed\)", timeout=15)
+    wait_until(lambda: http_get(port)[1].startswith("hello from-file-2"), 20, "v2")
+    assert "from-file-2" not in g.output()  # env values are never printed
     assert g.stop() == 0

@@ -36,5 +36,18 @@ class AppLog:
     def tail(self, count: int = 10) -> tuple[str, ...]:
         return tuple(self._tail)[-count:]
 
+    def post_mortem(self, count: int = 5) -> tuple[str, ...]:
+        """The lines that explain a failure: the exception a traceback ended with (servers
+        often log more after it) and the very last lines."""
+        lines = list(self._tail)
+        last = lines[-count:]
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i].lstrip().startswith("Traceback (most recent call last)"):
+                ends = [ln for ln in lines[i + 1 :] if ln and not ln[0].isspace()]
+                if ends and ends[0] not in last:
+                    return (ends[0], *last[-(count - 1) :])
+                break
+        return tuple(last)
+
     def close(self) -> None:
         self._file.close()

@@ -13,13 +13,16 @@ from typing import Annotated, Any
 
 import tomli_w
 import typer
+from rich.console import Console
 
-from gaia_runner import __version__
+from gaia_runner import __version__, control
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
+from gaia_runner.control import control_path
 from gaia_runner.display import make_display
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.starter import starter_text
+from gaia_runner.status import render_status
 
 EXIT_CONFIG = 2
 
@@ -157,6 +160,33 @@ def reload(config: ConfigOption = None) -> None:
         raise _fail("error: no running gaia found for this gaia.toml", 1)
     os.kill(pid, signal.SIGHUP)
     typer.echo(f"reload requested (pid {pid})")
+
+
+def _ask(config: Path | None, message: dict[str, Any]) -> dict[str, Any]:
+    loaded = _load(config)
+    try:
+        return control.request(control_path(loaded.config.gaia.state_dir), message)
+    except control.ControlError as exc:
+        raise _fail(f"error: {exc}", 1) from None
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Print the running gaia's status table once."""
+    answer = _ask(config, {"command": "status"})
+    Console().print(render_status(control.snapshot_from_dict(answer["snapshot"])))
+
+
+@app.command()
+def restart(
+    apps: Annotated[
+        list[str] | None, typer.Argument(help="Apps to restart (default: all).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Restart apps: serving ones are replaced without downtime; FAILED/FATAL ones start over."""
+    answer = _ask(config, {"command": "restart", "apps": apps or []})
+    typer.echo(f"restart requested: {', '.join(answer['restarted'])}")
 
 
 @app.command()

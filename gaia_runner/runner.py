@@ -12,15 +12,18 @@ import signal
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from gaia_runner.applog import AppLog
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.config.model import AppConfig, Bind
+from gaia_runner.control import control_path, serve, snapshot_to_dict
 from gaia_runner.display import Display
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.snapshot import Snapshot
 from gaia_runner.sockets import BindError, Listener, bind_listener
-from gaia_runner.supervisor import AppSupervisor, Replace, Scale, Stop
+from gaia_runner.state import AppState
+from gaia_runner.supervisor import AppSupervisor, Replace, Restart, Scale, Stop
 from gaia_runner.timing import Timings
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
@@ -199,6 +202,7 @@ class Runner:
             loop.add_signal_handler(sig, self._events.put_nowait, word)
         self.display.start()
         background: list[asyncio.Task[None]] = []
+        control = await serve(control_path(self.config.gaia.state_dir), self._control)
         try:
             for app in wanted.values():
                 self._start_app(app)
@@ -215,6 +219,8 @@ class Runner:
                     await self._replace_for_code(word.removeprefix("code:"))
         finally:
             self.display.event(f"{GAIA}: stopping")
+            control.close()
+            control_path(self.config.gaia.state_dir).unlink(missing_ok=True)
             self._stop_watching.set()
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
@@ -229,8 +235,28 @@ class Runner:
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()
 
-    def request(self, word: str) -> None:
-        self._events.put_nowait(word)
+    async def _control(self, message: dict[str, Any]) -> dict[str, Any]:
+        match message.get("command"):
+            case "status":
+                return {"snapshot": snapshot_to_dict(self.snapshot())}
+            case "restart":
+                names = list(message.get("apps") or self.supervisors)
+                unknown = [n for n in names if n not in self.supervisors]
+                if unknown:
+                    return {"error": f"no running app named {', '.join(unknown)}"}
+                for name in names:
+                    self._restart(name)
+                return {"restarted": names}
+        return {"error": f"unknown command {message.get('command')!r}"}
+
+    def _restart(self, name: str) -> None:
+        """A serving app is replaced without downtime; a failed or fatal one starts over."""
+        sup = self.supervisors[name]
+        self.display.event(f"{GAIA}: restart requested for {name}")
+        if sup.state is AppState.RUNNING:
+            sup.send(Replace(sup.app, self._listeners_for(sup.app), reason="restart"))
+        else:
+            sup.send(Restart("restart"))
 
     async def _refresh_display(self) -> None:
         while True:

@@ -227,7 +227,7 @@ class AppSupervisor:
         )
         if outcome.ok:
             return True
-        self.failure_lines = self.log.tail(10)
+        self.failure_lines = self.log.post_mortem()
         self._enter(AppState.FAILED, outcome.reason)
         return False
 
@@ -311,7 +311,7 @@ class AppSupervisor:
         await self._stop_current()
         was_running = self.running_since is not None
         self.running_since = None
-        self.failure_lines = self.log.tail(10)
+        self.failure_lines = self.log.post_mortem()
         decision = self._tracker.after_exit(
             self._clock(), policy=self.app.restart, returncode=code, condemned=condemned
         )
@@ -415,7 +415,7 @@ class AppSupervisor:
 
     def _reject(self, message: str) -> None:
         self.detail = message
-        self.failure_lines = self.log.tail(10)
+        self.failure_lines = self.log.post_mortem()
         self._notify(message)
 
     # -- helpers ----------------------------------------------------------------------

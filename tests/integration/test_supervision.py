@@ -181,3 +181,50 @@ def test_command_copy_over_its_memory_limit_is_replaced_alone(gaia) -> None:
     assert "hog: running -> stopping" not in g.output()
     g.wait_for(r"hog \| copy up", timeout=10)
     assert g.stop() == 0
+
+
+def test_gaia_status_and_restart(gaia) -> None:
+    import subprocess
+    import sys
+
+    port, bad = free_port(), free_port()
+    g = gaia(f"""
+        [apps.api]
+        app = "hello:app"
+        bind = "127.0.0.1:{port}"
+
+        [apps.broken]
+        app = "broken:app"
+        bind = "127.0.0.1:{bad}"
+        max_start_failures = 1
+    """)
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"broken: .*-> fatal")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gaia_runner", *args, "-c", str(g.config_path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "COLUMNS": "160"},
+        )
+
+    shown = cli("status")
+    assert shown.returncode == 0, shown.stderr
+    assert "api" in shown.stdout and "running" in shown.stdout
+    assert "fatal" in shown.stdout and "RuntimeError: broken fixture" in shown.stdout
+    master = app_master(g.pid, "api").pid
+    with SteadyLoad(port, rate=100, duration=4) as load:
+        time.sleep(0.5)
+        assert cli("restart", "api").returncode == 0
+        g.wait_for(r"api: generation 2 serving", timeout=20)
+    assert load.result.failed == 0, load.result.errors[:5]
+    wait_until(lambda: app_master(g.pid, "api").pid != master, 10, "a new master")
+    mark = g.mark()
+    assert cli("restart", "broken").returncode == 0
+    g.wait_for(r"broken: fatal -> stopped", start=mark)
+    g.wait_for(r"broken: .*-> fatal", start=mark, timeout=20)
+    assert cli("restart", "nope").returncode == 1
+    assert g.stop() == 0
+    assert cli("status").returncode == 1

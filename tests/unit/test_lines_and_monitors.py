@@ -43,3 +43,28 @@ def test_over_limit_needs_consecutive_samples() -> None:
     assert o.observe([7], [7, 8]) == []
     assert o.observe([7], [7, 8]) == []
     assert o.observe([7], [7, 8]) == [7]
+
+
+def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gaia_runner.applog import AppLog
+
+    log = AppLog("web", tmp_path, lambda app, source, line: None)
+    for line in [
+        "booting",
+        "Traceback (most recent call last):",
+        '  File "app.py", line 1, in <module>',
+        "RuntimeError: boom",
+        "worker exiting",
+        "shutting down",
+        "reason: worker failed to boot",
+        "bye",
+        "really bye",
+    ]:
+        log.write("", line)
+    assert log.post_mortem(4) == (
+        "RuntimeError: boom",
+        "reason: worker failed to boot",
+        "bye",
+        "really bye",
+    )
+    log.close()

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -72,7 +71,7 @@ async def serve(path: Path, handler: Handler) -> asyncio.Server:
         writer.close()
 
     server = await asyncio.start_unix_server(on_client, str(path))
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
     return server
 
 

@@ -169,3 +169,4 @@ class Generation:
             await asyncio.gather(*(child.stop(timeout) for child in self.children))
         if self.private is not None:
             self.private.close()
+        self.spec.remove_files()

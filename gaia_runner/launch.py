@@ -38,6 +38,13 @@ class LaunchSpec:
     cwd: Path
     pass_fds: tuple[int, ...]
     control_socket: Path | None = None
+    config_file: Path | None = None
+
+    def remove_files(self) -> None:
+        """A stopped generation's generated files only mislead whoever reads state_dir."""
+        for path in (self.control_socket, self.config_file):
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 def interpreter_bin_dir() -> str:
@@ -150,11 +157,13 @@ def build_launch(
         conf = run_dir / f"{stem}.gunicorn.py"
         conf.write_text(_gunicorn_config(app, fds, control, debug))
         gunicorn = (sys.executable, "-m", "gunicorn", "-c", str(conf), app.app)
-        return LaunchSpec(gunicorn, env, app.cwd, tuple(fds), control_socket=control)
+        return LaunchSpec(
+            gunicorn, env, app.cwd, tuple(fds), control_socket=control, config_file=conf
+        )
     conf = run_dir / f"{stem}.uvicorn.json"
     options = _uvicorn_options(app)
     if debug:
         options["log_level"] = "debug"
     conf.write_text(json.dumps({"fds": list(fds), "options": options}, indent=2))
     argv = (sys.executable, "-m", "gaia_runner.uvicorn_main", str(conf))
-    return LaunchSpec(argv, env, app.cwd, tuple(fds))
+    return LaunchSpec(argv, env, app.cwd, tuple(fds), config_file=conf)

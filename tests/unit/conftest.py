@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-
-@dataclass(frozen=True)
-class TlsFiles:
-    cert: Path
-    key: Path
-    other_key: Path  # a valid key that does not belong to `cert`
+from tls_files import TlsFiles
 
 
 def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:

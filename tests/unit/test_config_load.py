@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import TlsFiles
+from tls_files import TlsFiles
 
 from gaia_runner.config import (
     ConfigError,

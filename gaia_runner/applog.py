@@ -8,16 +8,23 @@ from pathlib import Path
 from typing import TextIO
 
 TAIL_LINES = 40
+# A chatty app must not fill the disk: the file rolls over at this size, and
+# NAME.log.1 .. NAME.log.KEEP hold the previous ones.
+MAX_LOG_BYTES = 10 * 1024 * 1024
+KEEP_ROTATED = 3
 
 Forward = Callable[[str, str, str], None]  # (app, source, line)
 
 
 class AppLog:
-    def __init__(self, app: str, log_dir: Path, forward: Forward) -> None:
+    def __init__(
+        self, app: str, log_dir: Path, forward: Forward, max_bytes: int = MAX_LOG_BYTES
+    ) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.app = app
         self.path = log_dir / f"{app}.log"
-        self._file: TextIO = self.path.open("a", encoding="utf-8", buffering=1)
+        self._max_bytes = max_bytes
+        self._file: TextIO = self._open()
         self._forward = forward
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
 
@@ -27,9 +34,27 @@ class AppLog:
 
         return write
 
+    def _open(self) -> TextIO:
+        handle = self.path.open("a", encoding="utf-8", errors="replace", buffering=1)
+        self._size = handle.tell()
+        return handle
+
+    def _rotate(self) -> None:
+        self._file.close()
+        for n in range(KEEP_ROTATED - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{n}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{n + 1}"))
+        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        self._file = self._open()
+
     def write(self, source: str, line: str) -> None:
         prefix = f"[{source}] " if source else ""
-        self._file.write(f"{prefix}{line}\n")
+        text = f"{prefix}{line}\n"
+        if self._size + len(text) > self._max_bytes and self._size > 0:
+            self._rotate()
+        self._file.write(text)
+        self._size += len(text)
         self._tail.append(line)
         self._forward(self.app, source, line)
 

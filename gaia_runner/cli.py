@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import tomli_w
 import typer
 from rich.console import Console
 
@@ -20,6 +19,7 @@ from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
 from gaia_runner.control import control_path
 from gaia_runner.display import make_display
+from gaia_runner.resolved import resolved_toml
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.starter import starter_text
 from gaia_runner.status import render_status
@@ -117,25 +117,10 @@ def check(config: ConfigOption = None) -> None:
     typer.echo(f"{loaded.config.source}: ok ({len(loaded.config.apps)} apps: {names})")
 
 
-def _masked(data: Any) -> Any:
-    """Resolved config for printing: env values are secrets, TOML has no null."""
-    if isinstance(data, dict):
-        return {k: _masked(v) for k, v in data.items() if v is not None and v != {}}
-    if isinstance(data, list):
-        return [_masked(v) for v in data]
-    return data
-
-
 @app.command(name="config")
 def show_config(config: ConfigOption = None) -> None:
     """Print the resolved configuration, defaults filled in (env values hidden)."""
-    loaded = _load(config)
-    data = loaded.config.model_dump(mode="json")
-    for app_data in data["apps"].values():
-        app_data["env"] = dict.fromkeys(app_data.get("env") or {}, "***")
-        app_data.pop("name", None)
-    data.pop("source", None)
-    typer.echo(tomli_w.dumps(_masked(data)), nl=False)
+    typer.echo(resolved_toml(_load(config).config), nl=False)
 
 
 @app.command()

@@ -688,7 +688,13 @@ def test_config_prints_resolved_toml_with_defaults_and_masked_env(tmp_path: Path
     assert web["env"] == dict.fromkeys(("SHARED_KEY", "FILE_KEY", "INLINE_KEY", "PORT_HINT"), "***")
     assert data["apps"]["queue"]["command"] == ["python", "-m", "worker"]
     assert data["apps"]["queue"]["env"] == {"SHARED_KEY": "***"}
+    assert web["bind"] == ["127.0.0.1:8000"]
+    assert "server" not in data["apps"]["queue"]  # keys a command cannot have are left out
     assert config.exists()
+    # The output is itself a valid gaia.toml.
+    (tmp_path / "resolved.toml").write_text(text)
+    checked = run_gaia(tmp_path, "check", "-c", "resolved.toml")
+    assert checked.code == 0, str(checked)
 
 
 def test_config_on_an_invalid_file_exits_2(tmp_path: Path) -> None:

@@ -68,3 +68,16 @@ def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> Non
         "really bye",
     )
     log.close()
+
+
+def test_log_files_roll_over_and_keep_three(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gaia_runner.applog import AppLog
+
+    log = AppLog("web", tmp_path, lambda app, source, line: None, max_bytes=100)
+    for i in range(100):
+        log.write("", f"line {i:03d} " + "x" * 20)
+    log.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
+    assert (tmp_path / "web.log").read_text().splitlines()[-1].startswith("line 099")
+    assert all(p.stat().st_size <= 100 for p in tmp_path.iterdir())

@@ -1,0 +1,47 @@
+"""`gaia config`: the configuration gaia will run, every default filled in, as TOML.
+
+It reads like a gaia.toml (binds as strings, no keys that do not apply to an app),
+but env values are always masked: they are secrets, and this is meant to be pasted
+into bug reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomli_w
+
+from gaia_runner.config.checks import WEB_ONLY_KEYS
+from gaia_runner.config.model import AppConfig, GaiaConfig
+
+MASK = "***"
+
+
+def _without_nulls(data: Any) -> Any:
+    # TOML has no null: an unset optional key is simply absent.
+    if isinstance(data, dict):
+        return {k: _without_nulls(v) for k, v in data.items() if v is not None and v != {}}
+    if isinstance(data, list):
+        return [_without_nulls(v) for v in data]
+    return data
+
+
+def _app(app: AppConfig) -> dict[str, Any]:
+    data = app.model_dump(mode="json", exclude={"name"})
+    data["env"] = dict.fromkeys(app.env, MASK)
+    data["bind"] = [str(bind) for bind in app.bind]
+    if app.command is not None:
+        for key in WEB_ONLY_KEYS:
+            data.pop(key, None)
+        data.pop("app", None)
+    else:
+        data.pop("command", None)
+    return data
+
+
+def resolved_toml(config: GaiaConfig) -> str:
+    data = {
+        "gaia": config.gaia.model_dump(mode="json"),
+        "apps": {name: _app(app) for name, app in config.apps.items()},
+    }
+    return tomli_w.dumps(_without_nulls(data))

@@ -105,6 +105,8 @@ class AppSupervisor:
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._sampler = TreeSampler()
         self._sample_task: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._deferred: list[Command] = []
 
     # -- the outside world's handle -------------------------------------------------
 
@@ -164,6 +166,8 @@ class AppSupervisor:
                 await self._sample_task
             if self.current is not None:
                 await self._retire(self.current)
+            if self._retiring:
+                await asyncio.gather(*self._retiring, return_exceptions=True)
             if self.state is not AppState.STOPPED:
                 self._force_stopped()
 
@@ -344,6 +348,9 @@ class AppSupervisor:
                 return True
             case Replace(app=app, listeners=listeners, reason=reason):
                 await self._replace(app, listeners, reason)
+                for deferred in self._deferred:
+                    self._commands.put_nowait(deferred)
+                self._deferred.clear()
                 return True
         return False
 
@@ -353,12 +360,15 @@ class AppSupervisor:
         assert old is not None
         self._notify(f"starting generation {self._generation + 1} ({reason})")
         if app.prestart:
-            outcome = await run_prestart(
-                app.prestart,
-                env=self._env(app),
-                cwd=app.cwd,
-                timeout=app.prestart_timeout,
-                sink=self.log.sink("prestart"),
+            outcome = await self._interruptible(
+                run_prestart(
+                    app.prestart,
+                    env=self._env(app),
+                    cwd=app.cwd,
+                    timeout=app.prestart_timeout,
+                    sink=self.log.sink("prestart"),
+                ),
+                handle=self._defer_unless_stop,
             )
             if not outcome.ok:
                 self._reject(f"{outcome.reason}; still serving the previous version")
@@ -372,13 +382,21 @@ class AppSupervisor:
         serving = asyncio.ensure_future(new.wait_serving())
         exited = asyncio.ensure_future(new.first_exit())
         looping = asyncio.ensure_future(watch_crash_loop(self, new, serving=False))
-        done, _ = await asyncio.wait(
-            {serving, exited, looping},
-            timeout=app.start_timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        for task in (serving, exited, looping):
-            task.cancel()
+        try:
+            done, _ = await self._interruptible(
+                asyncio.wait(
+                    {serving, exited, looping},
+                    timeout=app.start_timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                ),
+                handle=self._defer_unless_stop,
+            )
+        except _Interrupted:
+            await new.stop(self.stop_timeout)
+            raise
+        finally:
+            for task in (serving, exited, looping):
+                task.cancel()
         if serving not in done:
             if exited in done:
                 why = "exited"
@@ -398,7 +416,18 @@ class AppSupervisor:
         self.detail = ""
         self._kick_sampler()
         self._notify(f"generation {new.number} serving; stopping generation {old.number}")
-        await self._retire(old)
+        # The old tree drains for up to its graceful timeout; meanwhile the new one is
+        # watched and commands are served, so the retirement runs on its own.
+        task = asyncio.create_task(old.stop(self.stop_timeout))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _defer_unless_stop(self, command: Command) -> bool:
+        """While a replacement starts, only Stop cuts in; anything else waits its turn."""
+        if isinstance(command, Stop):
+            return False
+        self._deferred.append(command)
+        return True
 
     async def _spawn(self, app: AppConfig, listeners: Sequence[Listener]) -> Generation:
         generation = await Generation.start(

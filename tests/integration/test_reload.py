@@ -277,6 +277,7 @@ def test_sighup_and_gaia_reload_trigger_a_reload(gaia) -> None:
     port = free_port()
     g = gaia(config(port), "--no-watch")
     wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"api: starting -> running")
     g.config_path.write_text(config(port, version="hup"))
     time.sleep(0)  # no watcher: nothing happens until asked
     g.signal(signal.SIGHUP)
@@ -325,6 +326,7 @@ def test_unix_socket_survives_a_replacement(gaia, server: str) -> None:
         """
         g = gaia(text.format(server=server, sock=sock, version="v1"))
         wait_until(lambda: (_unix_get(sock) or "").startswith("hello v1"), 20, "unix answer")
+        g.wait_for(r"unix: starting -> running")
         save_atomically(
             g.config_path,
             __import__("textwrap").dedent(text.format(server=server, sock=sock, version="v2")),
@@ -407,3 +409,17 @@ def test_env_file_edit_replaces_the_app(gaia, tmp_path: Path) -> None:
     wait_until(lambda: http_get(port)[1].startswith("hello from-file-2"), 20, "v2")
     assert "from-file-2" not in g.output()  # env values are never printed
     assert g.stop() == 0
+
+
+def test_sigterm_during_a_replacement_stops_promptly(gaia) -> None:
+    import signal
+
+    port = free_port()
+    g = start(gaia, port)
+    slow = 'prestart = [["python", "-c", "import time; time.sleep(60)"]]'
+    save_atomically(g.config_path, config(port, version="v2", extra=slow))
+    g.wait_for(r"api: starting generation 2")
+    began = time.monotonic()
+    g.signal(signal.SIGTERM)
+    assert g.wait(15) == 0
+    assert time.monotonic() - began < 10 + 1

@@ -200,6 +200,7 @@ def test_gaia_status_and_restart(gaia) -> None:
     """)
     wait_until(lambda: try_get(port), 20, "first answer")
     g.wait_for(r"broken: .*-> fatal")
+    g.wait_for(r"api: starting -> running")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

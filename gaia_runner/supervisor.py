@@ -18,8 +18,9 @@ from typing import TypeVar
 from gaia_runner.applog import AppLog
 from gaia_runner.config.model import AppConfig
 from gaia_runner.generation import Generation
+from gaia_runner.launch import child_environment
 from gaia_runner.monitors import Condemned, watch_crash_loop, watch_generation
-from gaia_runner.prestart import run_prestart
+from gaia_runner.prestart import PrestartOutcome, run_prestart
 from gaia_runner.process import describe_exit
 from gaia_runner.restarts import RestartTracker
 from gaia_runner.scaling import scale_in_place
@@ -220,25 +221,21 @@ class AppSupervisor:
         if not app.prestart:
             return True
         self._enter(AppState.PRESTART)
-        outcome = await self._interruptible(
-            run_prestart(
-                app.prestart,
-                env=self._env(app),
-                cwd=app.cwd,
-                timeout=app.prestart_timeout,
-                sink=self.log.sink("prestart"),
-            )
-        )
+        outcome = await self._interruptible(self._run_prestart(app))
         if outcome.ok:
             return True
         self.failure_lines = self.log.post_mortem()
         self._enter(AppState.FAILED, outcome.reason)
         return False
 
-    def _env(self, app: AppConfig) -> dict[str, str]:
-        from gaia_runner.launch import child_environment
-
-        return child_environment(app, self.base_env)
+    async def _run_prestart(self, app: AppConfig) -> PrestartOutcome:
+        return await run_prestart(
+            app.prestart,
+            env=child_environment(app, self.base_env),
+            cwd=app.cwd,
+            timeout=app.prestart_timeout,
+            sink=self.log.sink("prestart"),
+        )
 
     async def _start_generation(self, app: AppConfig) -> Generation | None:
         self._enter(AppState.STARTING)
@@ -361,14 +358,7 @@ class AppSupervisor:
         self._notify(f"starting generation {self._generation + 1} ({reason})")
         if app.prestart:
             outcome = await self._interruptible(
-                run_prestart(
-                    app.prestart,
-                    env=self._env(app),
-                    cwd=app.cwd,
-                    timeout=app.prestart_timeout,
-                    sink=self.log.sink("prestart"),
-                ),
-                handle=self._defer_unless_stop,
+                self._run_prestart(app), handle=self._defer_unless_stop
             )
             if not outcome.ok:
                 self._reject(f"{outcome.reason}; still serving the previous version")

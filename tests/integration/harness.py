@@ -25,6 +25,32 @@ FAST_TIMINGS = {
 }
 
 
+def make_self_signed(directory: Path, cn: str = "localhost") -> None:
+    """cert.pem + key.pem in `directory`, via the openssl CLI."""
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={cn}",
+        ],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

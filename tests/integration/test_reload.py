@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import FIXTURES, free_port, http_get, try_get, wait_until
+from harness import FIXTURES, free_port, http_get, make_self_signed, try_get, wait_until
 from load import SteadyLoad
 from test_up import app_master, workers_of
 
@@ -205,33 +205,6 @@ def test_dev_mode_follows_code_edits(gaia, tmp_path: Path) -> None:
     assert g.stop() == 0
 
 
-def _make_cert(directory: Path, cn: str) -> None:
-    import subprocess
-
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "1",
-            "-subj",
-            f"/CN={cn}",
-        ],
-        cwd=directory,
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-
-
 def _served_cn(port: int) -> str | None:
     import socket
     import ssl
@@ -254,7 +227,7 @@ def _served_cn(port: int) -> str | None:
 def test_renewed_certificate_is_picked_up(gaia, tmp_path: Path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed")
-    _make_cert(tmp_path, "first")
+    make_self_signed(tmp_path, "first")
     port = free_port()
     g = gaia(f"""
         [apps.tls]
@@ -263,7 +236,7 @@ def test_renewed_certificate_is_picked_up(gaia, tmp_path: Path) -> None:
         https = {{ certfile = "cert.pem", keyfile = "key.pem" }}
     """)
     wait_until(lambda: _served_cn(port) == "first", 20, "the first certificate")
-    _make_cert(tmp_path, "renewed")
+    make_self_signed(tmp_path, "renewed")
     g.wait_for(r"reload plan: tls: replace \(TLS files changed\)", timeout=15)
     wait_until(lambda: _served_cn(port) == "renewed", 20, "the renewed certificate")
     assert g.stop() == 0

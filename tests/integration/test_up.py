@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
 import time
 import urllib.request
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from harness import free_port, http_get, try_get, wait_until
+from harness import free_port, http_get, make_self_signed, try_get, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -266,27 +265,7 @@ def test_taken_bind_is_reported_before_anything_starts(gaia, tmp_path: Path) -> 
 def test_https_is_served_and_shown(gaia, tmp_path: Path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
+    make_self_signed(tmp_path)
     ports = {"gunicorn": free_port(), "uvicorn": free_port()}
     g = gaia(f"""
         [apps.tls-g]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,11 @@ from gaia_runner.scaling import scale_in_place
 from gaia_runner.snapshot import AppSnapshot
 from gaia_runner.sockets import Listener
 from gaia_runner.state import AppState, check_transition
-from gaia_runner.timing import Timings
+from gaia_runner.timing import Clock, SystemClock, Timings
 from gaia_runner.tree import TreeSample, TreeSampler
 
 Notify = Callable[[str], None]
+Spawner = Callable[..., Awaitable[Generation]]
 T = TypeVar("T")
 FULL_MEMORY_EVERY = 5
 
@@ -80,7 +80,8 @@ class AppSupervisor:
         notify: Notify,
         timings: Timings,
         debug: bool = False,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
+        spawn: Spawner | None = None,
     ) -> None:
         self.app = app
         self.listeners = tuple(listeners)
@@ -91,7 +92,8 @@ class AppSupervisor:
         self.timings = timings
         self.debug = debug
         self._notify = notify
-        self._clock = clock
+        self.clock = clock or SystemClock()
+        self._spawner = spawn or Generation.start
         self.state = AppState.STOPPED
         self.detail = ""
         self.restarts = 0
@@ -115,7 +117,7 @@ class AppSupervisor:
         self._commands.put_nowait(command)
 
     def snapshot(self) -> AppSnapshot:
-        app, now = self.app, self._clock()
+        app, now = self.app, self.clock.now()
         sample = self.sample if self.current is not None else None
         largest = sample.largest_worker if sample else None
         limits = app.memory
@@ -208,7 +210,7 @@ class AppSupervisor:
             outcome = await self._until_serving(generation)
             if outcome is None:
                 self._enter(AppState.RUNNING)
-                self.running_since = self._clock()
+                self.running_since = self.clock.now()
                 self._tracker.mark_running(self.running_since)
                 outcome = await self._serve()
                 generation = self.current or generation
@@ -314,7 +316,7 @@ class AppSupervisor:
         self.running_since = None
         self.failure_lines = self.log.post_mortem()
         decision = self._tracker.after_exit(
-            self._clock(), policy=self.app.restart, returncode=code, condemned=condemned
+            self.clock.now(), policy=self.app.restart, returncode=code, condemned=condemned
         )
         if decision.fatal:
             self._enter(
@@ -329,9 +331,9 @@ class AppSupervisor:
         self.last_reason = label
         verb = "exited" if was_running and not condemned else "failed"
         self._enter(AppState.BACKOFF, f"{verb}: {reason}; retry in {decision.delay:.3g}s")
-        self.backoff_until = self._clock() + decision.delay
+        self.backoff_until = self.clock.now() + decision.delay
         try:
-            await self._interruptible(asyncio.sleep(decision.delay))
+            await self._interruptible(self.clock.sleep(decision.delay))
         finally:
             self.backoff_until = None
         return True
@@ -399,8 +401,8 @@ class AppSupervisor:
             return
         self.current, self.app, self.listeners = new, app, tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
-        self._tracker.mark_running(self._clock())
-        self.running_since = self._clock()
+        self._tracker.mark_running(self.clock.now())
+        self.running_since = self.clock.now()
         self.restarts += 1
         self.last_reason = reason
         self.detail = ""
@@ -420,7 +422,7 @@ class AppSupervisor:
         return True
 
     async def _spawn(self, app: AppConfig, listeners: Sequence[Listener]) -> Generation:
-        generation = await Generation.start(
+        generation = await self._spawner(
             self._generation,
             app,
             listeners,

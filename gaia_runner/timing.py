@@ -6,9 +6,12 @@ suite or a benchmark has a reason to turn.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,19 @@ class Timings:
             crash_limit=int(number("crash_limit", base.crash_limit)),
             debounce=number("debounce", base.debounce),
         )
+
+
+class Clock(Protocol):
+    """Monotonic time and waiting on it: a test passes a clock that jumps instead."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

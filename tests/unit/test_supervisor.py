@@ -1,0 +1,206 @@
+"""The supervisor's decisions with a fake clock and fake process trees: no processes, no sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gaia_runner.applog import AppLog
+from gaia_runner.config.model import AppConfig, RestartPolicy
+from gaia_runner.state import AppState
+from gaia_runner.supervisor import AppSupervisor, Replace, Stop
+from gaia_runner.timing import Timings
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+        await asyncio.sleep(0)
+
+
+@dataclass
+class FakeChild:
+    pid: int
+    returncode: int | None = None
+
+
+@dataclass
+class FakeGeneration:
+    """Plays one scripted life: ("crash", code) dies before serving; ("serve", code)
+    serves, then dies with `code` when the test sets `die`; ("serve", None) serves on."""
+
+    number: int
+    app: AppConfig
+    script: tuple[str, int | None]
+    die: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: bool = False
+    server: str = "command"
+    private: None = None
+    command_grace: float = 0.0
+    workers_desired: int = 1
+
+    def __post_init__(self) -> None:
+        self.leader = FakeChild(pid=900000 + self.number)
+        self.children = [self.leader]
+        if self.script[0] == "crash":
+            self.die.set()
+
+    @property
+    def pids(self) -> list[int]:
+        return []
+
+    async def first_exit(self) -> FakeChild:
+        await self.die.wait()
+        self.leader.returncode = self.script[1]
+        return self.leader
+
+    async def wait_serving(self) -> None:
+        if self.script[0] == "crash":
+            await asyncio.Event().wait()
+
+    def kill_leftovers(self) -> None:
+        pass
+
+    async def stop(self, timeout: float) -> None:
+        self.stopped = True
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, scripts: list[tuple[str, int | None]], **app: Any) -> None:
+        self.clock = FakeClock()
+        self.scripts = scripts
+        self.generations: list[FakeGeneration] = []
+        self.events: list[str] = []
+        config = AppConfig.model_validate(
+            {"name": "job", "command": ("true",), "cwd": tmp_path, **app}
+        )
+        self.sup = AppSupervisor(
+            config,
+            (),
+            run_dir=tmp_path / "run",
+            log=AppLog("job", tmp_path / "logs", lambda *_: None),
+            base_env={},
+            stop_timeout=1.0,
+            notify=self.events.append,
+            timings=Timings(sample=0.01),
+            clock=self.clock,
+            spawn=self.spawn,
+        )
+
+    async def spawn(self, number: int, app: AppConfig, *rest: Any, **kw: Any) -> FakeGeneration:
+        gen = FakeGeneration(number, app, self.scripts.pop(0))
+        self.generations.append(gen)
+        return gen
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not predicate():
+                await asyncio.sleep(0.001)
+
+    def states(self) -> list[str]:
+        return [e.split(":")[0] for e in self.events if " -> " in e]
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_failed_starts_back_off_exponentially_then_go_fatal(tmp_path: Path) -> None:
+    async def main() -> Harness:
+        h = Harness(tmp_path, [("crash", 1)] * 5)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.FATAL)
+        assert h.clock.slept == [1.0, 2.0, 4.0, 8.0]
+        assert len(h.generations) == 5
+        assert "gave up after 5 failed starts (last: exit code 1)" in h.sup.detail
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+        return h
+
+    h = run(main())
+    assert h.sup.state is AppState.STOPPED
+    assert h.states().count("starting -> stopping") == 5
+
+
+def test_a_crash_after_serving_backs_off_and_counts_the_reason(tmp_path: Path) -> None:
+    async def main() -> Harness:
+        h = Harness(tmp_path, [("serve", 3), ("serve", None)])
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        h.generations[0].die.set()
+        await h.until(lambda: len(h.generations) == 2 and h.sup.state is AppState.RUNNING)
+        assert h.sup.restarts == 1
+        assert h.sup.last_reason == "exit code 3"
+        assert h.clock.slept == [1.0]
+        snap = h.sup.snapshot()
+        assert snap.restarts == 1 and snap.last_restart_reason == "exit code 3"
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+        assert all(g.stopped for g in h.generations)
+        return h
+
+    run(main())
+
+
+def test_restart_never_leaves_the_app_failed(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path, [("serve", 2)], restart=RestartPolicy.NEVER)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        h.generations[0].die.set()
+        await h.until(lambda: h.sup.state is AppState.FAILED)
+        assert h.sup.detail == "exit code 2 (restart = never)"
+        assert h.clock.slept == []
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(main())
+
+
+def test_a_config_change_leaves_fatal_and_forgives_the_past(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path, [("crash", 1), ("serve", None)], max_start_failures=1)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.FATAL)
+        fixed = h.sup.app.model_copy(update={"env": {"FIXED": "1"}})
+        h.sup.send(Replace(fixed, ()))
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        assert h.sup.app.env == {"FIXED": "1"}
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(main())
+
+
+def test_stop_during_backoff_stops_at_once(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path, [("crash", 1)] * 3)
+        h.clock.sleep = _never  # type: ignore[method-assign]
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.BACKOFF)
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+        assert h.sup.state is AppState.STOPPED
+        assert h.states()[-1] == "backoff -> stopped"
+
+    run(main())
+
+
+async def _never(seconds: float) -> None:
+    await asyncio.Event().wait()

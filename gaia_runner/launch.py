@@ -84,6 +84,7 @@ def _gunicorn_config(app: AppConfig, fds: Sequence[int], control_socket: Path, d
         "control_socket": str(control_socket),
         "proc_name": f"gaia:{app.name}",
         "errorlog": "-",
+        "accesslog": "-" if app.access_log else None,
         "loglevel": "debug" if debug else "info",
     }
     if app.https is not None:
@@ -123,6 +124,7 @@ def _uvicorn_options(app: AppConfig) -> dict[str, object]:
         "workers": app.workers,
         "timeout_graceful_shutdown": max(1, round(app.graceful_timeout)),
         "timeout_worker_healthcheck": max(1, round(app.timeout)),
+        "access_log": app.access_log,
     }
     if app.max_requests:
         options["limit_max_requests"] = app.max_requests

@@ -27,6 +27,7 @@ WEB_ONLY_KEYS = (
     "https",
     "health",
     "threads",
+    "access_log",
     "timeout",
     "max_requests",
     "max_requests_jitter",

@@ -126,6 +126,9 @@ class AppConfig(_Frozen):
     max_requests: int = Field(default=0, ge=0)
     max_requests_jitter: int = Field(default=0, ge=0)
     threads: int = Field(default=1, ge=1)
+    access_log: bool = False
+    """One line per request. Off by default, as in gunicorn: every line also passes
+    through gaia, which costs throughput on a busy app."""
     start_timeout: Seconds = 60.0
     restart: RestartPolicy = RestartPolicy.ALWAYS
     max_start_failures: int = Field(default=5, ge=1)

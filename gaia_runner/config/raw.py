@@ -171,6 +171,7 @@ class RawApp(_Raw):
     max_requests: int | None = Field(default=None, ge=0)
     max_requests_jitter: int | None = Field(default=None, ge=0)
     threads: int | None = Field(default=None, ge=1)
+    access_log: bool | None = None
     start_timeout: Duration | None = None
     restart: Literal["always", "on-failure", "never"] | None = None
     max_start_failures: int | None = Field(default=None, ge=1)

@@ -355,3 +355,26 @@ def test_output_lines_are_whole_and_bad_bytes_are_harmless(gaia, tmp_path: Path)
     assert "x" * 150000 in lines  # one line, though written in three pieces
     assert lines[-1] == "last words"
     assert g.stop() == 0
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_access_log_is_off_unless_asked(gaia, server: str) -> None:
+    quiet, loud = free_port(), free_port()
+    g = gaia(f"""
+        [apps.quiet]
+        app = "hello:app"
+        server = "{server}"
+        bind = "127.0.0.1:{quiet}"
+
+        [apps.loud]
+        app = "hello:app"
+        server = "{server}"
+        bind = "127.0.0.1:{loud}"
+        access_log = true
+    """)
+    wait_until(lambda: try_get(quiet) and try_get(loud), 20, "both apps")
+    http_get(loud, "/pid?loud-marker")
+    http_get(quiet, "/pid?quiet-marker")
+    g.wait_for(r"loud \| .*GET /pid\?loud-marker")
+    assert "quiet-marker" not in g.output()
+    assert g.stop() == 0

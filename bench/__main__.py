@@ -1,9 +1,10 @@
-"""`python -m bench [--quick] [--only 1,4] [--runs N] [--json-out FILE]`."""
+"""`python -m bench [--quick] [--only 1,4] [--runs N] [--json-out FILE] [--render FILE]`."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import shutil
 import sys
@@ -27,6 +28,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,4")
     parser.add_argument("--json-out", type=Path, help="JSON path (default bench/results/<ts>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--render", type=Path, help="print the table of a results JSON and exit")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -47,8 +49,19 @@ def _run_one(module: object, ctx: Ctx) -> Figure:
     return fig
 
 
+def _render(path: Path) -> int:
+    payload = json.loads(path.read_text())
+    mode, runs = payload["mode"], payload["runs"]
+    started = dt.datetime.fromisoformat(payload["started"])
+    header = f"gaia benchmarks, {mode} run ({runs} run(s) per figure), {started:%Y-%m-%d %H:%M} UTC"
+    print(report.markdown(report.figures_from_json(payload), payload["machine"], header))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
+    if args.render is not None:
+        return _render(args.render)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(message)s",

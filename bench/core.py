@@ -46,6 +46,8 @@ class Stat:
 
 
 def _num(x: float) -> str:
+    if abs(x) < 5e-4:
+        return "0"  # also avoids "-0.000" from clock rounding
     if x == int(x) and abs(x) < 1e6:
         return str(int(x))
     if abs(x) >= 100:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from bench.core import Figure
+from bench.core import Cell, Figure, Row, Stat
 
 
 def _escape(text: str) -> str:
@@ -48,3 +49,19 @@ def markdown(figures: Iterable[Figure], machine: Mapping[str, object], header: s
 def write_json(path: Path, payload: Mapping[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def figures_from_json(payload: Mapping[str, Any]) -> list[Figure]:
+    """Rebuild figures from a results file, to print its table again (`--render FILE`)."""
+    figures = []
+    for key, data in payload["figures"].items():
+        fig = Figure(data["number"], key, data["title"], data["columns"], status=data["status"])
+        fig.notes = list(data["notes"])
+        for row in data["rows"]:
+            cells: dict[str, Cell] = {
+                col: Stat(v["samples"], v["unit"]) if isinstance(v, dict) else v
+                for col, v in row["values"].items()
+            }
+            fig.rows.append(Row(row["target"], cells))
+        figures.append(fig)
+    return figures

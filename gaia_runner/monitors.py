@@ -76,7 +76,9 @@ class OverLimit:
 async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -> Condemned:
     """A master that keeps replacing dying workers looks alive but serves nothing."""
     turnover = WorkerTurnover(window=sup.timings.crash_window)
-    limit = sup.timings.crash_limit
+    # Before the app has ever answered, one replaced worker already says the start
+    # failed (uvicorn would otherwise respawn an import error ~4 times a second).
+    limit = sup.timings.crash_limit if serving else 1
     # While starting, workers that die at import live a fraction of a second: look
     # often. Once serving, a crash loop also has to stop answering, so a slow look
     # (and a cheap gaia) is enough.

@@ -17,7 +17,17 @@ from pathlib import Path
 import psutil
 
 from bench import load, peers, probe, procs, targets
-from bench.core import Ctx, Figure, Measure, NotAvailable, Row, Sample, alternate, rows_from
+from bench.core import (
+    Cell,
+    Ctx,
+    Figure,
+    Measure,
+    NotAvailable,
+    Row,
+    Sample,
+    alternate,
+    rows_from,
+)
 
 NUMBER = 6
 KEY = "f6_memory_limit"
@@ -103,7 +113,9 @@ def run(ctx: Ctx) -> Figure:
     try:
         _pm2(ctx.workdir)
     except NotAvailable as exc:
-        fig.rows.append(Row("pm2", dict.fromkeys(columns, f"n/a: {exc}")))
+        cells: dict[str, Cell] = dict.fromkeys(columns, "n/a")
+        cells["crossing -> recycled"] = f"n/a: {exc}"
+        fig.rows.append(Row("pm2", cells))
     fig.notes.append(
         f"A side thread requests /leak?mb={LEAK_MB} every 0.2 s until the limit is crossed "
         "(by the manager's own measure), then stops. 'recycled' = the process over the limit "

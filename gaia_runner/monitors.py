@@ -36,20 +36,19 @@ class Condemned:
 
 @dataclass
 class WorkerTurnover:
-    """Counts worker births beyond the first set, over a sliding window."""
+    """Counts replacement workers over a sliding window. The first `expected` workers
+    are the initial set, however slowly they boot; every worker after them replaces one."""
 
     window: float
+    expected: int
     seen: set[int] = field(default_factory=set)
     births: collections.deque[float] = field(default_factory=collections.deque)
-    _primed: bool = False
 
     def observe(self, now: float, pids: Iterable[int]) -> int:
-        current = set(pids)
-        new = current - self.seen
-        if self._primed:
-            self.births.extend([now] * len(new))
-        self._primed = True
-        self.seen |= current
+        for pid in sorted(set(pids) - self.seen):
+            if len(self.seen) >= self.expected:
+                self.births.append(now)
+            self.seen.add(pid)
         while self.births and now - self.births[0] > self.window:
             self.births.popleft()
         return len(self.births)
@@ -75,7 +74,7 @@ class OverLimit:
 
 async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -> Condemned:
     """A master that keeps replacing dying workers looks alive but serves nothing."""
-    turnover = WorkerTurnover(window=sup.timings.crash_window)
+    turnover = WorkerTurnover(window=sup.timings.crash_window, expected=gen.workers_desired)
     # Before the app has ever answered, one replaced worker already says the start
     # failed (uvicorn would otherwise respawn an import error ~4 times a second).
     limit = sup.timings.crash_limit if serving else 1

@@ -26,8 +26,9 @@ def test_unterminated_tail_is_kept_and_huge_lines_are_cut() -> None:
 
 
 def test_turnover_counts_births_after_the_first_set_within_the_window() -> None:
-    t = WorkerTurnover(window=10.0)
-    assert t.observe(0.0, [1, 2]) == 0
+    t = WorkerTurnover(window=10.0, expected=2)
+    assert t.observe(0.0, [1]) == 0  # the second initial worker is still booting
+    assert t.observe(0.5, [1, 2]) == 0
     assert t.observe(1.0, [1, 2]) == 0
     assert t.observe(2.0, [1, 3]) == 1
     assert t.observe(3.0, [4, 5]) == 3

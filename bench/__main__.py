@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import load, machine, procs, report
+from bench import load, machine, procs, report, targets
 from bench.core import Ctx, Figure
 from bench.scenarios import load_all
 
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing := load.missing_tools("wrk", "hey"):
         log.warning("missing %s: those columns will be n/a; %s", missing, load.INSTALL_HINT)
     runs = args.runs or (1 if args.quick else 3)
+    targets.START_TIMEOUT = 15.0 if args.quick else 30.0
     wanted = {int(n) for n in args.only.split(",")} if args.only else None
     workdir = Path(tempfile.mkdtemp(prefix="gaia-bench-"))
     ctx = Ctx(quick=args.quick, runs=runs, workdir=workdir)

@@ -121,7 +121,7 @@ def alternate(
                 failed[name] = f"n/a: {exc}"
             except Exception as exc:
                 log.debug("%s failed:\n%s", name, traceback.format_exc())
-                failed[name] = f"error: {type(exc).__name__}: {exc}".splitlines()[0][:160]
+                failed[name] = f"error: {type(exc).__name__}: {exc}".splitlines()[0][:240]
             else:
                 for key, value in sample.items():
                     samples[name].setdefault(key, []).append(value)

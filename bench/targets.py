@@ -8,6 +8,7 @@ HTTP 200, and always stops the whole tree on exit.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shlex
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from bench import probe, procs
 from bench.core import NotAvailable
 from bench.peers import peers_bin
 
+log = logging.getLogger("bench")
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
 GAIA_GUNICORN = "gaia (gunicorn)"
@@ -33,6 +35,9 @@ GUNICORN = "gunicorn"
 UVICORN = "uvicorn"
 SUPERVISORD = "supervisord"
 CIRCUSD = "circusd"
+
+START_TIMEOUT = 30.0
+"""How long serve() waits for the first 200; --quick lowers it so a broken start fails fast."""
 
 
 @dataclass
@@ -121,6 +126,7 @@ def uvicorn_argv(spec: AppSpec, port: int) -> list[str]:
         str(spec.workers),
         "--timeout-graceful-shutdown",
         "5",
+        "--no-access-log",  # as gaia (access_log = false by default) and gunicorn's default
     ]
 
 
@@ -264,6 +270,14 @@ def _launch(
     raise ValueError(f"unknown target {kind!r}")
 
 
+def _never_served(kind: str, output: Path) -> str:
+    """One line for the table: the last thing gaia said about its app, else the last line."""
+    lines = output.read_text(errors="replace").splitlines()
+    log.debug("%s output tail:\n%s", kind, "\n".join(lines[-40:]))
+    said = [ln for ln in lines if ln.startswith("gaia | ")] or lines or ["(no output)"]
+    return f"{kind} never served within {START_TIMEOUT:g}s; last: {said[-1].strip()[:200]}"
+
+
 def _find_gaia(script_pid: int, timeout: float = 10) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -282,11 +296,11 @@ def serve(
     spec: AppSpec | None = None,
     *,
     port: int | None = None,
-    wait: float | None = 30.0,
+    wait: bool = True,
     tui: bool = False,
     extra: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """Run `spec` under `kind`; yields once it serves (unless wait is None); stops it after."""
+    """Run `spec` under `kind`; yields once it serves (if `wait`); always stops it after."""
     spec = spec or AppSpec()
     port = port or procs.free_port()
     copy_apps(workdir)
@@ -298,12 +312,11 @@ def serve(
     try:
         manager = _find_gaia(proc.pid) if tui else proc.pid
         server = Server(kind, proc, port, workdir, config, manager, started)
-        if wait is not None:
+        if wait:
             try:
-                probe.wait_http(port, wait)
+                probe.wait_http(port, START_TIMEOUT)
             except TimeoutError:
-                tail = (workdir / "output.log").read_text(errors="replace")[-1500:]
-                raise RuntimeError(f"{kind} never served; output tail:\n{tail}") from None
+                raise RuntimeError(_never_served(kind, workdir / "output.log")) from None
         yield server
     finally:
         if tui:

@@ -15,7 +15,7 @@ TITLE = "Cold start: command spawned -> first HTTP 200 (hello FastAPI, 2 workers
 
 def _measure(kind: str) -> Measure:
     def measure(workdir: Path) -> Sample:
-        with targets.serve(kind, workdir, wait=None) as server:
+        with targets.serve(kind, workdir, wait=False) as server:
             probe.wait_http(server.port, 30, step=0.005)
             return {"start": time.monotonic() - server.started}
 

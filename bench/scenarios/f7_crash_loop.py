@@ -46,7 +46,7 @@ def run(ctx: Ctx) -> Figure:
                 workdir = ctx.dir(f"{KEY}/{kind.replace(' ', '')}-{run_no}")
                 try:
                     servers[kind] = stack.enter_context(
-                        targets.serve(kind, workdir, spec, wait=None)
+                        targets.serve(kind, workdir, spec, wait=False)
                     )
                 except NotAvailable as exc:
                     results[kind] = f"n/a: {exc}"

@@ -40,7 +40,7 @@ def _measure(n: int, window: float) -> Measure:
 
 
 def _observe(proc: subprocess.Popen[bytes], ports: list[int], t0: float, window: float) -> Sample:
-    deadline = t0 + 60
+    deadline = t0 + 2 * targets.START_TIMEOUT
     for port in ports:
         probe.wait_http(port, max(0.1, deadline - time.monotonic()))
     started = time.monotonic() - t0

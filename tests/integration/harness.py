@@ -185,7 +185,10 @@ class Gaia:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-            raise
+            raise AssertionError(
+                f"gaia did not stop within {timeout}s of SIGTERM; output:\n"
+                + "\n".join(self.lines[-80:])
+            ) from None
 
     def run_to_end(self, timeout: float = 20.0) -> int:
         """For commands expected to exit on their own (bad config)."""

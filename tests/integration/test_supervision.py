@@ -19,6 +19,9 @@ FAST_BACKOFF = 'backoff = { initial = "200ms", factor = 2, max = "1s", reset_aft
 def test_killed_master_is_replaced_without_orphans(gaia, server: str) -> None:
     port = free_port()
     g = gaia(f"""
+        [gaia]
+        stop_timeout = "5s"
+
         [apps.api]
         app = "hello:app"
         server = "{server}"

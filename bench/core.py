@@ -157,7 +157,7 @@ def rows_from(
 def ratio_stat(
     num: dict[str, list[float]] | str, den: dict[str, list[float]] | str, key: str
 ) -> Cell:
-    """Ratio of medians (runs alternate, so pairing run i with run i is also fair)."""
+    """Median of per-run ratios: run i of one target is paired with run i of the other."""
     if isinstance(num, str) or isinstance(den, str) or key not in num or key not in den:
         return "n/a"
     pairs = [a / b for a, b in zip(num[key], den[key], strict=False) if b]

@@ -33,7 +33,7 @@ def _cell_ok(value: object) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(660)
 def test_quick_bench_produces_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
@@ -41,7 +41,7 @@ def test_quick_bench_produces_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=640,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -13,7 +13,7 @@ TAIL_LINES = 40
 MAX_LOG_BYTES = 10 * 1024 * 1024
 KEEP_ROTATED = 3
 
-Forward = Callable[[str, str, str], None]  # (app, source, line)
+Forward = Callable[[str, str, Sequence[str]], None]  # (app, source, lines)
 
 
 class AppLog:
@@ -28,14 +28,14 @@ class AppLog:
         self._forward = forward
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
 
-    def sink(self, source: str = "") -> Callable[[str], None]:
-        def write(line: str) -> None:
-            self.write(source, line)
+    def sink(self, source: str = "") -> Callable[[list[str]], None]:
+        def write(lines: list[str]) -> None:
+            self.write_lines(source, lines)
 
         return write
 
     def _open(self) -> TextIO:
-        handle = self.path.open("a", encoding="utf-8", errors="replace", buffering=1)
+        handle = self.path.open("a", encoding="utf-8", errors="replace")
         self._size = handle.tell()
         return handle
 
@@ -49,14 +49,18 @@ class AppLog:
         self._file = self._open()
 
     def write(self, source: str, line: str) -> None:
+        self.write_lines(source, [line])
+
+    def write_lines(self, source: str, lines: Sequence[str]) -> None:
         prefix = f"[{source}] " if source else ""
-        text = f"{prefix}{line}\n"
+        text = "".join(f"{prefix}{line}\n" for line in lines)
         if self._size + len(text) > self._max_bytes and self._size > 0:
             self._rotate()
         self._file.write(text)
+        self._file.flush()
         self._size += len(text)
-        self._tail.append(line)
-        self._forward(self.app, source, line)
+        self._tail.extend(lines)
+        self._forward(self.app, source, lines)
 
     def tail(self, count: int = 10) -> tuple[str, ...]:
         return tuple(self._tail)[-count:]

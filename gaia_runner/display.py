@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from typing import IO, Literal, Protocol
 
 from rich.console import Console, RenderableType
@@ -38,6 +39,8 @@ class Display(Protocol):
     def stop(self) -> None: ...
 
     def log_line(self, app: str, source: str, line: str) -> None: ...
+
+    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None: ...
 
     def event(self, message: str) -> None: ...
 
@@ -89,19 +92,26 @@ class TuiDisplay:
         return self._colours.setdefault(app, PALETTE[len(self._colours) % len(PALETTE)])
 
     def log_line(self, app: str, source: str, line: str) -> None:
-        self._print(prefix(app, source), self.colour(app), line)
+        self.log_lines(app, source, [line])
+
+    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
+        self._print(prefix(app, source), self.colour(app), lines)
 
     def event(self, message: str) -> None:
-        self._print(GAIA, "bold", message)
+        self._print(GAIA, "bold", [message])
 
-    def _print(self, name: str, style: str, text: str) -> None:
+    def _print(self, name: str, style: str, texts: Sequence[str]) -> None:
         # Pad to the widest prefix seen so far so that the bars mostly line up.
         self._prefix_width = max(self._prefix_width, len(name))
         head = name.ljust(self._prefix_width)
-        for line in safe_lines(text):
-            # Text, never a str: app output like "[red]" or ":smile:" must print as written.
-            out = Text.assemble((head, style), (" | ", style), line)
-            self.console.print(out, markup=False, highlight=False, emoji=False, overflow="fold")
+        # Text, never a str: app output like "[red]" or ":smile:" must print as written.
+        # One print per batch: each print re-renders the live table under it.
+        out = Text("\n").join(
+            Text.assemble((head, style), (" | ", style), line)
+            for text in texts
+            for line in safe_lines(text)
+        )
+        self.console.print(out, markup=False, highlight=False, emoji=False, overflow="fold")
 
 
 class PlainDisplay:
@@ -121,17 +131,20 @@ class PlainDisplay:
         pass
 
     def log_line(self, app: str, source: str, line: str) -> None:
-        self._write(prefix(app, source), line)
+        self.log_lines(app, source, [line])
+
+    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
+        self._write(prefix(app, source), lines)
 
     def event(self, message: str) -> None:
-        self._write(GAIA, message)
+        self._write(GAIA, [message])
 
     def _stream_or_stdout(self) -> IO[str]:
         # Looked up late so that a test's (or pytest's) replaced sys.stdout is honoured.
         return self._stream if self._stream is not None else sys.stdout
 
-    def _write(self, name: str, text: str) -> None:
-        text = "".join(f"{name} | {line}\n" for line in safe_lines(text))
+    def _write(self, name: str, texts: Sequence[str]) -> None:
+        text = "".join(f"{name} | {line}\n" for t in texts for line in safe_lines(t))
         stream = self._stream_or_stdout()
         with self._lock:
             try:

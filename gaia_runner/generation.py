@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig
 from gaia_runner.launch import LaunchSpec, build_launch
 from gaia_runner.probe import ProbeResult, http_probe
-from gaia_runner.process import ChildProcess
+from gaia_runner.process import ChildProcess, LineSink
 from gaia_runner.sockets import Listener, bind_private_listener
 
 PROBE_INTERVAL = 0.05
@@ -30,7 +30,7 @@ class Generation:
         spec: LaunchSpec,
         private: Listener | None,
         children: list[ChildProcess],
-        sink: Callable[[str], None],
+        sink: LineSink,
     ) -> None:
         self.number = number
         self.app = app
@@ -51,7 +51,7 @@ class Generation:
         public: Sequence[Listener],
         run_dir: Path,
         base_env: Mapping[str, str],
-        sink: Callable[[str], None],
+        sink: LineSink,
         *,
         debug: bool = False,
     ) -> Generation:

@@ -6,11 +6,11 @@ import asyncio
 import shlex
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaia_runner.process import ChildProcess, describe_exit
+from gaia_runner.process import ChildProcess, LineSink, describe_exit
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,13 @@ async def run_prestart(
     env: Mapping[str, str],
     cwd: Path,
     timeout: float,
-    sink: Callable[[str], None],
+    sink: LineSink,
 ) -> PrestartOutcome:
     """`timeout` is the budget for all steps together."""
     deadline = time.monotonic() + timeout
     for argv in steps:
         shown = shlex.join(argv)
-        sink(f"$ {shown}")
+        sink([f"$ {shown}"])
         try:
             child = await ChildProcess.spawn(argv, env=env, cwd=cwd, sink=sink)
         except OSError as exc:

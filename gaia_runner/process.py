@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.lines import LineSplitter
 from gaia_runner.pdeathsig import die_with_parent
 
-LineSink = Callable[[str], None]
-_READ_CHUNK = 64 * 1024
+# Lines arrive in batches (one per pipe read): a busy app's output then costs gaia one
+# file write and one display write per read, not per line.
+LineSink = Callable[[list[str]], None]
+_READ_CHUNK = 256 * 1024
+# A chatty child (an access log under load) would wake gaia for every few lines and
+# steal a core's share from the app. After a busy read gaia waits this long so the
+# next read takes a larger batch; the pipe is enlarged so the child never blocks.
+_BUSY_READ = 4096
+_BATCH_PAUSE = 0.02
+_PIPE_SIZE = 1024 * 1024
+_F_SETPIPE_SZ = 1031
 
 
 def describe_exit(returncode: int) -> str:
@@ -23,6 +34,15 @@ def describe_exit(returncode: int) -> str:
         except ValueError:
             return f"killed by signal {-returncode}"
     return f"exit code {returncode}"
+
+
+def _output_pipe() -> tuple[int, int]:
+    """One pipe for stdout and stderr, so their lines keep their order."""
+    read_end, write_end = os.pipe()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE)
+    return read_end, write_end
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -39,8 +59,12 @@ def signal_group(pgid: int, sig: int) -> bool:
 class ChildProcess:
     """A spawned command. Its pid is also its process group id (start_new_session)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, sink: LineSink) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, output: asyncio.StreamReader, sink: LineSink
+    ) -> None:
         self._proc = proc
+        self._output = output
+        self._transport: asyncio.ReadTransport | None = None
         self._sink = sink
         self.pid = proc.pid
         self._reader = asyncio.create_task(self._pump(), name=f"pump-{proc.pid}")
@@ -57,28 +81,44 @@ class ChildProcess:
         pass_fds: Sequence[int] = (),
     ) -> ChildProcess:
         parent = os.getpid()
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=cwd,
-            env=dict(env),
-            pass_fds=tuple(pass_fds),
-            start_new_session=True,
-            preexec_fn=lambda: die_with_parent(expected_parent=parent),
+        read_end, write_end = _output_pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=write_end,
+                cwd=cwd,
+                env=dict(env),
+                pass_fds=tuple(pass_fds),
+                start_new_session=True,
+                preexec_fn=lambda: die_with_parent(expected_parent=parent),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        output = asyncio.StreamReader(limit=_READ_CHUNK)
+        # The transport owns the file from here on and closes it at EOF or in drain().
+        pipe = open(read_end, "rb", buffering=0)  # noqa: SIM115
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(output), pipe
         )
-        return cls(proc, sink)
+        child = cls(proc, output, sink)
+        child._transport = transport
+        return child
 
     async def _pump(self) -> None:
-        stream = self._proc.stdout
-        assert stream is not None
+        stream = self._output
         splitter = LineSplitter()
         while chunk := await stream.read(_READ_CHUNK):
-            for line in splitter.feed(chunk):
-                self._sink(line)
-        for line in splitter.close():
-            self._sink(line)
+            if lines := splitter.feed(chunk):
+                self._sink(lines)
+            if len(chunk) >= _BUSY_READ:
+                await asyncio.sleep(_BATCH_PAUSE)
+        if rest := splitter.close():
+            self._sink(rest)
 
     async def _wait(self) -> int:
         return await self._proc.wait()
@@ -117,4 +157,7 @@ class ChildProcess:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._reader), timeout)
         if not self._reader.done():
+            # Grandchildren that outlived the group kill still hold the pipe open.
             self._reader.cancel()
+            if self._transport is not None:
+                self._transport.close()

@@ -138,7 +138,7 @@ class Runner:
 
     def _start_app(self, app: AppConfig) -> None:
         state_dir = self.config.gaia.state_dir
-        log = AppLog(app.name, state_dir / "logs", self.display.log_line)
+        log = AppLog(app.name, state_dir / "logs", self.display.log_lines)
         sup = AppSupervisor(
             app,
             self._listeners_for(app),

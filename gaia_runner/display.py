@@ -70,7 +70,7 @@ class TuiDisplay:
             transient=False,
             redirect_stdout=True,
             redirect_stderr=True,
-            refresh_per_second=4,
+            refresh_per_second=1,
             # Read at every refresh, so update() is a plain assignment and never blocks.
             get_renderable=self._render,
         )

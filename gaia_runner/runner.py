@@ -28,7 +28,7 @@ from gaia_runner.timing import Timings
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
 GAIA = "gaia"
-SNAPSHOT_INTERVAL = 0.25
+SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
 
 
 class StartupError(Exception):

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from gaia_runner.launch import short_socket_path
-from gaia_runner.snapshot import AppSnapshot, Snapshot
-from gaia_runner.state import AppState
+from gaia_runner.process.launch import short_socket_path
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 

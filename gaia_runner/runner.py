@@ -14,17 +14,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gaia_runner.applog import AppLog
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.control import control_path, serve, snapshot_to_dict
-from gaia_runner.display import Display
 from gaia_runner.plan import Action, AppPlan, plan_reload
-from gaia_runner.snapshot import Snapshot
-from gaia_runner.sockets import BindError, Listener, bind_listener
-from gaia_runner.state import AppState
-from gaia_runner.supervisor import AppSupervisor, Replace, Restart, Scale, Stop
-from gaia_runner.timing import Timings
+from gaia_runner.process.sockets import BindError, Listener, bind_listener
+from gaia_runner.supervise.state import AppState
+from gaia_runner.supervise.supervisor import AppSupervisor, Replace, Restart, Scale, Stop
+from gaia_runner.supervise.timing import Timings
+from gaia_runner.view.applog import AppLog
+from gaia_runner.view.display import Display
+from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
 GAIA = "gaia"

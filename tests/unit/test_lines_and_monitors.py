@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from gaia_runner.lines import LineSplitter
-from gaia_runner.monitors import OverLimit, WorkerTurnover
+from gaia_runner.supervise.monitors import OverLimit, WorkerTurnover
+from gaia_runner.view.lines import LineSplitter
 
 
 def test_lines_split_across_chunks_are_joined() -> None:
@@ -47,7 +47,7 @@ def test_over_limit_needs_consecutive_samples() -> None:
 
 
 def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gaia_runner.applog import AppLog
+    from gaia_runner.view.applog import AppLog
 
     log = AppLog("web", tmp_path, lambda app, source, line: None)
     for line in [
@@ -72,7 +72,7 @@ def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> Non
 
 
 def test_log_files_roll_over_and_keep_three(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gaia_runner.applog import AppLog
+    from gaia_runner.view.applog import AppLog
 
     log = AppLog("web", tmp_path, lambda app, source, line: None, max_bytes=100)
     for i in range(100):

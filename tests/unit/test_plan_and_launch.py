@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, Bind, BindKind, ServerKind, WorkerClass
-from gaia_runner.launch import build_launch, child_environment, short_socket_path
 from gaia_runner.plan import Action, plan_reload
+from gaia_runner.process.launch import build_launch, child_environment, short_socket_path
 
 
 def make(name: str = "web", **changes: object) -> AppConfig:
@@ -67,7 +67,7 @@ def test_uvicorn_gets_a_launch_file(tmp_path: Path) -> None:
     assert data["options"]["app"] == "pkg.mod:create"
     assert data["options"]["factory"] is True
     assert data["options"]["workers"] == 2
-    assert spec.argv[1:3] == ("-m", "gaia_runner.uvicorn_main")
+    assert spec.argv[1:3] == ("-m", "gaia_runner.process.uvicorn_main")
 
 
 def test_child_env_has_the_interpreter_bin_first_and_app_env() -> None:

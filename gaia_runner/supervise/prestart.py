@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaia_runner.process import ChildProcess, LineSink, describe_exit
+from gaia_runner.process.child import ChildProcess, LineSink, describe_exit
 
 
 @dataclass(frozen=True)

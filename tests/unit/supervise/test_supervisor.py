@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaia_runner.applog import AppLog
 from gaia_runner.config.model import AppConfig, RestartPolicy
-from gaia_runner.state import AppState
-from gaia_runner.supervisor import AppSupervisor, Replace, Stop
-from gaia_runner.timing import Timings
+from gaia_runner.supervise.state import AppState
+from gaia_runner.supervise.supervisor import AppSupervisor, Replace, Stop
+from gaia_runner.supervise.timing import Timings
+from gaia_runner.view.applog import AppLog
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from gaia_runner.config.model import AppConfig, ServerKind
-from gaia_runner.generation import Generation
+from gaia_runner.process.generation import Generation
 
 
 def _gunicorn_command(socket_path: str, command: str) -> None:

@@ -12,8 +12,8 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from gaia_runner.snapshot import Snapshot
-from gaia_runner.status import clean_line, render_status
+from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.view.status import clean_line, render_status
 
 GAIA = "gaia"
 # Red is left out: it means trouble in the status table, not "this is the third app".

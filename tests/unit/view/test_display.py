@@ -5,14 +5,14 @@ import io
 import pytest
 from rich.console import Console
 
-from gaia_runner.display import (
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.display import (
     MAX_LINE_CHARS,
     PlainDisplay,
     TuiDisplay,
     make_display,
 )
-from gaia_runner.snapshot import AppSnapshot, Snapshot
-from gaia_runner.state import AppState
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 
 def console(*, force_terminal: bool | None = None) -> Console:

@@ -15,8 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gaia_runner.snapshot import AppSnapshot, Snapshot
-from gaia_runner.state import AppState
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 MISSING = "-"
 LAST_LINES_SHOWN = 5

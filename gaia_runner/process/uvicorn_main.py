@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gaia_runner import drain
-from gaia_runner.pdeathsig import die_with_parent
+from gaia_runner.process import drain
+from gaia_runner.process.pdeathsig import die_with_parent
 
 
 def _worker_entry(target: Callable[..., None], parent: int, **kwargs: Any) -> None:

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass
 
 from gaia_runner.config.model import Bind, BindKind
-from gaia_runner.sockets import connect_address
+from gaia_runner.process.sockets import connect_address
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig
-from gaia_runner.launch import LaunchSpec, build_launch
-from gaia_runner.probe import ProbeResult, http_probe
-from gaia_runner.process import ChildProcess, LineSink
-from gaia_runner.sockets import Listener, bind_private_listener
+from gaia_runner.process.child import ChildProcess, LineSink
+from gaia_runner.process.launch import LaunchSpec, build_launch
+from gaia_runner.process.probe import ProbeResult, http_probe
+from gaia_runner.process.sockets import Listener, bind_private_listener
 
 PROBE_INTERVAL = 0.05
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gaia_runner.config.units import format_size
-from gaia_runner.tree import worker_processes
+from gaia_runner.process.tree import worker_processes
 
 if TYPE_CHECKING:
-    from gaia_runner.generation import Generation
-    from gaia_runner.supervisor import AppSupervisor
+    from gaia_runner.process.generation import Generation
+    from gaia_runner.supervise.supervisor import AppSupervisor
 
 TURNOVER_POLL = 0.1
 

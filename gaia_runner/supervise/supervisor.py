@@ -14,20 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from gaia_runner.applog import AppLog
 from gaia_runner.config.model import AppConfig
-from gaia_runner.generation import Generation
-from gaia_runner.launch import child_environment
-from gaia_runner.monitors import Condemned, watch_crash_loop, watch_generation
-from gaia_runner.prestart import PrestartOutcome, run_prestart
-from gaia_runner.process import describe_exit
-from gaia_runner.restarts import RestartTracker
-from gaia_runner.scaling import scale_in_place
-from gaia_runner.snapshot import AppSnapshot
-from gaia_runner.sockets import Listener
-from gaia_runner.state import AppState, check_transition
-from gaia_runner.timing import Clock, SystemClock, Timings
-from gaia_runner.tree import TreeSample, TreeSampler
+from gaia_runner.process.child import describe_exit
+from gaia_runner.process.generation import Generation
+from gaia_runner.process.launch import child_environment
+from gaia_runner.process.sockets import Listener
+from gaia_runner.process.tree import TreeSample, TreeSampler
+from gaia_runner.supervise.monitors import Condemned, watch_crash_loop, watch_generation
+from gaia_runner.supervise.prestart import PrestartOutcome, run_prestart
+from gaia_runner.supervise.restarts import RestartTracker
+from gaia_runner.supervise.scaling import scale_in_place
+from gaia_runner.supervise.state import AppState, check_transition
+from gaia_runner.supervise.timing import Clock, SystemClock, Timings
+from gaia_runner.view.applog import AppLog
+from gaia_runner.view.snapshot import AppSnapshot
 
 Notify = Callable[[str], None]
 Spawner = Callable[..., Awaitable[Generation]]

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from gaia_runner.lines import LineSplitter
-from gaia_runner.pdeathsig import die_with_parent
+from gaia_runner.process.pdeathsig import die_with_parent
+from gaia_runner.view.lines import LineSplitter
 
 # Lines arrive in batches (one per pipe read): a busy app's output then costs gaia one
 # file write and one display write per read, not per line.

@@ -100,13 +100,13 @@ def _gunicorn_config(app: AppConfig, fds: Sequence[int], control_socket: Path, d
         "",
         "def post_fork(server, worker):",
         "    # Workers die with their master, so no orphan keeps serving after a crash.",
-        "    from gaia_runner.pdeathsig import die_with_parent",
+        "    from gaia_runner.process.pdeathsig import die_with_parent",
         "",
         "    die_with_parent(expected_parent=server.pid)",
     ]
     if app.worker_class is WorkerClass.UVICORN:
         lines += [
-            "    from gaia_runner import drain",
+            "    from gaia_runner.process import drain",
             "",
             "    drain.install()",
         ]
@@ -167,5 +167,5 @@ def build_launch(
     if debug:
         options["log_level"] = "debug"
     conf.write_text(json.dumps({"fds": list(fds), "options": options}, indent=2))
-    argv = (sys.executable, "-m", "gaia_runner.uvicorn_main", str(conf))
+    argv = (sys.executable, "-m", "gaia_runner.process.uvicorn_main", str(conf))
     return LaunchSpec(argv, env, app.cwd, tuple(fds), config_file=conf)

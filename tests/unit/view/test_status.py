@@ -5,9 +5,9 @@ import io
 import pytest
 from rich.console import Console
 
-from gaia_runner.snapshot import AppSnapshot, Snapshot
-from gaia_runner.state import AppState
-from gaia_runner.status import clean_line, render_status
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.view.status import clean_line, render_status
 
 MiB = 1024**2
 GiB = 1024**3

@@ -15,14 +15,14 @@ import typer
 from rich.console import Console
 
 from gaia_runner import __version__, control
+from gaia_runner.cli.starter import starter_text
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
+from gaia_runner.config.resolved import resolved_toml
 from gaia_runner.control import control_path
-from gaia_runner.display import make_display
-from gaia_runner.resolved import resolved_toml
 from gaia_runner.runner import Runner, StartupError
-from gaia_runner.starter import starter_text
-from gaia_runner.status import render_status
+from gaia_runner.view.display import make_display
+from gaia_runner.view.status import render_status
 
 EXIT_CONFIG = 2
 

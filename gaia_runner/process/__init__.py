@@ -1,0 +1,1 @@
+"""Starting and reading process trees: sockets, server launch, generations, probes."""

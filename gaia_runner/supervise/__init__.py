@@ -1,0 +1,1 @@
+"""One app's life: state machine, restarts and backoff, monitors, scaling, prestart."""

@@ -1,0 +1,1 @@
+"""What the user sees: snapshots, the status table, the live display, app logs."""

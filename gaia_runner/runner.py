@@ -19,8 +19,9 @@ from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.control import control_path, serve, snapshot_to_dict
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.sockets import BindError, Listener, bind_listener
+from gaia_runner.supervise.commands import Replace, Restart, Scale, Stop
 from gaia_runner.supervise.state import AppState
-from gaia_runner.supervise.supervisor import AppSupervisor, Replace, Restart, Scale, Stop
+from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
@@ -29,6 +30,10 @@ from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
 GAIA = "gaia"
 SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
+
+
+# Extra time a supervisor gets beyond stop_timeout before gaia kills its trees.
+STOP_SLACK = 1.0
 
 
 class StartupError(Exception):
@@ -172,9 +177,17 @@ class Runner:
         return notify
 
     async def _stop_app(self, name: str) -> None:
-        sup = self.supervisors[name]
+        sup, task = self.supervisors[name], self.tasks[name]
         sup.send(Stop())
-        await self.tasks[name]
+        # The supervisor stops gracefully within stop_timeout; this bound holds even if
+        # a stop path is slower than planned (a replace and its old tree, say).
+        budget = self.config.gaia.stop_timeout + STOP_SLACK
+        done, _ = await asyncio.wait({task}, timeout=budget)
+        if not done:
+            self.display.event(f"{GAIA}: {name} did not stop within {budget:g}s; killing it")
+            sup.kill_everything()
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_SLACK)
         sup.log.close()
         del self.supervisors[name], self.tasks[name]
 

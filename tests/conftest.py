@@ -1,15 +1,19 @@
-"""Suite-wide guard: a test that leaves a process behind is a failing test."""
+"""Suite-wide: a test that leaves a process behind is a failing test; the `gaia` runner fixture."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psutil
 import pytest
+from harness import Gaia
 
 RUN_MARK = "GAIA_TEST_RUN"
 RUN_ID = uuid.uuid4().hex
@@ -52,3 +56,25 @@ def no_leaked_processes() -> Iterator[None]:
     assert not left, "processes left behind: " + ", ".join(
         f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in left if p.is_running()
     )
+
+
+@pytest.fixture
+def gaia(tmp_path: Path) -> Iterator[Callable[..., Gaia]]:
+    started: list[Gaia] = []
+
+    def make(
+        config: str, *args: str, env: dict[str, str] | None = None, start: bool = True
+    ) -> Gaia:
+        runner = Gaia(tmp_path, config, tuple(args), dict(env or {}))
+        started.append(runner)
+        return runner.start() if start else runner
+
+    yield make
+    for runner in started:
+        if runner.proc is not None and runner.proc.poll() is None:
+            runner.proc.send_signal(signal.SIGTERM)
+            try:
+                runner.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                runner.proc.kill()
+                runner.proc.wait(5)

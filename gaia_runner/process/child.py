@@ -45,6 +45,20 @@ def _output_pipe() -> tuple[int, int]:
     return read_end, write_end
 
 
+def _session_strays(sid: int) -> list[int]:
+    """Processes of the child's session that left its process group (setpgid, a shell's
+    job control, a daemon's first fork): killpg misses them, the session does not."""
+    strays: list[int] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or (pid := int(entry.name)) == sid:
+                continue
+            with contextlib.suppress(OSError):
+                if os.getsid(pid) == sid and os.getpgid(pid) != sid:
+                    strays.append(pid)
+    return strays
+
+
 def signal_group(pgid: int, sig: int) -> bool:
     """Signal a whole process group; False when nothing was left to signal."""
     try:
@@ -138,8 +152,12 @@ class ChildProcess:
                 self._proc.send_signal(sig)
 
     def kill_group(self) -> None:
-        """SIGKILL everything left in the group, e.g. workers orphaned by a dead master."""
+        """SIGKILL everything left in the child's session, e.g. workers orphaned by a dead
+        master or a daemon's background half."""
         signal_group(self.pid, signal.SIGKILL)
+        for pid in _session_strays(self.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     async def stop(self, timeout: float, sig: int = signal.SIGTERM) -> int:
         """Graceful stop: `sig` to the group, then SIGKILL to the group after `timeout`."""

@@ -30,12 +30,28 @@ class BindError(Exception):
 class Listener:
     bind: Bind
     sock: socket.socket
+    suspended: bool = False
 
     @property
     def fd(self) -> int:
         return self.sock.fileno()
 
+    def suspend(self) -> None:
+        """Stop accepting at the kernel: new connections are refused instead of queuing
+        for a server that is not coming back. `resume` binds the address again."""
+        if not self.suspended:
+            self.close()
+            self.suspended = True
+
+    def resume(self) -> None:
+        """Raises BindError when another process took the address meanwhile."""
+        if self.suspended:
+            self.sock = bind_listener(self.bind).sock
+            self.suspended = False
+
     def close(self) -> None:
+        if self.suspended:
+            return
         self.sock.close()
         if self.bind.kind is BindKind.UNIX and self.bind.path is not None:
             self.bind.path.unlink(missing_ok=True)

@@ -8,20 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import os
 import signal
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gaia_runner.config.units import format_size
-from gaia_runner.process.tree import worker_processes
-
-if TYPE_CHECKING:
-    from gaia_runner.process.generation import Generation
-    from gaia_runner.supervise.supervisor import AppSupervisor
+from gaia_runner.process.generation import Generation
+from gaia_runner.process.tree import TreeSample, worker_processes
+from gaia_runner.supervise.timing import Timings
 
 TURNOVER_POLL = 0.1
+
+
+class Host(Protocol):
+    """What a watcher needs from whoever supervises the generation it watches."""
+
+    @property
+    def timings(self) -> Timings: ...
+    @property
+    def stop_timeout(self) -> float: ...
+    @property
+    def sample(self) -> TreeSample | None: ...
+    @property
+    def current(self) -> Generation | None: ...
+    def log_event(self, message: str) -> None: ...
+    def count_restart(self, label: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,7 @@ class OverLimit:
         self.counts.pop(pid, None)
 
 
-async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -> Condemned:
+async def watch_crash_loop(sup: Host, gen: Generation, serving: bool) -> Condemned:
     """A master that keeps replacing dying workers looks alive but serves nothing."""
     turnover = WorkerTurnover(window=sup.timings.crash_window, expected=gen.workers_desired)
     # Before the app has ever answered, one replaced worker already says the start
@@ -100,7 +115,7 @@ async def watch_crash_loop(sup: AppSupervisor, gen: Generation, serving: bool) -
         )
 
 
-async def watch_health(sup: AppSupervisor, gen: Generation) -> Condemned:
+async def watch_health(sup: Host, gen: Generation) -> Condemned:
     health = gen.app.health
     assert health is not None
     failures = 0
@@ -112,14 +127,12 @@ async def watch_health(sup: AppSupervisor, gen: Generation) -> Condemned:
             continue
         failures += 1
         why = f"HTTP {result.status}" if result.status is not None else result.error
-        sup.log.write(
-            "gaia", f"health check {health.path} failed ({failures}/{health.failures}): {why}"
-        )
+        sup.log_event(f"health check {health.path} failed ({failures}/{health.failures}): {why}")
         if failures >= health.failures:
             return Condemned(f"health check {health.path} failed {failures} times: {why}", "health")
 
 
-async def watch_memory(sup: AppSupervisor, gen: Generation) -> Condemned:
+async def watch_memory(sup: Host, gen: Generation) -> Condemned:
     """Recycle single workers in place; the tree is never condemned for memory."""
     limits = gen.app.memory
     assert limits is not None
@@ -145,23 +158,18 @@ async def watch_memory(sup: AppSupervisor, gen: Generation) -> Condemned:
             )
 
 
-async def _recycle(sup: AppSupervisor, gen: Generation, pid: int, why: str) -> None:
+async def _recycle(sup: Host, gen: Generation, pid: int, why: str) -> None:
     """TERM one worker: it finishes its in-flight requests and its master replaces it."""
-    sup.log.write("gaia", f"recycling worker {pid}: {why} (memory limit)")
-    sup.restarts += 1
-    sup.last_reason = "memory"
+    sup.log_event(f"recycling worker {pid}: {why} (memory limit)")
+    sup.count_restart("memory")
     if gen.server == "command":
         await gen.respawn_copy(pid, sup.stop_timeout)
         return
-    try:
-        import os
-
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
 
 
-async def watch_generation(sup: AppSupervisor, gen: Generation) -> Condemned:
+async def watch_generation(sup: Host, gen: Generation) -> Condemned:
     watchers = [watch_crash_loop(sup, gen, serving=True)]
     if gen.app.health is not None and gen.private is not None:
         watchers.append(watch_health(sup, gen))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,9 +24,11 @@ async def run_prestart(
     env: Mapping[str, str],
     cwd: Path,
     timeout: float,
+    stop_timeout: float,
     sink: LineSink,
 ) -> PrestartOutcome:
-    """`timeout` is the budget for all steps together."""
+    """`timeout` is the budget for all steps together; a step that overruns it, or is
+    interrupted, gets `stop_timeout` to exit after SIGTERM."""
     deadline = time.monotonic() + timeout
     for argv in steps:
         shown = shlex.join(argv)
@@ -40,12 +41,15 @@ async def run_prestart(
         try:
             code = await asyncio.wait_for(asyncio.shield(child.exited), remaining)
         except TimeoutError:
-            await child.stop(timeout=5.0, sig=signal.SIGTERM)
+            await child.stop(stop_timeout)
             return PrestartOutcome(False, f"prestart `{shown}` timed out after {timeout:g}s")
         except asyncio.CancelledError:
             # gaia is stopping mid-migration: the step must not outlive us.
-            await asyncio.shield(child.stop(timeout=5.0))
+            await asyncio.shield(child.stop(stop_timeout))
             raise
+        # A step is over when it exits: anything it left in the background would
+        # escape supervision (and keep the output pipe open), so it goes too.
+        child.kill_group()
         await child.drain()
         if code != 0:
             return PrestartOutcome(False, f"prestart `{shown}` failed: {describe_exit(code)}")

@@ -26,7 +26,9 @@ S = AppState
 TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     # STOPPED -> PRESTART: prestart steps run before the server starts.
     # STOPPED -> STARTING: no prestart steps.
-    S.STOPPED: frozenset({S.PRESTART, S.STARTING}),
+    # STOPPED -> BACKOFF / FATAL: supervising itself failed (an internal error) while
+    # nothing ran; the app is retried like a crashed one, or given up on.
+    S.STOPPED: frozenset({S.PRESTART, S.STARTING, S.BACKOFF, S.FATAL}),
     # PRESTART -> STARTING: every step exited 0.
     # PRESTART -> FAILED: a step failed or timed out; the server never starts.
     # PRESTART -> STOPPING: gaia is shutting down (or the app was removed) mid-prestart.

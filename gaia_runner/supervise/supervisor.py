@@ -1,16 +1,18 @@
 """One app's life: prestart, start, prove it serves, watch it, restart it, replace it, stop it.
 
 Each AppSupervisor is a single task. Everything else talks to it by putting a
-command in its queue; only the task itself changes the app's state, so every
-state change goes through `_enter` and the transition table in state.py.
+command in its mailbox; only the task itself changes the app's state, so every
+state change goes through `_enter` and the transition table in state.py. Any
+exception inside the task becomes a restart with reason "internal error": an app
+is never left running unsupervised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,8 +20,19 @@ from gaia_runner.config.model import AppConfig
 from gaia_runner.process.child import describe_exit
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.launch import child_environment
-from gaia_runner.process.sockets import Listener
+from gaia_runner.process.sockets import BindError, Listener
 from gaia_runner.process.tree import TreeSample, TreeSampler
+from gaia_runner.supervise.commands import (
+    Accept,
+    Command,
+    Mailbox,
+    Replace,
+    Restart,
+    Scale,
+    Stop,
+    any_command,
+    only_stop,
+)
 from gaia_runner.supervise.monitors import Condemned, watch_crash_loop, watch_generation
 from gaia_runner.supervise.prestart import PrestartOutcome, run_prestart
 from gaia_runner.supervise.restarts import RestartTracker
@@ -33,33 +46,6 @@ Notify = Callable[[str], None]
 Spawner = Callable[..., Awaitable[Generation]]
 T = TypeVar("T")
 FULL_MEMORY_EVERY = 5
-
-
-@dataclass(frozen=True)
-class Stop:
-    pass
-
-
-@dataclass(frozen=True)
-class Replace:
-    """Start a generation from `app` beside the current one, then retire the old one."""
-
-    app: AppConfig
-    listeners: tuple[Listener, ...]
-    reason: str = "config change"
-
-
-@dataclass(frozen=True)
-class Scale:
-    app: AppConfig
-
-
-@dataclass(frozen=True)
-class Restart:
-    reason: str = "restart requested"
-
-
-Command = Stop | Replace | Scale | Restart
 
 
 class _Interrupted(Exception):
@@ -104,17 +90,16 @@ class AppSupervisor:
         self.sample: TreeSample | None = None
         self.failure_lines: tuple[str, ...] = ()
         self._generation = 0
-        self._commands: asyncio.Queue[Command] = asyncio.Queue()
+        self._mailbox: Mailbox[Command] = Mailbox()
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._sampler = TreeSampler()
         self._sample_task: asyncio.Task[None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
-        self._deferred: list[Command] = []
+        self._retiring: dict[asyncio.Task[None], Generation] = {}
 
     # -- the outside world's handle -------------------------------------------------
 
     def send(self, command: Command) -> None:
-        self._commands.put_nowait(command)
+        self._mailbox.put(command)
 
     def snapshot(self) -> AppSnapshot:
         app, now = self.app, self.clock.now()
@@ -145,12 +130,29 @@ class AppSupervisor:
             last_lines=self.failure_lines,
         )
 
+    def kill_everything(self) -> None:
+        """Last resort when a graceful stop overran its budget: SIGKILL every tree."""
+        for generation in (self.current, *self._retiring.values()):
+            if generation is not None:
+                generation.kill_leftovers()
+
+    # -- what the monitors see (monitors.Host) -----------------------------------------
+
+    def log_event(self, message: str) -> None:
+        self.log.write("gaia", message)
+
+    def count_restart(self, label: str) -> None:
+        self.restarts += 1
+        self.last_reason = label
+
     # -- the task -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drive the app until a Stop arrives; never raises for the app's own failures."""
+        """Drive the app until a Stop arrives. Never raises: the app's failures and
+        gaia's own are both turned into states."""
         self._sample_task = asyncio.create_task(self._sample_forever())
         pending: Command | None = None
+        start = True
         try:
             while True:
                 try:
@@ -158,21 +160,40 @@ class AppSupervisor:
                         command, pending = pending, None
                         if not await self._apply_idle(command):
                             return
-                    await self._cycle()
-                    # The app is down for good (FAILED/FATAL/never): wait to be told.
-                    pending = await self._commands.get()
+                        start = True
+                    if start:
+                        await self._cycle()
+                    start = False
+                    await self._rest()
+                    pending = self._mailbox.take(any_command)
                 except _Interrupted as interrupt:
                     pending = interrupt.command
+                except Exception as exc:
+                    pending, start = await self._recover(exc)
         finally:
+            await self._shut_down()
+
+    async def _shut_down(self) -> None:
+        if self._sample_task is not None:
             self._sample_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sample_task
-            if self.current is not None:
-                await self._retire(self.current)
-            if self._retiring:
-                await asyncio.gather(*self._retiring, return_exceptions=True)
-            if self.state is not AppState.STOPPED:
-                self._force_stopped()
+        if self.current is not None:
+            generation, self.current = self.current, None
+            await generation.stop(self.stop_timeout)
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        if self.state is not AppState.STOPPED:
+            self._force_stopped()
+
+    async def _rest(self) -> None:
+        """The app is down for good (FAILED/FATAL): wait to be told what to do. Its
+        sockets refuse connections meanwhile, so a load balancer's TCP check fails
+        at once instead of connections hanging in a backlog nobody accepts from."""
+        if self.state in (AppState.FAILED, AppState.FATAL):
+            for listener in self.listeners:
+                listener.suspend()
+        await self._mailbox.wait(any_command)
 
     async def _apply_idle(self, command: Command) -> bool:
         """Handle a command that arrived while no tree was serving. False means: finish."""
@@ -199,6 +220,39 @@ class AppSupervisor:
         self.listeners = tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
 
+    async def _recover(self, exc: Exception) -> tuple[Command | None, bool]:
+        """Supervising failed: a bug in gaia or a surprise from the OS. The tree is
+        restarted like a crashed one, so the app is never left unwatched. Returns a
+        command that cut in, and whether to start again."""
+        self._notify(f"internal error: {exc!r}; restarting (traceback in the app's log)")
+        for line in "".join(traceback.format_exception(exc)).splitlines():
+            self.log.write("gaia", line)
+        if self.current is not None:
+            generation, self.current = self.current, None
+            try:
+                await generation.stop(self.stop_timeout)
+            except Exception:
+                generation.kill_leftovers()
+        self.sample = None
+        self.running_since = None
+        self.count_restart("internal error")
+        decision = self._tracker.after_exit(
+            self.clock.now(), policy=self.app.restart, returncode=None, condemned=True
+        )
+        if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
+            self._enter(AppState.STOPPING)
+        elif self.state in (AppState.BACKOFF, AppState.FAILED, AppState.FATAL):
+            self._enter(AppState.STOPPED)
+        if decision.fatal or not decision.restart:
+            self._enter(AppState.FATAL, f"internal error: {exc!r}")
+            return None, False
+        self._enter(AppState.BACKOFF, f"internal error; retry in {decision.delay:.3g}s")
+        try:
+            await self._backoff(decision.delay)
+        except _Interrupted as interrupt:
+            return interrupt.command, True
+        return None, True
+
     async def _cycle(self) -> None:
         """Start and keep the app up until it ends in a terminal state (or is interrupted)."""
         while True:
@@ -207,7 +261,7 @@ class AppSupervisor:
             generation = await self._start_generation(self.app)
             if generation is None:
                 return
-            outcome = await self._until_serving(generation)
+            outcome = await self._await_start(generation, self.app.start_timeout, any_command)
             if outcome is None:
                 self._enter(AppState.RUNNING)
                 self.running_since = self.clock.now()
@@ -223,55 +277,63 @@ class AppSupervisor:
         if not app.prestart:
             return True
         self._enter(AppState.PRESTART)
-        outcome = await self._interruptible(self._run_prestart(app))
-        if outcome.ok:
-            return True
-        self.failure_lines = self.log.post_mortem()
-        self._enter(AppState.FAILED, outcome.reason)
-        return False
+        outcome = await self._run_prestart(app, any_command)
+        if not outcome.ok:
+            self.failure_lines = self.log.post_mortem()
+            self._enter(AppState.FAILED, outcome.reason)
+        return outcome.ok
 
-    async def _run_prestart(self, app: AppConfig) -> PrestartOutcome:
-        return await run_prestart(
+    async def _run_prestart(self, app: AppConfig, accept: Accept) -> PrestartOutcome:
+        if not app.prestart:
+            return PrestartOutcome(True)
+        steps = run_prestart(
             app.prestart,
             env=child_environment(app, self.base_env),
             cwd=app.cwd,
             timeout=app.prestart_timeout,
+            stop_timeout=self.stop_timeout,
             sink=self.log.sink("prestart"),
         )
+        return await self._interruptible(steps, accept)
 
     async def _start_generation(self, app: AppConfig) -> Generation | None:
         self._enter(AppState.STARTING)
         self._generation += 1
         try:
+            for listener in self.listeners:
+                listener.resume()
             generation = await self._spawn(app, self.listeners)
-        except OSError as exc:
+        except (OSError, BindError) as exc:
             self._enter(AppState.FAILED, f"could not start: {exc}")
             return None
         self.current = generation
-        self._kick_sampler()
+        self.sample = None
         return generation
 
-    async def _until_serving(self, generation: Generation) -> Condemned | int | None:
+    async def _await_start(
+        self, generation: Generation, timeout: float, accept: Accept
+    ) -> Condemned | int | None:
         """None once serving; else the exit code, or why gaia gave up on the start."""
         serving = asyncio.ensure_future(generation.wait_serving())
         exited = asyncio.ensure_future(generation.first_exit())
         looping = asyncio.ensure_future(watch_crash_loop(self, generation, serving=False))
         waiting = {serving, exited, looping}
         try:
-            async with asyncio.timeout(self.app.start_timeout):
-                done, _ = await self._interruptible(
-                    asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                )
-        except TimeoutError:
-            return Condemned(f"not serving after {self.app.start_timeout:g}s", "start timeout")
+            done, _ = await self._interruptible(
+                asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED),
+                accept,
+            )
         finally:
             for task in waiting:
                 task.cancel()
         if exited in done:
-            return exited.result().returncode
+            code = exited.result().returncode
+            return code if code is not None else -1
         if looping in done:
             return looping.result()
-        return None
+        if serving in done:
+            return None
+        return Condemned(f"not serving after {timeout:g}s", "start timeout")
 
     async def _serve(self) -> Condemned | int:
         """Watch the current generation until it ends or is condemned. Scale and replace
@@ -281,25 +343,22 @@ class AppSupervisor:
             assert generation is not None
             watch = asyncio.ensure_future(watch_generation(self, generation))
             exited = asyncio.ensure_future(generation.first_exit())
-            getter = asyncio.ensure_future(self._commands.get())
+            mail = asyncio.ensure_future(self._mailbox.wait(any_command))
             try:
                 done, _ = await asyncio.wait(
-                    {watch, exited, getter}, return_when=asyncio.FIRST_COMPLETED
+                    {watch, exited, mail}, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
-                watch.cancel()
-                exited.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if getter in done:
-                command = getter.result()
-                if not await self._while_running(command):
-                    raise _Interrupted(command)
-                continue
+                for task in (watch, exited, mail):
+                    task.cancel()
             if exited in done:
                 code = exited.result().returncode
                 return code if code is not None else -1
-            return watch.result()
+            if watch in done:
+                return watch.result()
+            command = self._mailbox.take(any_command)
+            if command is not None and not await self._while_running(command):
+                raise _Interrupted(command)
 
     async def _after_end(self, generation: Generation, outcome: Condemned | int) -> bool:
         """The tree ended (or was condemned). True: go round again after the backoff."""
@@ -327,29 +386,31 @@ class AppSupervisor:
         if not decision.restart:
             self._enter(AppState.FAILED, f"{reason} (restart = {self.app.restart.value})")
             return False
-        self.restarts += 1
-        self.last_reason = label
+        self.count_restart(label)
         verb = "exited" if was_running and not condemned else "failed"
         self._enter(AppState.BACKOFF, f"{verb}: {reason}; retry in {decision.delay:.3g}s")
-        self.backoff_until = self.clock.now() + decision.delay
-        try:
-            await self._interruptible(self.clock.sleep(decision.delay))
-        finally:
-            self.backoff_until = None
+        await self._backoff(decision.delay)
         return True
 
+    async def _backoff(self, delay: float) -> None:
+        self.backoff_until = self.clock.now() + delay
+        try:
+            await self._interruptible(self.clock.sleep(delay), any_command)
+        finally:
+            self.backoff_until = None
+
     async def _while_running(self, command: Command) -> bool:
-        """Commands that a serving app absorbs without leaving RUNNING. False: not absorbed."""
+        """Commands that a serving app absorbs without leaving RUNNING. False: not absorbed.
+        While one is applied only Stop cuts in; anything else waits in the mailbox."""
         match command:
             case Scale(app=app) if self.current is not None:
-                await scale_in_place(self.current, app, self._notify)
+                await self._interruptible(
+                    scale_in_place(self.current, app, self._notify), only_stop
+                )
                 self.app = app
                 return True
             case Replace(app=app, listeners=listeners, reason=reason):
                 await self._replace(app, listeners, reason)
-                for deferred in self._deferred:
-                    self._commands.put_nowait(deferred)
-                self._deferred.clear()
                 return True
         return False
 
@@ -358,68 +419,39 @@ class AppSupervisor:
         old = self.current
         assert old is not None
         self._notify(f"starting generation {self._generation + 1} ({reason})")
-        if app.prestart:
-            outcome = await self._interruptible(
-                self._run_prestart(app), handle=self._defer_unless_stop
-            )
-            if not outcome.ok:
-                self._reject(f"{outcome.reason}; still serving the previous version")
-                return
+        prestart = await self._run_prestart(app, only_stop)
+        if not prestart.ok:
+            self._reject(f"{prestart.reason}; still serving the previous version")
+            return
         self._generation += 1
         try:
             new = await self._spawn(app, listeners)
         except OSError as exc:
             self._reject(f"could not start: {exc}; still serving the previous version")
             return
-        serving = asyncio.ensure_future(new.wait_serving())
-        exited = asyncio.ensure_future(new.first_exit())
-        looping = asyncio.ensure_future(watch_crash_loop(self, new, serving=False))
         try:
-            done, _ = await self._interruptible(
-                asyncio.wait(
-                    {serving, exited, looping},
-                    timeout=app.start_timeout,
-                    return_when=asyncio.FIRST_COMPLETED,
-                ),
-                handle=self._defer_unless_stop,
-            )
-        except _Interrupted:
+            outcome = await self._await_start(new, app.start_timeout, only_stop)
+        except BaseException:
             await new.stop(self.stop_timeout)
             raise
-        finally:
-            for task in (serving, exited, looping):
-                task.cancel()
-        if serving not in done:
-            if exited in done:
-                why = "exited"
-            elif looping in done:
-                why = looping.result().reason
-            else:
-                why = f"not serving after {app.start_timeout:g}s"
+        if outcome is not None:
             await new.stop(self.stop_timeout)
+            why = "exited" if isinstance(outcome, int) else outcome.reason
             self._reject(f"new version {why}; still serving the previous version")
             return
         self.current, self.app, self.listeners = new, app, tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._tracker.mark_running(self.clock.now())
         self.running_since = self.clock.now()
-        self.restarts += 1
-        self.last_reason = reason
+        self.count_restart(reason)
         self.detail = ""
-        self._kick_sampler()
+        self.sample = None
         self._notify(f"generation {new.number} serving; stopping generation {old.number}")
         # The old tree drains for up to its graceful timeout; meanwhile the new one is
         # watched and commands are served, so the retirement runs on its own.
         task = asyncio.create_task(old.stop(self.stop_timeout))
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
-
-    async def _defer_unless_stop(self, command: Command) -> bool:
-        """While a replacement starts, only Stop cuts in; anything else waits its turn."""
-        if isinstance(command, Stop):
-            return False
-        self._deferred.append(command)
-        return True
+        self._retiring[task] = old
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
     async def _spawn(self, app: AppConfig, listeners: Sequence[Listener]) -> Generation:
         generation = await self._spawner(
@@ -441,29 +473,21 @@ class AppSupervisor:
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _interruptible(
-        self,
-        work: Awaitable[T],
-        handle: Callable[[Command], Awaitable[bool]] | None = None,
-    ) -> T:
-        """Await `work`, but let a queued command cut in.
-
-        `handle` may absorb a command in place (scale, replace); any other command
-        cancels `work` and surfaces as _Interrupted for the caller's caller.
-        """
+    async def _interruptible(self, work: Awaitable[T], accept: Accept) -> T:
+        """Await `work` unless an accepted command arrives first: then `work` is
+        cancelled and the command surfaces as _Interrupted for the caller's caller.
+        Commands not accepted stay in the mailbox for a later phase."""
         task = asyncio.ensure_future(work)
+        mail = asyncio.ensure_future(self._mailbox.wait(accept))
         try:
-            while True:
-                getter = asyncio.ensure_future(self._commands.get())
-                done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    command = getter.result()
-                    if handle is not None and await handle(command):
-                        continue
-                    raise _Interrupted(command)
-                getter.cancel()
+            done, _ = await asyncio.wait({task, mail}, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
                 return task.result()
+            command = self._mailbox.take(accept)
+            assert command is not None
+            raise _Interrupted(command)
         finally:
+            mail.cancel()
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -472,16 +496,11 @@ class AppSupervisor:
     async def _stop_current(self) -> None:
         if self.current is None:
             return
-        if self.state not in (AppState.STOPPING, AppState.STOPPED):
+        if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
             self._enter(AppState.STOPPING)
         generation, self.current = self.current, None
         await generation.stop(self.stop_timeout)
         self.sample = None
-
-    async def _retire(self, generation: Generation) -> None:
-        await generation.stop(self.stop_timeout)
-        if generation is self.current:
-            self.current = None
 
     def _force_stopped(self) -> None:
         # Only states with a tree (or its prestart) pass through STOPPING.
@@ -497,9 +516,6 @@ class AppSupervisor:
         self.detail = detail
         suffix = f": {detail}" if detail else ""
         self._notify(f"{old.value} -> {state.value}{suffix}")
-
-    def _kick_sampler(self) -> None:
-        self.sample = None
 
     async def _sample_forever(self) -> None:
         tick = 0

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.model import AppConfig, RestartPolicy
+from gaia_runner.supervise.commands import Replace, Stop
 from gaia_runner.supervise.state import AppState
-from gaia_runner.supervise.supervisor import AppSupervisor, Replace, Stop
+from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 
@@ -66,7 +67,7 @@ class FakeGeneration:
         return self.leader
 
     async def wait_serving(self) -> None:
-        if self.script[0] == "crash":
+        if self.script[0] in ("crash", "hang"):
             await asyncio.Event().wait()
 
     def kill_leftovers(self) -> None:
@@ -204,3 +205,44 @@ def test_stop_during_backoff_stops_at_once(tmp_path: Path) -> None:
 
 async def _never(seconds: float) -> None:
     await asyncio.Event().wait()
+
+
+def test_a_bug_while_supervising_becomes_a_restart_not_a_dead_task(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None), ("serve", None)])
+        real_spawn = h.spawn
+        calls = 0
+
+        async def flaky_spawn(*args: Any, **kw: Any) -> FakeGeneration:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("a bug in gaia")
+            return await real_spawn(*args, **kw)
+
+        h.sup._spawner = flaky_spawn
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        assert h.sup.last_reason == "internal error"
+        assert any("internal error" in e for e in h.events)
+        assert "RuntimeError: a bug in gaia" in h.sup.log.path.read_text()
+        h.sup.send(Stop())
+        await task
+        assert h.sup.state is AppState.STOPPED
+        h.sup.log.close()
+
+    run(scenario())
+
+
+def test_commands_sent_during_a_timed_out_start_are_not_lost(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("hang", None)] * 50, start_timeout=0.05)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: len(h.generations) >= 2)
+        h.sup.send(Stop())
+        async with asyncio.timeout(5):
+            await task
+        assert h.sup.state is AppState.STOPPED
+        h.sup.log.close()
+
+    run(scenario())

@@ -33,17 +33,17 @@ from gaia_runner.supervise.commands import (
     any_command,
     only_stop,
 )
-from gaia_runner.supervise.monitors import Condemned, watch_crash_loop, watch_generation
+from gaia_runner.supervise.monitors import Condemned, watch_generation
 from gaia_runner.supervise.prestart import PrestartOutcome, run_prestart
 from gaia_runner.supervise.restarts import RestartTracker
 from gaia_runner.supervise.scaling import scale_in_place
+from gaia_runner.supervise.starting import GenerationStarter, Spawner, until_serving
 from gaia_runner.supervise.state import AppState, check_transition
 from gaia_runner.supervise.timing import Clock, SystemClock, Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.snapshot import AppSnapshot
 
 Notify = Callable[[str], None]
-Spawner = Callable[..., Awaitable[Generation]]
 T = TypeVar("T")
 FULL_MEMORY_EVERY = 5
 
@@ -71,15 +71,20 @@ class AppSupervisor:
     ) -> None:
         self.app = app
         self.listeners = tuple(listeners)
-        self.run_dir = run_dir
         self.log = log
         self.base_env = base_env
         self.stop_timeout = stop_timeout
         self.timings = timings
-        self.debug = debug
         self._notify = notify
         self.clock = clock or SystemClock()
-        self._spawner = spawn or Generation.start
+        self._starter = GenerationStarter(
+            spawn or Generation.start,
+            run_dir=run_dir,
+            base_env=base_env,
+            sink=log.sink,
+            command_grace=timings.command_grace,
+            debug=debug,
+        )
         self.state = AppState.STOPPED
         self.detail = ""
         self.restarts = 0
@@ -89,7 +94,6 @@ class AppSupervisor:
         self.current: Generation | None = None
         self.sample: TreeSample | None = None
         self.failure_lines: tuple[str, ...] = ()
-        self._generation = 0
         self._mailbox: Mailbox[Command] = Mailbox()
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._sampler = TreeSampler()
@@ -298,7 +302,6 @@ class AppSupervisor:
 
     async def _start_generation(self, app: AppConfig) -> Generation | None:
         self._enter(AppState.STARTING)
-        self._generation += 1
         try:
             for listener in self.listeners:
                 listener.resume()
@@ -313,27 +316,7 @@ class AppSupervisor:
     async def _await_start(
         self, generation: Generation, timeout: float, accept: Accept
     ) -> Condemned | int | None:
-        """None once serving; else the exit code, or why gaia gave up on the start."""
-        serving = asyncio.ensure_future(generation.wait_serving())
-        exited = asyncio.ensure_future(generation.first_exit())
-        looping = asyncio.ensure_future(watch_crash_loop(self, generation, serving=False))
-        waiting = {serving, exited, looping}
-        try:
-            done, _ = await self._interruptible(
-                asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED),
-                accept,
-            )
-        finally:
-            for task in waiting:
-                task.cancel()
-        if exited in done:
-            code = exited.result().returncode
-            return code if code is not None else -1
-        if looping in done:
-            return looping.result()
-        if serving in done:
-            return None
-        return Condemned(f"not serving after {timeout:g}s", "start timeout")
+        return await self._interruptible(until_serving(self, generation, timeout), accept)
 
     async def _serve(self) -> Condemned | int:
         """Watch the current generation until it ends or is condemned. Scale and replace
@@ -418,12 +401,11 @@ class AppSupervisor:
         """Zero downtime: the old generation serves until the new one has answered."""
         old = self.current
         assert old is not None
-        self._notify(f"starting generation {self._generation + 1} ({reason})")
+        self._notify(f"starting generation {self._starter.number + 1} ({reason})")
         prestart = await self._run_prestart(app, only_stop)
         if not prestart.ok:
             self._reject(f"{prestart.reason}; still serving the previous version")
             return
-        self._generation += 1
         try:
             new = await self._spawn(app, listeners)
         except OSError as exc:
@@ -454,17 +436,7 @@ class AppSupervisor:
         task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
     async def _spawn(self, app: AppConfig, listeners: Sequence[Listener]) -> Generation:
-        generation = await self._spawner(
-            self._generation,
-            app,
-            listeners,
-            self.run_dir,
-            self.base_env,
-            self.log.sink(),
-            debug=self.debug,
-        )
-        generation.command_grace = self.timings.command_grace
-        return generation
+        return await self._starter.spawn(app, listeners)
 
     def _reject(self, message: str) -> None:
         self.detail = message

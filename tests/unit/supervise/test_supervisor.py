@@ -220,7 +220,7 @@ def test_a_bug_while_supervising_becomes_a_restart_not_a_dead_task(tmp_path: Pat
                 raise RuntimeError("a bug in gaia")
             return await real_spawn(*args, **kw)
 
-        h.sup._spawner = flaky_spawn
+        h.sup._starter._spawn = flaky_spawn
         task = asyncio.create_task(h.sup.run())
         await h.until(lambda: h.sup.state is AppState.RUNNING)
         assert h.sup.last_reason == "internal error"

@@ -92,6 +92,9 @@ def _as_written(loc: KeyPath, data: object) -> KeyPath:
     for part in loc:
         if isinstance(part, int) and not isinstance(current, list):
             continue
+        if part == "[key]":
+            # pydantic's marker for "the key itself", not a key the user wrote.
+            continue
         path.append(part)
         if isinstance(current, dict):
             current = current.get(part)

@@ -78,7 +78,8 @@ def translate(error: ErrorDetails, data: object) -> tuple[KeyPath, str]:
         return path, f"must be {op} {ctx[name]}, got {shown}"
     if kind == "too_short":
         return path, "must not be empty"
-    return path, error["msg"]
+    # pydantic's own wording may quote the input, so it is not used for env.
+    return path, "invalid value" if redact else error["msg"]
 
 
 def _as_written(loc: KeyPath, data: object) -> KeyPath:

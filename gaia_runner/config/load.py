@@ -6,7 +6,7 @@ import contextlib
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
@@ -31,6 +31,8 @@ DEFAULT_CONFIG_NAME = "gaia.toml"
 class LoadedConfig:
     config: GaiaConfig
     warnings: tuple[ConfigIssue, ...]
+    # Where each key was written, for problems found after loading (a reload's checks).
+    lines: KeyLines = field(default_factory=lambda: KeyLines(""))
 
 
 def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -122,7 +124,8 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_issue(exc, text, path)]) from None
-    report = Reporter(path, KeyLines(text))
+    lines = KeyLines(text)
+    report = Reporter(path, lines)
     raw = _validate(data, report)
     check_rules(data, path.parent, report)
     env_files = check_files_on_disk(data, path.parent, report) if check_files else None
@@ -135,7 +138,7 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
         _report_validation(exc, {}, report)
         raise ConfigError(report.sorted_errors()) from None
     warn_memory(config, machine_memory(), report)
-    return LoadedConfig(config, report.sorted_warnings())
+    return LoadedConfig(config, report.sorted_warnings(), lines)
 
 
 def _syntax_issue(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> ConfigIssue:

@@ -17,13 +17,19 @@ from gaia_runner.config.checks import check_rules, warn_memory
 from gaia_runner.config.cpus import available_cpus
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.files import check_files as check_files_on_disk
-from gaia_runner.config.locate import KeyLines, decode_error_position, quote_source_line
+from gaia_runner.config.locate import (
+    KeyLines,
+    decode_error_position,
+    deepest_line,
+    quote_source_line,
+)
 from gaia_runner.config.messages import translate
 from gaia_runner.config.model import GaiaConfig
 from gaia_runner.config.raw import RawFile
 from gaia_runner.config.report import Reporter
 
 CONFIG_ENV_VAR = "GAIA_CONFIG"
+_TOO_DEEP = "nested too deeply to read (arrays or tables inside each other)"
 DEFAULT_CONFIG_NAME = "gaia.toml"
 
 
@@ -84,8 +90,7 @@ def _unexpected_as_config_error(path: Path) -> Iterator[None]:
     except ConfigError:
         raise
     except RecursionError:
-        problem = "nested too deeply to read (arrays or tables inside each other)"
-        raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
+        raise ConfigError([ConfigIssue(path, None, "", _TOO_DEEP)]) from None
     except Exception as exc:
         problem = f"cannot be read ({type(exc).__name__}); please report this as a gaia bug"
         raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
@@ -124,6 +129,8 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_issue(exc, text, path)]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue(path, deepest_line(text), "", _TOO_DEEP)]) from None
     lines = KeyLines(text)
     report = Reporter(path, lines)
     raw = _validate(data, report)

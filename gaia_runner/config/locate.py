@@ -290,3 +290,31 @@ def _in_env(before: Sequence[str], source: str) -> bool:
             name = header.group(1).replace('"', "").replace("'", "")
             return _ENV_KEY.search(name) is not None
     return False
+
+
+def deepest_line(text: str) -> int | None:
+    """The 1-based line where brackets nest deepest, for a file too deep to parse.
+
+    A rough count that skips comments and strings; it only picks a line to show.
+    """
+    depth = deepest = 0
+    line, found = 1, None
+    quote = ""
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            line += 1
+            quote = "" if quote in ('"', "'") else quote
+        elif quote:
+            if ch == quote and text[i - 1] != "\\":
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            quote = "#"
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, found = depth, line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return found

@@ -55,6 +55,7 @@ def test_home_of_an_unknown_user_in_tls_state_dir_and_socket(tmp_path: Path) -> 
 
 def test_deeply_nested_array(tmp_path: Path) -> None:
     issue = one(tmp_path, f"{HEAD}x = {'[' * 5000}{']' * 5000}\n")
+    assert issue.line == 3
     assert "nested too deeply" in issue.message
 
 
@@ -158,8 +159,9 @@ def test_syntax_error_in_env_hides_the_value(tmp_path: Path, text: str) -> None:
 def test_syntax_error_at_a_unicode_line_separator_counts_lines_as_toml_does(
     tmp_path: Path,
 ) -> None:
-    issue = one(tmp_path, f'# note \u2028 more\n{HEAD}app = "twice\n')
+    issue = one(tmp_path, f"# note \u2028 more\n{HEAD}workers = ")
     assert issue.line == 4
+    assert issue.message.endswith("in: workers =")
 
 
 def test_any_unexpected_exception_becomes_a_config_error(

@@ -4,8 +4,6 @@ their processes and gaia itself carry on as if nothing had been saved."""
 from __future__ import annotations
 
 import os
-import re
-import textwrap
 from pathlib import Path
 
 import psutil

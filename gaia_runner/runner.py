@@ -16,6 +16,7 @@ from typing import Any
 
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.config.model import AppConfig, Bind
+from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.control import control_path, serve, snapshot_to_dict
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.sockets import BindError, Listener, bind_listener
@@ -289,21 +290,20 @@ class Runner:
         """parse -> validate -> diff -> apply the smallest change; invalid input changes nothing."""
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
+            check_live_edit(self.config, loaded)
             wanted = self._wanted(loaded.config)
-        except ConfigError as exc:
+            digests, plans = self._plan(wanted)
+        except (ConfigError, StartupError) as exc:
             self._reject(str(exc))
             return
-        except StartupError as exc:
-            self._reject(str(exc))
+        except Exception as exc:
+            # An edit gaia cannot make sense of must never take the running apps down.
+            # The exception's text is left out: it may quote an env value.
+            self._reject(
+                f"{self.config.source}: cannot apply this edit ({type(exc).__name__}); "
+                "please report this as a gaia bug"
+            )
             return
-        running = {name: sup.app for name, sup in self.supervisors.items()}
-        digests = {n: fingerprint(tls_files(a)) for n, a in wanted.items()}
-        touched = {
-            n: ("TLS files",)
-            for n, d in digests.items()
-            if n in running and tls_files(wanted[n]) and self._tls_digests.get(n) != d
-        }
-        plans = plan_reload(running, wanted, touched)
         changes = [p for p in plans if p.action is not Action.UNCHANGED]
         try:
             fresh = self._bind_all(wanted[p.name] for p in changes if p.name in wanted)
@@ -321,6 +321,16 @@ class Runner:
         self.display.event(f"{GAIA}: reload plan: " + "; ".join(p.describe() for p in plans))
         await asyncio.gather(*(self._apply(plan, wanted) for plan in changes))
         self._close_unused_sockets()
+
+    def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
+        running = {name: sup.app for name, sup in self.supervisors.items()}
+        digests = {n: fingerprint(tls_files(a)) for n, a in wanted.items()}
+        touched = {
+            n: ("TLS files",)
+            for n, d in digests.items()
+            if n in running and tls_files(wanted[n]) and self._tls_digests.get(n) != d
+        }
+        return digests, plan_reload(running, wanted, touched)
 
     async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
         match plan.action:

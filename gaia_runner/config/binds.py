@@ -19,7 +19,10 @@ def parse_bind(text: str, base: Path) -> Bind:
         raw = text.removeprefix("unix:")
         if not raw:
             raise ValueError(f'{_HINT}, got "{text}" (no socket path)')
-        path = Path(raw).expanduser()
+        try:
+            path = Path(raw).expanduser()
+        except RuntimeError as exc:
+            raise ValueError(f"cannot expand the socket path: {exc}") from None
         return Bind(kind=BindKind.UNIX, path=Path(os.path.normpath(base / path)))
     host, port = _split_host_port(text)
     return Bind(kind=BindKind.TCP, host=host, port=port)

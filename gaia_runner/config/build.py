@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.binds import DEFAULT_BIND, parse_bind
-from gaia_runner.config.files import EnvFiles, resolve_path
+from gaia_runner.config.files import DEFAULT_STATE_DIR, EnvFiles, resolve_path
 from gaia_runner.config.model import AppConfig, GaiaConfig, RunnerSettings
 from gaia_runner.config.raw import RawApp, RawFile, RawGaia
-
-DEFAULT_STATE_DIR = ".gaia"
 
 
 def build_config(

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*")
-_KEY_LIKE = re.compile(r"\s*(?:export\s+)?(\S+?)\s*=")
+# Only \n (or \r\n) ends a line: str.splitlines() would also split at U+2028,
+# \x1c, \x85 and others, turning the rest of a value into a variable of its own.
+_LINE_END = re.compile(r"\r?\n")
 _UNQUOTED_COMMENT = re.compile(r"\s+#.*$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -35,7 +37,7 @@ def parse_env_text(text: str) -> tuple[dict[str, str], list[EnvFileProblem]]:
     """Variables in file order (a repeated key keeps its last value) and all problems."""
     values: dict[str, str] = {}
     problems: list[EnvFileProblem] = []
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    for number, line in enumerate(_LINE_END.split(text.removeprefix("\ufeff")), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -45,30 +47,36 @@ def parse_env_text(text: str) -> tuple[dict[str, str], list[EnvFileProblem]]:
             continue
         key, raw = match.group(1), match.group(2)
         try:
-            values[key] = _value(raw)
+            values[key] = _checked(_value(raw))
         except ValueError as exc:
             problems.append(EnvFileProblem(number, key, str(exc)))
     return values, problems
 
 
+def _checked(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("the value contains a NUL character, which no process can receive")
+    return value
+
+
 def _bad_line(number: int, line: str) -> EnvFileProblem:
-    key_like = _KEY_LIKE.match(line)
-    if key_like is not None:
-        # The name is safe to show; it is the value that may be secret.
-        return EnvFileProblem(
-            number,
-            "",
-            f"invalid variable name {key_like.group(1)!r}: "
-            "use letters, digits and underscores, not starting with a digit",
-        )
-    return EnvFileProblem(number, "", "expected KEY=VALUE")
+    # Nothing from the line is quoted: what looks like a name before "=" is as
+    # likely a fragment of a multi-line value (a PEM key's base64 padding).
+    if "=" not in line:
+        return EnvFileProblem(number, "", "expected KEY=VALUE")
+    return EnvFileProblem(
+        number,
+        "",
+        "expected KEY=VALUE with a name of letters, digits and underscores, "
+        "not starting with a digit",
+    )
 
 
 def _value(raw: str) -> str:
     if raw[:1] == "'":
         end = raw.find("'", 1)
         if end < 0:
-            raise ValueError("unterminated single quote")
+            raise ValueError("unterminated single quote (a value cannot span lines)")
         _only_comment_after(raw[end + 1 :])
         return raw[1:end]
     if raw[:1] == '"':
@@ -91,7 +99,7 @@ def _double_quoted(raw: str) -> str:
             return "".join(out)
         out.append(ch)
         i += 1
-    raise ValueError("unterminated double quote")
+    raise ValueError("unterminated double quote (a value cannot span lines: use \\n)")
 
 
 def _only_comment_after(rest: str) -> None:

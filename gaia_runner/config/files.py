@@ -21,21 +21,45 @@ from gaia_runner.config.model import BindKind
 from gaia_runner.config.report import Reporter
 
 EnvFiles = dict[Path, dict[str, str]]
+DEFAULT_STATE_DIR = ".gaia"
 _SSL_LOCATION = re.compile(r"\s*\(_ssl\.c:\d+\)\s*$")
 
 
 def resolve_path(text: str, base: Path) -> Path:
-    """An absolute, normalised path; relative ones are taken from ``base``."""
-    return Path(os.path.normpath(base / Path(text).expanduser()))
+    """An absolute, normalised path; relative ones are taken from ``base``.
+
+    ValueError for ``~user`` with no such user or a NUL character (raw.py reports both).
+    """
+    if "\0" in text:
+        raise ValueError("a path cannot contain a NUL character")
+    try:
+        expanded = Path(text).expanduser()
+    except RuntimeError as exc:
+        raise ValueError(str(exc)) from None
+    return Path(os.path.normpath(base / expanded))
+
+
+def _resolved(value: object, base: Path) -> Path | None:
+    """The path the user meant, or None when the type check has already reported it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return resolve_path(value, base)
+    except ValueError:
+        return None
 
 
 def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> EnvFiles:
     """Report missing or unusable files; return the env files that parsed cleanly."""
     env_files: EnvFiles = {}
     seen: set[Path] = set()
-    gaia = data.get("gaia")
-    if isinstance(gaia, dict):
-        _load_env(("gaia", "env_file"), gaia.get("env_file"), base, report, env_files, seen)
+    raw_gaia = data.get("gaia")
+    gaia: Mapping[str, object] = raw_gaia if isinstance(raw_gaia, dict) else {}
+    _load_env(("gaia", "env_file"), gaia.get("env_file"), base, report, env_files, seen)
+    state_dir = _resolved(gaia.get("state_dir", DEFAULT_STATE_DIR), base)
+    problem = None if state_dir is None else state_dir_problem(state_dir)
+    if problem is not None:
+        report.error(("gaia", "state_dir"), problem)
     apps = data.get("apps")
     if not isinstance(apps, dict):
         return env_files
@@ -43,18 +67,35 @@ def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> Env
         if not isinstance(app, dict):
             continue
         here: KeyPath = ("apps", name)
-        cwd = app.get("cwd")
-        if isinstance(cwd, str):
-            path = resolve_path(cwd, base)
-            if not path.is_dir():
-                problem = "is not a directory" if path.exists() else "does not exist"
-                report.error((*here, "cwd"), f"directory {path} {problem}")
+        path = _resolved(app.get("cwd"), base)
+        if path is not None and not path.is_dir():
+            problem = "is not a directory" if path.exists() else "does not exist"
+            report.error((*here, "cwd"), f"directory {path} {problem}")
         _load_env((*here, "env_file"), app.get("env_file"), base, report, env_files, seen)
         https = app.get("https")
         if isinstance(https, dict):
             _check_tls((*here, "https"), https, base, report)
         _check_socket_dirs(here, app.get("bind"), base, report)
     return env_files
+
+
+def state_dir_problem(path: Path) -> str | None:
+    """Why gaia could not create or write ``path`` at startup, or None if it can.
+
+    Checked here so that `gaia check` catches it, not `gaia up` halfway through starting.
+    """
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == path:
+            return f"{path} is a file, expected a directory"
+        return f"cannot create {path}: {existing} is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == path:
+            return f"{path} is not writable"
+        return f"cannot create {path}: {existing} is not writable"
+    return None
 
 
 def unreadable(path: Path) -> str | None:
@@ -81,10 +122,8 @@ def _load_env(
     env_files: EnvFiles,
     seen: set[Path],
 ) -> None:
-    if not isinstance(value, str):
-        return
-    path = resolve_path(value, base)
-    if path in seen:
+    path = _resolved(value, base)
+    if path is None or path in seen:
         # Shared by several apps: report its problems once, not once per app.
         return
     seen.add(path)
@@ -109,9 +148,8 @@ def _load_env(
 def _check_tls(here: KeyPath, https: Mapping[str, object], base: Path, report: Reporter) -> None:
     paths: dict[str, Path] = {}
     for key in ("certfile", "keyfile", "ca_certs"):
-        value = https.get(key)
-        if isinstance(value, str):
-            path = resolve_path(value, base)
+        path = _resolved(https.get(key), base)
+        if path is not None:
             problem = unreadable(path)
             if problem is None:
                 paths[key] = path

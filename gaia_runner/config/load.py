@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
@@ -16,13 +17,19 @@ from gaia_runner.config.checks import check_rules, warn_memory
 from gaia_runner.config.cpus import available_cpus
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.files import check_files as check_files_on_disk
-from gaia_runner.config.locate import KeyLines, decode_error_position
+from gaia_runner.config.locate import (
+    KeyLines,
+    decode_error_position,
+    deepest_line,
+    quote_source_line,
+)
 from gaia_runner.config.messages import translate
 from gaia_runner.config.model import GaiaConfig
 from gaia_runner.config.raw import RawFile
 from gaia_runner.config.report import Reporter
 
 CONFIG_ENV_VAR = "GAIA_CONFIG"
+_TOO_DEEP = "nested too deeply to read (arrays or tables inside each other)"
 DEFAULT_CONFIG_NAME = "gaia.toml"
 
 
@@ -30,6 +37,8 @@ DEFAULT_CONFIG_NAME = "gaia.toml"
 class LoadedConfig:
     config: GaiaConfig
     warnings: tuple[ConfigIssue, ...]
+    # Where each key was written, for problems found after loading (a reload's checks).
+    lines: KeyLines = field(default_factory=lambda: KeyLines(""))
 
 
 def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -38,6 +47,11 @@ def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Pat
     A path the user named explicitly must exist: silently falling back to
     another file would run the wrong apps.
     """
+    with _unexpected_as_config_error(Path(DEFAULT_CONFIG_NAME)):
+        return _find_config_path(explicit, environ, cwd)
+
+
+def _find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
     from_env = environ.get(CONFIG_ENV_VAR, "")
     if explicit is not None:
         candidate, origin = explicit, "given with -c"
@@ -45,7 +59,11 @@ def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Pat
         candidate, origin = Path(from_env), f"named by ${CONFIG_ENV_VAR}"
     else:
         candidate, origin = Path(DEFAULT_CONFIG_NAME), "in the current directory"
-    path = cwd / candidate.expanduser()
+    try:
+        path = cwd / candidate.expanduser()
+    except RuntimeError:
+        message = f"config file {origin}: cannot expand {str(candidate).split('/')[0]!r}"
+        raise ConfigError([ConfigIssue(candidate, None, "", message)]) from None
     if path.is_file():
         return path
     if explicit is None and not from_env:
@@ -59,8 +77,32 @@ def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Pat
     raise ConfigError([ConfigIssue(path, None, "", message)])
 
 
+@contextlib.contextmanager
+def _unexpected_as_config_error(path: Path) -> Iterator[None]:
+    """Whatever goes wrong while reading a config is a problem with that config.
+
+    Callers, the reload path above all, rely on ConfigError being the only
+    failure: anything else would escape as a traceback or stop every app.
+    The exception's text is left out because it may quote a value.
+    """
+    try:
+        yield
+    except ConfigError:
+        raise
+    except RecursionError:
+        raise ConfigError([ConfigIssue(path, None, "", _TOO_DEEP)]) from None
+    except Exception as exc:
+        problem = f"cannot be read ({type(exc).__name__}); please report this as a gaia bug"
+        raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
+
+
 def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
-    """Read and validate ``path``; raises ConfigError listing every problem."""
+    """Read and validate ``path``; raises ConfigError listing every problem, and nothing else."""
+    with _unexpected_as_config_error(path):
+        return _load_config(path, check_files=check_files)
+
+
+def _load_config(path: Path, *, check_files: bool) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     try:
         text = path.read_bytes().decode("utf-8")
@@ -71,19 +113,26 @@ def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
     except OSError as exc:
         problem = f"cannot read the config file: {exc.strerror or exc}"
         raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
-    return parse_config_text(text, path, check_files=check_files)
+    return _parse_config_text(text, path, check_files=check_files)
 
 
 def parse_config_text(text: str, path: Path, *, check_files: bool = True) -> LoadedConfig:
     """Validate ``text`` as if read from ``path`` (used for messages and relative paths)."""
+    with _unexpected_as_config_error(path):
+        return _parse_config_text(text, path, check_files=check_files)
+
+
+def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message, line = decode_error_position(exc, text)
-        raise ConfigError([ConfigIssue(path, line, "", f"invalid TOML: {message}")]) from None
-    report = Reporter(path, KeyLines(text))
+        raise ConfigError([_syntax_issue(exc, text, path)]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue(path, deepest_line(text), "", _TOO_DEEP)]) from None
+    lines = KeyLines(text)
+    report = Reporter(path, lines)
     raw = _validate(data, report)
     check_rules(data, path.parent, report)
     env_files = check_files_on_disk(data, path.parent, report) if check_files else None
@@ -96,7 +145,15 @@ def parse_config_text(text: str, path: Path, *, check_files: bool = True) -> Loa
         _report_validation(exc, {}, report)
         raise ConfigError(report.sorted_errors()) from None
     warn_memory(config, machine_memory(), report)
-    return LoadedConfig(config, report.sorted_warnings())
+    return LoadedConfig(config, report.sorted_warnings(), lines)
+
+
+def _syntax_issue(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> ConfigIssue:
+    message, line = decode_error_position(exc, text)
+    source = quote_source_line(text, line) if line is not None else ""
+    if source:
+        message = f"{message} in: {source}"
+    return ConfigIssue(path, line, "", f"invalid TOML: {message}")
 
 
 def machine_memory() -> int:

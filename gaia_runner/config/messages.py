@@ -78,7 +78,8 @@ def translate(error: ErrorDetails, data: object) -> tuple[KeyPath, str]:
         return path, f"must be {op} {ctx[name]}, got {shown}"
     if kind == "too_short":
         return path, "must not be empty"
-    return path, error["msg"]
+    # pydantic's own wording may quote the input, so it is not used for env.
+    return path, "invalid value" if redact else error["msg"]
 
 
 def _as_written(loc: KeyPath, data: object) -> KeyPath:
@@ -91,6 +92,9 @@ def _as_written(loc: KeyPath, data: object) -> KeyPath:
     current = data
     for part in loc:
         if isinstance(part, int) and not isinstance(current, list):
+            continue
+        if part == "[key]":
+            # pydantic's marker for "the key itself", not a key the user wrote.
             continue
         path.append(part)
         if isinstance(current, dict):

@@ -21,9 +21,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
 from gaia_runner.config.binds import parse_bind
-from gaia_runner.config.units import parse_duration, parse_size
+from gaia_runner.config.units import parse_config_duration, parse_interval, parse_size
 
-Duration = Annotated[float, PlainValidator(parse_duration)]
+Duration = Annotated[float, PlainValidator(parse_config_duration)]
+Interval = Annotated[float, PlainValidator(parse_interval)]
 Size = Annotated[int, PlainValidator(parse_size)]
 
 
@@ -81,13 +82,41 @@ def _workers(v: object) -> int | str:
     raise ValueError(f'expected a number of processes (>= 1) or "auto", got {shown}')
 
 
+def _env_key(v: str) -> str:
+    # The kernel stores the environment as NUL-terminated KEY=VALUE strings,
+    # so either character in a name makes exec fail when the app starts.
+    if not v or "=" in v or "\0" in v:
+        raise ValueError(
+            f"invalid variable name {v!r}: it must be non-empty, without '=' or NUL characters"
+        )
+    return v
+
+
 def _env_value(v: object) -> str:
     # Keys are fine to echo in messages, values are not: they may be secrets.
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float | str):
-        return str(v)
+        text = str(v)
+        if "\0" in text:
+            raise ValueError("the value contains a NUL character, which no process can receive")
+        return text
     raise ValueError(f"expected a string, number or boolean, got {_kind(v)}")
+
+
+def _path_text(v: str) -> str:
+    if "\0" in v:
+        raise ValueError("a path cannot contain a NUL character")
+    if v.startswith("~"):
+        try:
+            Path(v).expanduser()
+        except RuntimeError:
+            user = v[1:].split("/", 1)[0]
+            whose = f"user {user!r}" if user else "the current user"
+            raise ValueError(
+                f"cannot expand {v.split('/', 1)[0]!r}: no home directory for {whose}"
+            ) from None
+    return v
 
 
 def _health(v: object) -> object:
@@ -101,6 +130,8 @@ def _url_path(v: str) -> str:
 
 
 def _bind(v: str) -> str:
+    if v.startswith("unix:"):
+        _path_text(v.removeprefix("unix:"))
     parse_bind(v, Path("/"))
     return v
 
@@ -108,7 +139,9 @@ def _bind(v: str) -> str:
 Argv = Annotated[list[str], BeforeValidator(_argv), Field(min_length=1)]
 ImportString = Annotated[str, AfterValidator(_import_string)]
 BindText = Annotated[str, AfterValidator(_bind)]
+EnvKey = Annotated[str, AfterValidator(_env_key)]
 EnvValue = Annotated[str, PlainValidator(_env_value)]
+PathText = Annotated[str, AfterValidator(_path_text)]
 
 
 class _Raw(BaseModel):
@@ -118,15 +151,15 @@ class _Raw(BaseModel):
 
 
 class RawGaia(_Raw):
-    state_dir: str | None = None
+    state_dir: PathText | None = None
     stop_timeout: Duration | None = None
-    env_file: str | None = None
+    env_file: PathText | None = None
 
 
 class RawHttps(_Raw):
-    certfile: str
-    keyfile: str
-    ca_certs: str | None = None
+    certfile: PathText
+    keyfile: PathText
+    ca_certs: PathText | None = None
     client_auth: Literal["none", "optional", "required"] | None = None
 
 
@@ -140,14 +173,14 @@ class RawBackoff(_Raw):
 class RawMemory(_Raw):
     worker: Size | None = None
     total: Size | None = None
-    interval: Duration | None = None
+    interval: Interval | None = None
     samples: int | None = Field(default=None, ge=1)
 
 
 class RawHealth(_Raw):
     path: Annotated[str, AfterValidator(_url_path)] | None = None
-    interval: Duration | None = None
-    timeout: Duration | None = None
+    interval: Interval | None = None
+    timeout: Interval | None = None
     failures: int | None = Field(default=None, ge=1)
 
 
@@ -160,9 +193,9 @@ class RawApp(_Raw):
     bind: Annotated[list[BindText], BeforeValidator(_one_or_many), Field(min_length=1)] | None = (
         None
     )
-    cwd: str | None = None
-    env: dict[str, EnvValue] | None = None
-    env_file: str | None = None
+    cwd: PathText | None = None
+    env: dict[EnvKey, EnvValue] | None = None
+    env_file: PathText | None = None
     prestart: Annotated[list[Argv], BeforeValidator(_one_or_many)] | None = None
     prestart_timeout: Duration | None = None
     https: RawHttps | None = None

@@ -12,7 +12,7 @@ from typing import Any
 import tomli_w
 
 from gaia_runner.config.checks import WEB_ONLY_KEYS
-from gaia_runner.config.model import AppConfig, GaiaConfig
+from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind
 
 MASK = "***"
 
@@ -30,12 +30,17 @@ def _app(app: AppConfig) -> dict[str, Any]:
     data = app.model_dump(mode="json", exclude={"name"})
     data["env"] = dict.fromkeys(app.env, MASK)
     data["bind"] = [str(bind) for bind in app.bind]
+    # Keys that do not apply to this kind of app are left out: gaia check rejects
+    # them even at their defaults, and the output must pass gaia check.
     if app.command is not None:
         for key in WEB_ONLY_KEYS:
             data.pop(key, None)
         data.pop("app", None)
     else:
         data.pop("command", None)
+    if app.server is ServerKind.UVICORN:
+        data.pop("worker_class", None)
+        data.pop("threads", None)
     return data
 
 

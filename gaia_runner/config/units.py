@@ -17,6 +17,10 @@ import re
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)", re.IGNORECASE)
 _DURATION_HINT = 'a duration such as "500ms", "30s", "5m" or a number of seconds'
+# Beyond a day a timeout is a typo, and asyncio and the servers overflow on huge ones.
+MAX_DURATION = 86400.0
+# Anything polled more often than this burns a core for no gain.
+MIN_INTERVAL = 0.1
 
 _SIZE_UNITS = {
     "": 1,
@@ -65,6 +69,22 @@ def parse_duration(v: object) -> float:
         raise ValueError(f"expected {_DURATION_HINT}, got {_shown(v)}")
     if seconds < 0:
         raise ValueError(f"must not be negative, got {_shown(v)}")
+    return seconds
+
+
+def parse_config_duration(v: object) -> float:
+    """A duration a config key may hold: at most MAX_DURATION."""
+    seconds = parse_duration(v)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"must be at most 1 day ({MAX_DURATION:g}s), got {_shown(v)}")
+    return seconds
+
+
+def parse_interval(v: object) -> float:
+    """A duration that paces a polling loop, so it has a floor as well as a ceiling."""
+    seconds = parse_config_duration(v)
+    if seconds < MIN_INTERVAL:
+        raise ValueError(f"must be at least {MIN_INTERVAL * 1000:g}ms, got {_shown(v)}")
     return seconds
 
 

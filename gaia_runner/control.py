@@ -1,14 +1,15 @@
 """gaia's own control socket: `gaia status` and `gaia restart` talk to a running gaia.
 
 One JSON request line in, one JSON answer line out, over a unix socket only the
-owner may open. Snapshots travel as plain dicts and are rebuilt on the client side,
+owner may open. Whatever arrives (garbage, a huge line, silence, the wrong types) gets
+an error answer or a closed connection and one log line: never a traceback, and gaia
+keeps running. Snapshots travel as plain dicts and are rebuilt on the client side,
 so `gaia status` renders exactly what the live table shows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import socket
@@ -17,14 +18,39 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.process.launch import short_socket_path
+from gaia_runner.process.statedir import ensure_private_dir
 from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Log = Callable[[str], None]
+
+MAX_REQUEST_BYTES = 64 * 1024
+REQUEST_TIMEOUT = 10.0
 
 
 class ControlError(Exception):
     pass
+
+
+class BadRequest(Exception):
+    pass
+
+
+def parse_request(line: bytes) -> dict[str, Any]:
+    """A request is {"command": str} plus, for restart, "apps": [str, ...]."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        raise BadRequest("not a JSON line") from None
+    if not isinstance(message, dict):
+        raise BadRequest("expected a JSON object")
+    if not isinstance(message.get("command"), str):
+        raise BadRequest('"command" must be a string')
+    apps = message.get("apps", [])
+    if not isinstance(apps, list) or not all(isinstance(name, str) for name in apps):
+        raise BadRequest('"apps" must be a list of app names')
+    return message
 
 
 def control_path(state_dir: Path) -> Path:
@@ -55,22 +81,48 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
     )
 
 
-async def serve(path: Path, handler: Handler) -> asyncio.Server:
-    path.parent.mkdir(parents=True, exist_ok=True)
+async def _answer(
+    reader: asyncio.StreamReader, handler: Handler, log: Log
+) -> dict[str, Any] | None:
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT):
+            line = await reader.readline()
+    except TimeoutError:
+        log(f"control: no request within {REQUEST_TIMEOUT:g}s, connection closed")
+        return None
+    except ValueError:  # the stream's limit: a line longer than MAX_REQUEST_BYTES
+        log(f"control: request over {MAX_REQUEST_BYTES} bytes refused")
+        return {"error": "bad request: too large"}
+    if not line:
+        return None
+    try:
+        message = parse_request(line)
+    except BadRequest as exc:
+        log(f"control: bad request refused: {exc}")
+        return {"error": f"bad request: {exc}"}
+    try:
+        return await handler(message)
+    except Exception as exc:  # one bad request must not cost gaia its control socket
+        log(f"control: {message['command']!r} failed: {type(exc).__name__}: {exc}")
+        return {"error": f"internal error: {type(exc).__name__}"}
+
+
+async def serve(path: Path, handler: Handler, log: Log) -> asyncio.Server:
+    ensure_private_dir(path.parent)
     path.unlink(missing_ok=True)
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = json.loads(await reader.readline())
-            answer = await handler(request)
-        except (ValueError, KeyError) as exc:
-            answer = {"error": f"bad request: {exc}"}
-        writer.write(json.dumps(answer).encode() + b"\n")
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
+            answer = await _answer(reader, handler, log)
+            if answer is not None:
+                writer.write(json.dumps(answer).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass  # the client left; nothing to answer
+        finally:
+            writer.close()
 
-    server = await asyncio.start_unix_server(on_client, str(path))
+    server = await asyncio.start_unix_server(on_client, str(path), limit=MAX_REQUEST_BYTES)
     path.chmod(0o600)
     return server
 

@@ -216,7 +216,9 @@ class Runner:
             loop.add_signal_handler(sig, self._events.put_nowait, word)
         self.display.start()
         background: list[asyncio.Task[None]] = []
-        control = await serve(control_path(self.config.gaia.state_dir), self._control)
+        control = await serve(
+            control_path(self.config.gaia.state_dir), self._control, self._log_control
+        )
         try:
             for app in wanted.values():
                 self._start_app(app)
@@ -262,6 +264,9 @@ class Runner:
                     self._restart(name)
                 return {"restarted": names}
         return {"error": f"unknown command {message.get('command')!r}"}
+
+    def _log_control(self, line: str) -> None:
+        self.display.event(f"{GAIA}: {line}")
 
     def _restart(self, name: str) -> None:
         """A serving app is replaced without downtime; a failed or fatal one starts over."""

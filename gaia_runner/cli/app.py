@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,11 +18,14 @@ from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
 from gaia_runner.config.resolved import resolved_toml
 from gaia_runner.control import control_path
+from gaia_runner.pidfile import pid_file, pid_record, running_gaia, signal_gaia
+from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.view.display import make_display
 from gaia_runner.view.status import render_status
 
 EXIT_CONFIG = 2
+NO_GAIA = "error: no gaia running for this config"
 
 app = typer.Typer(
     add_completion=False,
@@ -55,29 +56,21 @@ def _load(config: Path | None) -> LoadedConfig:
     return loaded
 
 
-def _pid_file(loaded: LoadedConfig) -> Path:
-    return loaded.config.gaia.state_dir / "gaia.pid"
-
-
-def _running_pid(pid_file: Path) -> int | None:
+def _private_state_dir(loaded: LoadedConfig, create: bool) -> Path:
+    """state_dir holds what gaia trusts (pid, sockets, configs it executes): refuse a
+    directory another user could write into."""
+    state_dir = loaded.config.gaia.state_dir
     try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
-@contextlib.contextmanager
-def _pid_record(pid_file: Path) -> Iterator[None]:
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(f"{os.getpid()}\n")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            if pid_file.read_text().strip() == str(os.getpid()):
-                pid_file.unlink()
+        if create:
+            prepare_state_dir(state_dir)
+        else:
+            check_private_dir(state_dir)
+        control_path(state_dir)  # checks the /tmp fallback used for long socket paths
+    except (StateDirError, OSError) as exc:
+        if not create and isinstance(exc, StateDirError) and not state_dir.exists():
+            raise _fail(NO_GAIA, 1) from None
+        raise _fail(f"error: unsafe state_dir: {exc}") from None
+    return state_dir
 
 
 @app.command()
@@ -96,14 +89,14 @@ def up(
 ) -> None:
     """Validate gaia.toml, run prestart steps, start and supervise every app."""
     loaded = _load(config)
-    pid_file = _pid_file(loaded)
-    other = _running_pid(pid_file)
+    pids = pid_file(_private_state_dir(loaded, create=True))
+    other = running_gaia(pids)
     if other is not None and other != os.getpid():
         raise _fail(f"error: gaia is already running for this state_dir (pid {other})")
     display = make_display("plain" if no_tui else "auto")
     runner = Runner(loaded.config, display, only=apps or (), dev=dev, watch_config=not no_watch)
     try:
-        with _pid_record(pid_file):
+        with pid_record(pids):
             asyncio.run(runner.run())
     except StartupError as exc:
         raise _fail(f"error: nothing started\n{exc}") from None
@@ -140,17 +133,16 @@ def init(
 def reload(config: ConfigOption = None) -> None:
     """Ask the running gaia to re-read gaia.toml now (same as SIGHUP)."""
     loaded = _load(config)
-    pid = _running_pid(_pid_file(loaded))
+    pid = signal_gaia(pid_file(_private_state_dir(loaded, create=False)), signal.SIGHUP)
     if pid is None:
-        raise _fail("error: no running gaia found for this gaia.toml", 1)
-    os.kill(pid, signal.SIGHUP)
+        raise _fail(NO_GAIA, 1)
     typer.echo(f"reload requested (pid {pid})")
 
 
 def _ask(config: Path | None, message: dict[str, Any]) -> dict[str, Any]:
     loaded = _load(config)
     try:
-        return control.request(control_path(loaded.config.gaia.state_dir), message)
+        return control.request(control_path(_private_state_dir(loaded, create=False)), message)
     except control.ControlError as exc:
         raise _fail(f"error: {exc}", 1) from None
 

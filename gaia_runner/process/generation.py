@@ -1,8 +1,10 @@
 """One generation of an app: the process tree started from one version of its config.
 
 A hot reload starts generation N+1 beside N on the same public sockets, so each
-generation also gets a private loopback listener: probes sent there can only be
-answered by this generation.
+generation also gets a private listener: probes sent there can only be answered by
+this generation. It never lets anyone reach the app who could not already: an app
+served only on unix sockets gets a unix socket in gaia's private run dir (a loopback
+TCP port would open it to every local user), others a 127.0.0.1 port.
 """
 
 from __future__ import annotations
@@ -10,16 +12,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gaia_runner.config.model import AppConfig
+from gaia_runner.config.model import AppConfig, BindKind
 from gaia_runner.process.child import ChildProcess, LineSink
-from gaia_runner.process.launch import LaunchSpec, build_launch
+from gaia_runner.process.launch import LaunchSpec, build_launch, short_socket_path
 from gaia_runner.process.probe import ProbeResult, http_probe
+from gaia_runner.process.probe_tls import probe_context
 from gaia_runner.process.sockets import Listener, bind_private_listener
+from gaia_runner.process.statedir import ensure_private_dir
 
 PROBE_INTERVAL = 0.05
+
+
+def private_listener_for(app: AppConfig, run_dir: Path, number: int) -> Listener:
+    if app.bind and all(bind.kind is BindKind.UNIX for bind in app.bind):
+        ensure_private_dir(run_dir)
+        path = short_socket_path(run_dir / f"{app.name}.g{number}.probe.sock")
+        listener = bind_private_listener(path)
+        path.chmod(0o600)
+        return listener
+    return bind_private_listener()
 
 
 class Generation:
@@ -42,6 +57,7 @@ class Generation:
         self.command_grace = 1.0
         self._retired: set[ChildProcess] = set()
         self._changed = asyncio.Event()
+        self.probe_tls: ssl.SSLContext | None = None
 
     @classmethod
     async def start(
@@ -55,7 +71,7 @@ class Generation:
         *,
         debug: bool = False,
     ) -> Generation:
-        private = None if app.command is not None else bind_private_listener()
+        private = None if app.command is not None else private_listener_for(app, run_dir, number)
         listeners = [*public, *([private] if private else [])]
         fds = [listener.fd for listener in listeners]
         spec = build_launch(app, fds, run_dir, number, base_env, debug=debug)
@@ -73,7 +89,9 @@ class Generation:
             if private is not None:
                 private.close()
             raise
-        return cls(number, app, spec, private, children, sink)
+        generation = cls(number, app, spec, private, children, sink)
+        generation.probe_tls = probe_context(app, run_dir)
+        return generation
 
     @property
     def server(self) -> str:
@@ -133,7 +151,7 @@ class Generation:
 
     async def probe(self, path: str, timeout: float) -> ProbeResult:
         assert self.private is not None
-        return await http_probe(self.private.bind, path, timeout, tls=self.app.https is not None)
+        return await http_probe(self.private.bind, path, timeout, tls=self.probe_tls)
 
     async def wait_serving(self) -> None:
         """Returns once an HTTP request through the private socket got an answer: any

@@ -25,29 +25,24 @@ class ProbeResult:
         return self.status is not None and 200 <= self.status < 400
 
 
-def _insecure_context() -> ssl.SSLContext:
-    # The probe checks that the app answers, not who signed its certificate.
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-async def _open(bind: Bind, tls: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open(
+    bind: Bind, ctx: ssl.SSLContext | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     family, address = connect_address(bind)
-    ctx = _insecure_context() if tls else None
     if bind.kind is BindKind.UNIX:
         assert isinstance(address, str)
         return await asyncio.open_unix_connection(address, ssl=ctx)
     assert isinstance(address, tuple)
     host, port = address
     return await asyncio.open_connection(
-        host, port, family=family, ssl=ctx, server_hostname="localhost" if tls else None
+        host, port, family=family, ssl=ctx, server_hostname="localhost" if ctx else None
     )
 
 
-async def http_probe(bind: Bind, path: str, timeout: float, tls: bool = False) -> ProbeResult:
-    """One GET; any status line counts as an answer."""
+async def http_probe(
+    bind: Bind, path: str, timeout: float, tls: ssl.SSLContext | None = None
+) -> ProbeResult:
+    """One GET; any status line counts as an answer. `tls` comes from probe_tls."""
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(timeout):

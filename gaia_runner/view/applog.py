@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from gaia_runner.process.statedir import ensure_private_dir, open_private_append
+
 TAIL_LINES = 40
 # A chatty app must not fill the disk: the file rolls over at this size, and
 # NAME.log.1 .. NAME.log.KEEP hold the previous ones.
@@ -20,7 +22,7 @@ class AppLog:
     def __init__(
         self, app: str, log_dir: Path, forward: Forward, max_bytes: int = MAX_LOG_BYTES
     ) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(log_dir)
         self.app = app
         self.path = log_dir / f"{app}.log"
         self._max_bytes = max_bytes
@@ -35,7 +37,7 @@ class AppLog:
         return write
 
     def _open(self) -> TextIO:
-        handle = self.path.open("a", encoding="utf-8", errors="replace")
+        handle = open_private_append(self.path)
         self._size = handle.tell()
         return handle
 

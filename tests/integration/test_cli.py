@@ -712,7 +712,7 @@ def test_reload_without_a_running_gaia_exits_1(tmp_path: Path) -> None:
     named_config(tmp_path, "gaia.toml", "local")
     result = run_gaia(tmp_path, "reload")
     assert result.code == 1, str(result)
-    assert "no running gaia" in result.stderr, str(result)
+    assert "no gaia running for this config" in result.stderr, str(result)
 
 
 def test_version(tmp_path: Path) -> None:

@@ -1,0 +1,56 @@
+"""What every command shares: the config option, loading it, the private state dir, and
+the one way a command fails (a message on stderr and an exit code)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gaia_runner.config import ConfigError, find_config_path, load_config
+from gaia_runner.config.load import LoadedConfig
+from gaia_runner.control import control_path
+from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
+
+EXIT_CONFIG = 2
+NO_GAIA = "error: no gaia running for this config"
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="gaia.toml to use (else $GAIA_CONFIG, else ./gaia.toml)."),
+]
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def load(config: Path | None) -> LoadedConfig:
+    try:
+        path = find_config_path(config, os.environ, Path.cwd())
+        loaded = load_config(path)
+    except ConfigError as exc:
+        raise fail(f"error: invalid configuration\n{exc}") from None
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    return loaded
+
+
+def private_state_dir(loaded: LoadedConfig, create: bool) -> Path:
+    """state_dir holds what gaia trusts (pid, sockets, configs it executes): refuse a
+    directory another user could write into."""
+    state_dir = loaded.config.gaia.state_dir
+    try:
+        if create:
+            prepare_state_dir(state_dir)
+        else:
+            check_private_dir(state_dir)
+        control_path(state_dir)  # checks the /tmp fallback used for long socket paths
+    except (StateDirError, OSError) as exc:
+        if not create and isinstance(exc, StateDirError) and not state_dir.exists():
+            raise fail(NO_GAIA, 1) from None
+        raise fail(f"error: unsafe state_dir: {exc}") from None
+    return state_dir

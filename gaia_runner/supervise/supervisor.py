@@ -143,6 +143,7 @@ class AppSupervisor:
             ),
             detail=self.detail or None,
             last_lines=self.failure_lines,
+            unwritten_lines=self.log.unwritten,
         )
 
     # -- the task -------------------------------------------------------------------

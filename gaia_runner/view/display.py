@@ -53,14 +53,22 @@ def prefix(app: str, source: str = "") -> str:
     return f"{app}:{source}" if source else app
 
 
+def printable_block(texts: Sequence[str]) -> str:
+    """The batch as one cleaned, newline-separated text: one pass per batch, not per line,
+    so a chatty app costs gaia little."""
+    text = clean_block("\n".join(texts))
+    # Cleaning only shortens a line, except for tabs (at most 8 columns each): most
+    # batches are proven short from their input lengths without splitting them.
+    if max(map(len, texts), default=0) * 8 > MAX_LINE_CHARS:
+        text = "\n".join(
+            line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line
+            for line in text.split("\n")
+        )
+    return text
+
+
 def printable_lines(texts: Sequence[str]) -> list[str]:
-    """safe_lines for a whole batch: cleaned in one pass, so a chatty app costs little."""
-    lines = clean_block("\n".join(texts)).split("\n")
-    if max(map(len, lines)) > MAX_LINE_CHARS:
-        lines = [
-            line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line for line in lines
-        ]
-    return lines
+    return printable_block(texts).split("\n")
 
 
 def _discard_writes(stream: IO[str]) -> None:
@@ -176,13 +184,14 @@ class PlainDisplay:
 
     def _write(self, name: str, texts: Sequence[str]) -> None:
         head = f"{name} | "
-        lines = printable_lines(texts)
+        block = printable_block(texts)
+        count = block.count("\n") + 1
         stream = self._stream_or_stdout()
         with self._lock:
             if self._gone:
-                self.dropped += len(lines)
+                self.dropped += count
                 return
-            text = head + f"\n{head}".join(lines) + "\n"
+            text = head + block.replace("\n", f"\n{head}") + "\n"
             if self._error is not None:
                 note = f"output resumed; {self.dropped} lines were not shown ({self._error})"
                 text = f"{GAIA} | {note}\n{text}"
@@ -191,11 +200,11 @@ class PlainDisplay:
             except (BrokenPipeError, ValueError):
                 # `gaia up | head`, or a closed stdout: nobody will read again.
                 self._gone = True
-                self.dropped += len(lines)
+                self.dropped += count
                 _discard_writes(stream)
                 self._warn("stdout is closed; app output now goes to the log files only")
             except OSError as exc:
-                self.dropped += len(lines)
+                self.dropped += count
                 if self._error is None:
                     self._error = exc.strerror or type(exc).__name__
                     self._warn(f"cannot write to stdout ({self._error}); will retry")

@@ -43,6 +43,7 @@ _BLOCK_ESCAPES = re.compile(
 _BLOCK_CR_AT_END = re.compile(r"\r+(?=\n|$)")
 _BLOCK_OVERDRAWN = re.compile(r"[^\n]*\r")
 _BLOCK_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 
 
 def clean_line(line: str) -> str:
@@ -62,7 +63,12 @@ def clean_block(text: str) -> str:
         text = _BLOCK_ESCAPES.sub("", text)
     if "\r" in text:
         text = _BLOCK_OVERDRAWN.sub("", _BLOCK_CR_AT_END.sub("", text))
-    text = _BLOCK_CONTROLS.sub("", text.expandtabs())
+    text = text.expandtabs()
+    if text.isascii():
+        # Most output: deleting bytes by table is several times faster than a regex pass,
+        # and pure ASCII holds no lone surrogates.
+        return text.encode("ascii").translate(None, _ASCII_CONTROLS).decode("ascii")
+    text = _BLOCK_CONTROLS.sub("", text)
     return text.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -1,4 +1,5 @@
-"""A very chatty app through the real gaia: every line reaches the log files, in order."""
+"""A very chatty app through the real gaia: every line reaches the log files, in order,
+and rotation keeps each file within its size in bytes."""
 
 from __future__ import annotations
 
@@ -38,10 +39,8 @@ def test_a_fast_logger_loses_no_line_and_rotation_counts_bytes(gaia, tmp_path: P
         for m in re.findall(rb"^line (\d{9}) ", path.read_bytes(), re.MULTILINE)
     ]
     assert numbers == list(range(LINES)), "lines lost, doubled or out of order"
-    assert len(_log_files(logs)) == KEEP_ROTATED + 1
     # Multi-byte lines: a limit counted in characters would let files grow 40 % past it.
     assert all(p.stat().st_size <= MAX_LOG_BYTES for p in _log_files(logs))
-    # Far below what gaia manages, far above the ~12 MB/s it was once throttled to.
-    seconds = float(report.read_text())
-    assert LINES * 80 / seconds > 15e6, f"{LINES * 80 / seconds / 1e6:.1f} MB/s through gaia"
+    assert len(_log_files(logs)) == KEEP_ROTATED + 1
+    # Throughput is measured in `python -m bench` (figure 10), not asserted on a shared box.
     assert g.stop() == 0

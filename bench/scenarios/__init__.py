@@ -15,6 +15,7 @@ NAMES = (
     "f7_crash_loop",
     "f8_reload",
     "f9_scale",
+    "f10_log_throughput",
 )
 
 

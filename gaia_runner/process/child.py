@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
-from gaia_runner.view.lines import LineSplitter
 
-# Lines arrive in batches (one per pipe read): a busy app's output then costs gaia one
-# file write and one display write per read, not per line.
-LineSink = Callable[[list[str]], None]
-_READ_CHUNK = 256 * 1024
-# A chatty child (an access log under load) would wake gaia for every few lines and
-# steal a core's share from the app. After a busy read gaia waits this long so the
-# next read takes a larger batch; the pipe is enlarged so the child never blocks.
-_BUSY_READ = 4096
-_BATCH_PAUSE = 0.02
-_PIPE_SIZE = 1024 * 1024
-_F_SETPIPE_SZ = 1031
+__all__ = ["ChildProcess", "LineSink", "describe_exit", "signal_group"]
 
 
 def describe_exit(returncode: int) -> str:
@@ -34,15 +22,6 @@ def describe_exit(returncode: int) -> str:
         except ValueError:
             return f"killed by signal {-returncode}"
     return f"exit code {returncode}"
-
-
-def _output_pipe() -> tuple[int, int]:
-    """One pipe for stdout and stderr, so their lines keep their order."""
-    read_end, write_end = os.pipe()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE)
-    return read_end, write_end
 
 
 def _session_strays(sid: int) -> list[int]:
@@ -73,15 +52,10 @@ def signal_group(pgid: int, sig: int) -> bool:
 class ChildProcess:
     """A spawned command. Its pid is also its process group id (start_new_session)."""
 
-    def __init__(
-        self, proc: asyncio.subprocess.Process, output: asyncio.StreamReader, sink: LineSink
-    ) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, output: OutputReader) -> None:
         self._proc = proc
         self._output = output
-        self._transport: asyncio.ReadTransport | None = None
-        self._sink = sink
         self.pid = proc.pid
-        self._reader = asyncio.create_task(self._pump(), name=f"pump-{proc.pid}")
         self._exited = asyncio.create_task(self._wait(), name=f"wait-{proc.pid}")
 
     @classmethod
@@ -95,7 +69,7 @@ class ChildProcess:
         pass_fds: Sequence[int] = (),
     ) -> ChildProcess:
         parent = os.getpid()
-        read_end, write_end = _output_pipe()
+        read_end, write_end = output_pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -113,26 +87,11 @@ class ChildProcess:
             raise
         finally:
             os.close(write_end)
-        output = asyncio.StreamReader(limit=_READ_CHUNK)
+        output = OutputReader(sink, name=f"pid {proc.pid}")
         # The transport owns the file from here on and closes it at EOF or in drain().
         pipe = open(read_end, "rb", buffering=0)  # noqa: SIM115
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(output), pipe
-        )
-        child = cls(proc, output, sink)
-        child._transport = transport
-        return child
-
-    async def _pump(self) -> None:
-        stream = self._output
-        splitter = LineSplitter()
-        while chunk := await stream.read(_READ_CHUNK):
-            if lines := splitter.feed(chunk):
-                self._sink(lines)
-            if len(chunk) >= _BUSY_READ:
-                await asyncio.sleep(_BATCH_PAUSE)
-        if rest := splitter.close():
-            self._sink(rest)
+        await asyncio.get_running_loop().connect_read_pipe(lambda: output, pipe)
+        return cls(proc, output)
 
     async def _wait(self) -> int:
         return await self._proc.wait()
@@ -173,9 +132,7 @@ class ChildProcess:
     async def drain(self, timeout: float = 2.0) -> None:
         """Wait for the output pipe to close so the last lines reach the log."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._reader), timeout)
-        if not self._reader.done():
+            await asyncio.wait_for(asyncio.shield(self._output.done), timeout)
+        if not self._output.done.done():
             # Grandchildren that outlived the group kill still hold the pipe open.
-            self._reader.cancel()
-            if self._transport is not None:
-                self._transport.close()
+            self._output.close()

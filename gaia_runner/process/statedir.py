@@ -12,7 +12,6 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import TextIO
 
 PRIVATE_MODE = 0o700
 FILE_MODE = 0o600
@@ -78,7 +77,7 @@ def write_private_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         raise
 
 
-def open_private_append(path: Path) -> TextIO:
+def open_private_append_fd(path: Path) -> int:
     """Open a log for appending without following a link planted at `path`."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
@@ -92,7 +91,7 @@ def open_private_append(path: Path) -> TextIO:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, f"{path} is not a regular file")
-    return os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+    return fd
 
 
 def read_private_file(path: Path) -> str:

@@ -132,6 +132,7 @@ class AppSupervisor:
             ),
             detail=self.detail or None,
             last_lines=self.failure_lines,
+            unwritten_lines=self.log.unwritten,
         )
 
     def kill_everything(self) -> None:

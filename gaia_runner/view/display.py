@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -10,10 +11,11 @@ from typing import IO, Literal, Protocol
 
 from rich.console import Console, RenderableType
 from rich.live import Live
-from rich.text import Text
+from rich.text import Span, Text
 
+from gaia_runner.view.applog import Warn, warn_stderr
 from gaia_runner.view.snapshot import Snapshot
-from gaia_runner.view.status import clean_line, render_status
+from gaia_runner.view.status import clean_block, render_status
 
 GAIA = "gaia"
 # Red is left out: it means trouble in the status table, not "this is the third app".
@@ -51,10 +53,32 @@ def prefix(app: str, source: str = "") -> str:
     return f"{app}:{source}" if source else app
 
 
-def safe_lines(text: str) -> list[str]:
-    """Split and clean, so every line printed carries its own prefix and nothing else."""
-    lines = [clean_line(line) for line in text.splitlines() or [""]]
-    return [line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line for line in lines]
+def printable_block(texts: Sequence[str]) -> str:
+    """The batch as one cleaned, newline-separated text: one pass per batch, not per line,
+    so a chatty app costs gaia little."""
+    text = clean_block("\n".join(texts))
+    # Cleaning only shortens a line, except for tabs (at most 8 columns each): most
+    # batches are proven short from their input lengths without splitting them.
+    if max(map(len, texts), default=0) * 8 > MAX_LINE_CHARS:
+        text = "\n".join(
+            line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line
+            for line in text.split("\n")
+        )
+    return text
+
+
+def printable_lines(texts: Sequence[str]) -> list[str]:
+    return printable_block(texts).split("\n")
+
+
+def _discard_writes(stream: IO[str]) -> None:
+    """Point the stream's descriptor at /dev/null: Python flushes stdout once more at exit,
+    and a failure there would turn gaia's clean exit into status 120."""
+    with contextlib.suppress(OSError, ValueError):
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 class TuiDisplay:
@@ -103,29 +127,44 @@ class TuiDisplay:
     def _print(self, name: str, style: str, texts: Sequence[str]) -> None:
         # Pad to the widest prefix seen so far so that the bars mostly line up.
         self._prefix_width = max(self._prefix_width, len(name))
-        head = name.ljust(self._prefix_width)
+        head = f"{name.ljust(self._prefix_width)} | "
+        lines = printable_lines(texts)
         # Text, never a str: app output like "[red]" or ":smile:" must print as written.
-        # One print per batch: each print re-renders the live table under it.
-        out = Text("\n").join(
-            Text.assemble((head, style), (" | ", style), line)
-            for text in texts
-            for line in safe_lines(text)
-        )
+        # One Text and one print per batch (each print re-renders the live table under
+        # it); the prefixes are styled by offset rather than by a Text per line.
+        spans, pos, step = [], 0, len(head) + 1
+        for line in lines:
+            spans.append(Span(pos, pos + len(head), style))
+            pos += step + len(line)
+        out = Text(head + f"\n{head}".join(lines), spans=spans)
         self.console.print(out, markup=False, highlight=False, emoji=False, overflow="fold")
 
 
 class PlainDisplay:
-    """One `name | line` per line, for CI logs and journald, where a live table is noise."""
+    """One `name | line` per line, for CI logs and journald, where a live table is noise.
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    Output that cannot be written (a full disk, a closed pipe) is counted and skipped: the
+    apps, their log files and gaia itself carry on. A closed pipe never comes back; after
+    a full disk, writing resumes with a note of how many lines were not shown.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, warn: Warn = warn_stderr) -> None:
         self._stream = stream
+        self._warn = warn
         self._lock = threading.Lock()
+        self._gone = False
+        self._error: str | None = None
+        self.dropped = 0  # lines not shown, since gaia started
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
-        self._stream_or_stdout().flush()
+        stream = self._stream_or_stdout()
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            _discard_writes(stream)
 
     def update(self, snapshot: Snapshot) -> None:
         pass
@@ -144,20 +183,43 @@ class PlainDisplay:
         return self._stream if self._stream is not None else sys.stdout
 
     def _write(self, name: str, texts: Sequence[str]) -> None:
-        text = "".join(f"{name} | {line}\n" for t in texts for line in safe_lines(t))
+        head = f"{name} | "
+        block = printable_block(texts)
+        count = block.count("\n") + 1
         stream = self._stream_or_stdout()
         with self._lock:
+            if self._gone:
+                self.dropped += count
+                return
+            text = head + block.replace("\n", f"\n{head}") + "\n"
+            if self._error is not None:
+                note = f"output resumed; {self.dropped} lines were not shown ({self._error})"
+                text = f"{GAIA} | {note}\n{text}"
             try:
-                try:
-                    stream.write(text)
-                except UnicodeEncodeError:
-                    # An ASCII-only stdout (LANG=C under some service managers): degrade it.
-                    encoding = getattr(stream, "encoding", None) or "ascii"
-                    stream.write(text.encode(encoding, "replace").decode(encoding))
-                stream.flush()
+                self._put(stream, text)
             except (BrokenPipeError, ValueError):
-                # `gaia up | head` or a closed stdout: losing log lines must not stop the apps.
-                pass
+                # `gaia up | head`, or a closed stdout: nobody will read again.
+                self._gone = True
+                self.dropped += count
+                _discard_writes(stream)
+                self._warn("stdout is closed; app output now goes to the log files only")
+            except OSError as exc:
+                self.dropped += count
+                if self._error is None:
+                    self._error = exc.strerror or type(exc).__name__
+                    self._warn(f"cannot write to stdout ({self._error}); will retry")
+            else:
+                self._error = None
+
+    @staticmethod
+    def _put(stream: IO[str], text: str) -> None:
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            # An ASCII-only stdout (LANG=C under some service managers): degrade it.
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            stream.write(text.encode(encoding, "replace").decode(encoding))
+        stream.flush()
 
 
 def make_display(mode: Literal["auto", "tui", "plain"], console: Console | None = None) -> Display:

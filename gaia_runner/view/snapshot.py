@@ -27,6 +27,7 @@ class AppSnapshot:
     backoff_seconds_left: float | None = None
     detail: str | None = None  # why it is FAILED/FATAL, or what STARTING waits for
     last_lines: tuple[str, ...] = ()  # the last output lines, kept for FAILED/FATAL
+    unwritten_lines: int = 0  # output lines the log file could not take (a full disk)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,14 @@ STATE_STYLES: dict[AppState, str] = {
 # a child's output must not be able to move the cursor under the live table.
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
 _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# The same, for many lines at once: nothing may match across a newline.
+_BLOCK_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b[@-_]?"
+)
+_BLOCK_CR_AT_END = re.compile(r"\r+(?=\n|$)")
+_BLOCK_OVERDRAWN = re.compile(r"[^\n]*\r")
+_BLOCK_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 
 
 def clean_line(line: str) -> str:
@@ -46,6 +54,22 @@ def clean_line(line: str) -> str:
     line = _CONTROLS.sub("", line.expandtabs())
     # Lone surrogates (undecodable bytes) would raise on every later write.
     return line.encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_block(text: str) -> str:
+    """clean_line for newline-separated lines at once: a few passes over a whole batch
+    instead of Python work per line, which a chatty app would turn into gaia's CPU."""
+    if "\x1b" in text:
+        text = _BLOCK_ESCAPES.sub("", text)
+    if "\r" in text:
+        text = _BLOCK_OVERDRAWN.sub("", _BLOCK_CR_AT_END.sub("", text))
+    text = text.expandtabs()
+    if text.isascii():
+        # Most output: deleting bytes by table is several times faster than a regex pass,
+        # and pure ASCII holds no lone surrogates.
+        return text.encode("ascii").translate(None, _ASCII_CONTROLS).decode("ascii")
+    text = _BLOCK_CONTROLS.sub("", text)
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _size(n: int) -> str:
@@ -178,12 +202,20 @@ def _failure(app: AppSnapshot) -> Text:
     return text
 
 
+def _unwritten(app: AppSnapshot) -> Text:
+    return Text(
+        f"{app.name}: {app.unwritten_lines} output lines could not be written to its log file",
+        style="yellow",
+    )
+
+
 def render_status(snapshot: Snapshot) -> RenderableType:
     """Everything below the scrolling logs: the table, then failures, config errors, notices."""
     parts: list[RenderableType] = [StatusTable(snapshot.apps)]
     parts += [
         _failure(app) for app in snapshot.apps if app.state in (AppState.FAILED, AppState.FATAL)
     ]
+    parts += [_unwritten(app) for app in snapshot.apps if app.unwritten_lines]
     if snapshot.config_error:
         name = PurePath(snapshot.config_path).name if snapshot.config_path else "gaia.toml"
         parts.append(

@@ -24,6 +24,7 @@ FIGURES = (
     "f7_crash_loop",
     "f8_reload",
     "f9_scale",
+    "f10_log_throughput",
 )
 
 

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
-from gaia_runner.view.status import clean_line, render_status
+from gaia_runner.view.status import clean_block, clean_line, render_status
 
 MiB = 1024**2
 GiB = 1024**3
@@ -141,3 +141,30 @@ def test_empty_snapshot_renders() -> None:
 )
 def test_clean_line(raw: str, clean: str) -> None:
     assert clean_line(raw) == clean
+
+
+def test_unwritten_log_lines_are_shown_under_the_table() -> None:
+    app = AppSnapshot("web", "gunicorn", AppState.RUNNING, unwritten_lines=1234)
+    assert "web: 1234 output lines could not be written to its log file" in render(
+        Snapshot(apps=(app,))
+    )
+    quiet = AppSnapshot("web", "gunicorn", AppState.RUNNING)
+    assert "could not be written" not in render(Snapshot(apps=(quiet,)))
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\x1b[1;31merror\x1b[0m", "error"),
+        ("\x1b]0;title\x07text", "text"),
+        ("10%\r50%\r100%", "100%"),
+        ("bell\x07 and nul\x00", "bell and nul"),
+        ("bad \udcff byte", "bad ? byte"),
+        ("line\r", "line"),
+        ("a\tb", "a       b"),
+        ("café\x85", "café"),
+    ],
+)
+def test_clean_block_matches_clean_line_on_each_line(raw: str, clean: str) -> None:
+    assert clean_line(raw) == clean
+    assert clean_block(f"{raw}\n{raw}") == f"{clean}\n{clean}"

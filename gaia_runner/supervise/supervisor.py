@@ -133,6 +133,7 @@ class AppSupervisor:
             detail=self.detail or None,
             last_lines=self.failure_lines,
             unwritten_lines=self.log.unwritten,
+            generation=self.current.number if self.current else None,
         )
 
     def kill_everything(self) -> None:

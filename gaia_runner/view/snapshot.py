@@ -28,6 +28,7 @@ class AppSnapshot:
     detail: str | None = None  # why it is FAILED/FATAL, or what STARTING waits for
     last_lines: tuple[str, ...] = ()  # the last output lines, kept for FAILED/FATAL
     unwritten_lines: int = 0  # output lines the log file could not take (a full disk)
+    generation: int | None = None  # the serving generation; replaces and restarts count up
 
 
 @dataclass(frozen=True)

@@ -2,36 +2,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness import Gaia
-
-
-@pytest.fixture
-def gaia(tmp_path: Path) -> Iterator[Callable[..., Gaia]]:
-    started: list[Gaia] = []
-
-    def make(
-        config: str, *args: str, env: dict[str, str] | None = None, start: bool = True
-    ) -> Gaia:
-        runner = Gaia(tmp_path, config, tuple(args), dict(env or {}))
-        started.append(runner)
-        return runner.start() if start else runner
-
-    yield make
-    for runner in started:
-        if runner.proc is not None and runner.proc.poll() is None:
-            runner.proc.send_signal(signal.SIGTERM)
-            try:
-                runner.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(runner.proc.pid, signal.SIGKILL)
-                runner.proc.wait(5)
 
 
 @pytest.fixture
@@ -49,7 +25,7 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[Path, str], Path]]:
                 "-t",
                 "tmpfs",
                 "-o",
-                f"size={size}",
+                f"size={size},mode=0700",  # gaia refuses a world-writable state dir
                 f"gaia-test-{uuid.uuid4().hex[:8]}",
                 str(path),
             ],

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from harness import run_cli
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import run_cli
+from harness import run_cli
 
 pytestmark = pytest.mark.timeout(90)
 

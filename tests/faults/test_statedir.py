@@ -7,8 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from harness import free_port
+from harness import free_port, run_cli
 
 pytestmark = pytest.mark.timeout(90)
 

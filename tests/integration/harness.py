@@ -193,3 +193,19 @@ class Gaia:
     def run_to_end(self, timeout: float = 20.0) -> int:
         """For commands expected to exit on their own (bad config)."""
         return self.wait(timeout)
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """One short-lived gaia command (check, reload, status...)."""
+    full_env = {**os.environ, "PYTHONPATH": str(FIXTURES), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gaia_runner", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

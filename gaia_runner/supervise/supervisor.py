@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,7 +21,6 @@ from gaia_runner.process.child import describe_exit
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.launch import child_environment
 from gaia_runner.process.sockets import BindError, Listener
-from gaia_runner.process.tree import TreeSample, TreeSampler
 from gaia_runner.supervise.commands import (
     Accept,
     Command,
@@ -35,15 +34,14 @@ from gaia_runner.supervise.commands import (
 )
 from gaia_runner.supervise.monitors import Condemned, watch_generation
 from gaia_runner.supervise.prestart import PrestartOutcome, run_prestart
+from gaia_runner.supervise.record import AppRecord, Notify
 from gaia_runner.supervise.restarts import RestartTracker
 from gaia_runner.supervise.scaling import scale_in_place
 from gaia_runner.supervise.starting import GenerationStarter, Spawner, until_serving
-from gaia_runner.supervise.state import AppState, check_transition
+from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.timing import Clock, SystemClock, Timings
 from gaia_runner.view.applog import AppLog
-from gaia_runner.view.snapshot import AppSnapshot
 
-Notify = Callable[[str], None]
 T = TypeVar("T")
 FULL_MEMORY_EVERY = 5
 
@@ -53,7 +51,7 @@ class _Interrupted(Exception):
         self.command = command
 
 
-class AppSupervisor:
+class AppSupervisor(AppRecord):
     def __init__(
         self,
         app: AppConfig,
@@ -69,14 +67,10 @@ class AppSupervisor:
         clock: Clock | None = None,
         spawn: Spawner | None = None,
     ) -> None:
-        self.app = app
+        super().__init__(app, log, clock or SystemClock(), notify, timings)
         self.listeners = tuple(listeners)
-        self.log = log
         self.base_env = base_env
         self.stop_timeout = stop_timeout
-        self.timings = timings
-        self._notify = notify
-        self.clock = clock or SystemClock()
         self._starter = GenerationStarter(
             spawn or Generation.start,
             run_dir=run_dir,
@@ -85,18 +79,8 @@ class AppSupervisor:
             command_grace=timings.command_grace,
             debug=debug,
         )
-        self.state = AppState.STOPPED
-        self.detail = ""
-        self.restarts = 0
-        self.last_reason: str | None = None
-        self.running_since: float | None = None
-        self.backoff_until: float | None = None
-        self.current: Generation | None = None
-        self.sample: TreeSample | None = None
-        self.failure_lines: tuple[str, ...] = ()
         self._mailbox: Mailbox[Command] = Mailbox()
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
-        self._sampler = TreeSampler()
         self._sample_task: asyncio.Task[None] | None = None
         self._retiring: dict[asyncio.Task[None], Generation] = {}
 
@@ -104,37 +88,6 @@ class AppSupervisor:
 
     def send(self, command: Command) -> None:
         self._mailbox.put(command)
-
-    def snapshot(self) -> AppSnapshot:
-        app, now = self.app, self.clock.now()
-        sample = self.sample if self.current is not None else None
-        largest = sample.largest_worker if sample else None
-        limits = app.memory
-        server = "command" if app.command is not None else app.server.value
-        return AppSnapshot(
-            name=app.name,
-            server=server,
-            state=self.state,
-            pid=self.current.leader.pid if self.current else None,
-            workers_live=len(sample.workers) if sample else 0,
-            workers_desired=app.workers,
-            urls=tuple(bind.url(app.is_https) for bind in app.bind),
-            memory_bytes=sample.total_pss if sample else None,
-            memory_limit=limits.total if limits else None,
-            largest_worker_bytes=largest.uss if largest else None,
-            worker_limit=limits.worker if limits else None,
-            cpu_percent=sample.cpu_percent if sample else None,
-            restarts=self.restarts,
-            last_restart_reason=self.last_reason,
-            uptime_seconds=now - self.running_since if self.running_since else None,
-            backoff_seconds_left=(
-                max(0.0, self.backoff_until - now) if self.backoff_until is not None else None
-            ),
-            detail=self.detail or None,
-            last_lines=self.failure_lines,
-            unwritten_lines=self.log.unwritten,
-            generation=self.current.number if self.current else None,
-        )
 
     def kill_everything(self) -> None:
         """Last resort when a graceful stop overran its budget: SIGKILL every tree."""
@@ -147,16 +100,12 @@ class AppSupervisor:
     def log_event(self, message: str) -> None:
         self.log.write("gaia", message)
 
-    def count_restart(self, label: str) -> None:
-        self.restarts += 1
-        self.last_reason = label
-
     # -- the task -------------------------------------------------------------------
 
     async def run(self) -> None:
         """Drive the app until a Stop arrives. Never raises: the app's failures and
         gaia's own are both turned into states."""
-        self._sample_task = asyncio.create_task(self._sample_forever())
+        self._sample_task = asyncio.create_task(self.sample_forever())
         pending: Command | None = None
         start = True
         try:
@@ -475,35 +424,3 @@ class AppSupervisor:
         generation, self.current = self.current, None
         await generation.stop(self.stop_timeout)
         self.sample = None
-
-    def _force_stopped(self) -> None:
-        # Only states with a tree (or its prestart) pass through STOPPING.
-        if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
-            self._enter(AppState.STOPPING)
-        if self.state is not AppState.STOPPED:
-            self._enter(AppState.STOPPED)
-        self.running_since = None
-
-    def _enter(self, state: AppState, detail: str = "") -> None:
-        check_transition(self.state, state)
-        old, self.state = self.state, state
-        self.detail = detail
-        suffix = f": {detail}" if detail else ""
-        self._notify(f"{old.value} -> {state.value}{suffix}")
-
-    async def _sample_forever(self) -> None:
-        tick = 0
-        while True:
-            generation = self.current
-            # Memory limits need fresh USS every sample; the table can wait a few seconds.
-            full = self.app.memory is not None or tick % FULL_MEMORY_EVERY == 0
-            tick += 1
-            if generation is not None:
-                try:
-                    self.sample = await asyncio.to_thread(
-                        self._sampler.sample, generation.pids, generation.server, full
-                    )
-                except Exception as exc:  # psutil races with exiting processes
-                    self._notify(f"sampling failed: {exc}")
-            interval = self.app.memory.interval if self.app.memory else self.timings.sample
-            await asyncio.sleep(interval)

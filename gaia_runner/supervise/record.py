@@ -1,0 +1,107 @@
+"""What is known about one app: its state and why, restarts, uptime, the serving
+generation and its last sample. Every state change goes through `_enter`, checked
+against the transition table; the snapshot for the table is read from here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from gaia_runner.config.model import AppConfig
+from gaia_runner.process.generation import Generation
+from gaia_runner.process.tree import TreeSample, TreeSampler
+from gaia_runner.supervise.state import AppState, check_transition
+from gaia_runner.supervise.timing import Clock, Timings
+from gaia_runner.view.applog import AppLog
+from gaia_runner.view.snapshot import AppSnapshot
+
+Notify = Callable[[str], None]
+FULL_MEMORY_EVERY = 5
+
+
+class AppRecord:
+    def __init__(
+        self, app: AppConfig, log: AppLog, clock: Clock, notify: Notify, timings: Timings
+    ) -> None:
+        self.app = app
+        self.log = log
+        self.clock = clock
+        self.timings = timings
+        self._notify = notify
+        self.state = AppState.STOPPED
+        self.detail = ""
+        self.restarts = 0
+        self.last_reason: str | None = None
+        self.running_since: float | None = None
+        self.backoff_until: float | None = None
+        self.current: Generation | None = None
+        self.sample: TreeSample | None = None
+        self.failure_lines: tuple[str, ...] = ()
+        self._sampler = TreeSampler()
+
+    def snapshot(self) -> AppSnapshot:
+        app, now = self.app, self.clock.now()
+        sample = self.sample if self.current is not None else None
+        largest = sample.largest_worker if sample else None
+        limits = app.memory
+        server = "command" if app.command is not None else app.server.value
+        return AppSnapshot(
+            name=app.name,
+            server=server,
+            state=self.state,
+            pid=self.current.leader.pid if self.current else None,
+            workers_live=len(sample.workers) if sample else 0,
+            workers_desired=app.workers,
+            urls=tuple(bind.url(app.is_https) for bind in app.bind),
+            memory_bytes=sample.total_pss if sample else None,
+            memory_limit=limits.total if limits else None,
+            largest_worker_bytes=largest.uss if largest else None,
+            worker_limit=limits.worker if limits else None,
+            cpu_percent=sample.cpu_percent if sample else None,
+            restarts=self.restarts,
+            last_restart_reason=self.last_reason,
+            uptime_seconds=now - self.running_since if self.running_since else None,
+            backoff_seconds_left=(
+                max(0.0, self.backoff_until - now) if self.backoff_until is not None else None
+            ),
+            detail=self.detail or None,
+            last_lines=self.failure_lines,
+            unwritten_lines=self.log.unwritten,
+            generation=self.current.number if self.current else None,
+        )
+
+    def count_restart(self, label: str) -> None:
+        self.restarts += 1
+        self.last_reason = label
+
+    def _force_stopped(self) -> None:
+        # Only states with a tree (or its prestart) pass through STOPPING.
+        if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
+            self._enter(AppState.STOPPING)
+        if self.state is not AppState.STOPPED:
+            self._enter(AppState.STOPPED)
+        self.running_since = None
+
+    def _enter(self, state: AppState, detail: str = "") -> None:
+        check_transition(self.state, state)
+        old, self.state = self.state, state
+        self.detail = detail
+        suffix = f": {detail}" if detail else ""
+        self._notify(f"{old.value} -> {state.value}{suffix}")
+
+    async def sample_forever(self) -> None:
+        tick = 0
+        while True:
+            generation = self.current
+            # Memory limits need fresh USS every sample; the table can wait a few seconds.
+            full = self.app.memory is not None or tick % FULL_MEMORY_EVERY == 0
+            tick += 1
+            if generation is not None:
+                try:
+                    self.sample = await asyncio.to_thread(
+                        self._sampler.sample, generation.pids, generation.server, full
+                    )
+                except Exception as exc:  # psutil races with exiting processes
+                    self._notify(f"sampling failed: {exc}")
+            interval = self.app.memory.interval if self.app.memory else self.timings.sample
+            await asyncio.sleep(interval)

@@ -43,7 +43,6 @@ from gaia_runner.supervise.timing import Clock, SystemClock, Timings
 from gaia_runner.view.applog import AppLog
 
 T = TypeVar("T")
-FULL_MEMORY_EVERY = 5
 
 
 class _Interrupted(Exception):

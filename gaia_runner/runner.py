@@ -99,6 +99,7 @@ class Runner:
         self.supervisors: dict[str, AppSupervisor] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.config_error: str | None = None
+        self.forced = False  # a second Ctrl-C killed the apps instead of waiting
         self.notices: list[str] = []
         self._events: asyncio.Queue[str] = asyncio.Queue()
         self._stop_watching = asyncio.Event()
@@ -160,6 +161,14 @@ class Runner:
         task = asyncio.create_task(sup.run(), name=f"app-{app.name}")
         task.add_done_callback(self._report_crash)
         self.tasks[app.name] = task
+
+    def _force_stop(self) -> None:
+        if self.forced:
+            return
+        self.forced = True
+        self.display.event(f"{GAIA}: forced stop: SIGKILL to every app")
+        for sup in self.supervisors.values():
+            sup.kill_everything()
 
     def _report_crash(self, task: asyncio.Task[None]) -> None:
         """A supervisor must never die silently: its app would be left unwatched."""
@@ -234,13 +243,19 @@ class Runner:
                 elif word.startswith("code:"):
                     await self._replace_for_code(word.removeprefix("code:"))
         finally:
-            self.display.event(f"{GAIA}: stopping")
+            self.display.event(f"{GAIA}: stopping gracefully (Ctrl-C again to force)")
             control.close()
             control_path(self.config.gaia.state_dir).unlink(missing_ok=True)
             self._stop_watching.set()
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
-            await asyncio.gather(*(self._stop_app(n) for n in list(self.supervisors)))
+            # A second Ctrl-C (or SIGTERM) while stopping means: do not wait any longer.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._force_stop)
+            loop.remove_signal_handler(signal.SIGHUP)
+            try:
+                await asyncio.gather(*(self._stop_app(n) for n in list(self.supervisors)))
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

@@ -15,6 +15,8 @@ from gaia_runner.control import control_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
 
 EXIT_CONFIG = 2
+# A second Ctrl-C killed the apps instead of stopping them gracefully (128 + SIGINT).
+EXIT_FORCED = 130
 NO_GAIA = "error: no gaia running for this config"
 
 ConfigOption = Annotated[

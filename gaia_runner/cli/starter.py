@@ -1,7 +1,10 @@
-"""`gaia init`: a small, commented gaia.toml to start from."""
+"""`gaia init`: a small, commented gaia.toml to start from, and a starter app when the
+directory has none. A health check is only written for a path gaia knows exists: a
+guessed one would keep a real app from ever becoming RUNNING."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import tomli_w
@@ -16,7 +19,6 @@ STARTER: dict[str, Any] = {
             "bind": "127.0.0.1:8000",
             "prestart": [],
             "restart": "always",
-            "health": "/",
         }
     },
 }
@@ -41,9 +43,26 @@ HEADER = """\
 """
 
 
-def starter_text() -> str:
+STARTER_APP = '''"""A starter ASGI app written by `gaia init`; replace it with yours."""
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b"ok" if scope["path"] == "/healthz" else b"hello from gaia"
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+'''
+
+
+def starter_text(with_app: bool = False) -> str:
+    """`with_app`: the starter app (which answers /healthz) is written beside it."""
+    starter = copy.deepcopy(STARTER)
+    if with_app:
+        starter["apps"]["web"]["health"] = "/healthz"
     lines = []
-    for line in tomli_w.dumps(STARTER).splitlines():
+    for line in tomli_w.dumps(starter).splitlines():
         key = line.split("=", 1)[0].strip()
         if "=" in line and key in COMMENTS:
             line = f"{line}  # {COMMENTS[key]}"

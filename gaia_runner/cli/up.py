@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gaia_runner.cli.options import ConfigOption, fail, load, private_state_dir
+from gaia_runner.cli.options import EXIT_FORCED, ConfigOption, fail, load, private_state_dir
 from gaia_runner.pidfile import pid_file, pid_record, running_gaia
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.view.display import make_display
@@ -40,3 +40,5 @@ def up(
             asyncio.run(runner.run())
     except StartupError as exc:
         raise fail(f"error: nothing started\n{exc}") from None
+    if runner.forced:
+        raise typer.Exit(EXIT_FORCED)

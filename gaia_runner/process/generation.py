@@ -25,6 +25,7 @@ from gaia_runner.process.sockets import Listener, bind_private_listener
 from gaia_runner.process.statedir import ensure_private_dir
 
 PROBE_INTERVAL = 0.05
+PROBE_BACKOFF_MAX = 1.0
 
 
 def private_listener_for(app: AppConfig, run_dir: Path, number: int) -> Listener:
@@ -55,6 +56,7 @@ class Generation:
         self._sink = sink
         self.workers_desired = app.workers
         self.command_grace = 1.0
+        self.last_probe: str | None = None  # what the last readiness probe got
         self._retired: set[ChildProcess] = set()
         self._changed = asyncio.Event()
         self.probe_tls: ssl.SSLContext | None = None
@@ -164,11 +166,17 @@ class Generation:
             return
         health = self.app.health
         path, timeout = (health.path, health.timeout) if health else ("/", 5.0)
+        # The public socket is gaia's, so a booting server's probe waits in its backlog
+        # and is answered the moment it accepts: backing off costs no start time, and
+        # an app answering "not healthy" is not hit ~20 times a second.
+        delay = PROBE_INTERVAL
         while True:
             result = await self.probe(path, timeout=timeout)
+            self.last_probe = result.describe(path)
             if result.healthy if health else result.answered:
                 return
-            await asyncio.sleep(PROBE_INTERVAL)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PROBE_BACKOFF_MAX)
 
     async def scale_signal(self, delta: int) -> None:
         """Uvicorn grows by one worker per TTIN and shrinks per TTOU. The kernel merges

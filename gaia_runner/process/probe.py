@@ -24,6 +24,12 @@ class ProbeResult:
     def healthy(self) -> bool:
         return self.status is not None and 200 <= self.status < 400
 
+    def describe(self, path: str) -> str:
+        """What the probe got, for a user wondering why the app is not RUNNING."""
+        if self.status is not None:
+            return f"GET {path} answered {self.status}"
+        return f"GET {path}: {self.error}"
+
 
 async def _open(
     bind: Bind, ctx: ssl.SSLContext | None
@@ -56,9 +62,15 @@ async def http_probe(
             await writer.drain()
             status_line = await reader.readline()
     except TimeoutError:
-        return ProbeResult(None, f"no answer within {timeout:g}s")
-    except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
-        return ProbeResult(None, str(exc) or type(exc).__name__)
+        return ProbeResult(None, f"timed out after {timeout:g}s")
+    except ConnectionRefusedError:
+        return ProbeResult(None, "connection refused")
+    except ssl.SSLError as exc:
+        return ProbeResult(None, f"TLS error: {exc.reason or exc}")
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        return ProbeResult(
+            None, exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        )
     finally:
         if writer is not None:
             writer.close()

@@ -72,4 +72,5 @@ async def until_serving(
         return looping.result()
     if serving in done:
         return None
-    return Condemned(f"not serving after {timeout:g}s", "start timeout")
+    last = f" (last probe: {generation.last_probe})" if generation.last_probe else ""
+    return Condemned(f"not serving after {timeout:g}s{last}", "start timeout")

@@ -82,6 +82,7 @@ class AppSupervisor(AppRecord):
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._sample_task: asyncio.Task[None] | None = None
         self._retiring: dict[asyncio.Task[None], Generation] = {}
+        self._stopping: list[Generation] = []
 
     # -- the outside world's handle -------------------------------------------------
 
@@ -90,7 +91,7 @@ class AppSupervisor(AppRecord):
 
     def kill_everything(self) -> None:
         """Last resort when a graceful stop overran its budget: SIGKILL every tree."""
-        for generation in (self.current, *self._retiring.values()):
+        for generation in (self.current, *self._retiring.values(), *self._stopping):
             if generation is not None:
                 generation.kill_leftovers()
 
@@ -134,7 +135,7 @@ class AppSupervisor(AppRecord):
                 await self._sample_task
         if self.current is not None:
             generation, self.current = self.current, None
-            await generation.stop(self.stop_timeout)
+            await self._stop_generation(generation)
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         if self.state is not AppState.STOPPED:
@@ -184,7 +185,7 @@ class AppSupervisor(AppRecord):
         if self.current is not None:
             generation, self.current = self.current, None
             try:
-                await generation.stop(self.stop_timeout)
+                await self._stop_generation(generation)
             except Exception:
                 generation.kill_leftovers()
         self.sample = None
@@ -364,10 +365,10 @@ class AppSupervisor(AppRecord):
         try:
             outcome = await self._await_start(new, app.start_timeout, only_stop)
         except BaseException:
-            await new.stop(self.stop_timeout)
+            await self._stop_generation(new)
             raise
         if outcome is not None:
-            await new.stop(self.stop_timeout)
+            await self._stop_generation(new)
             why = "exited" if isinstance(outcome, int) else outcome.reason
             self._reject(f"new version {why}; still serving the previous version")
             return
@@ -421,5 +422,13 @@ class AppSupervisor(AppRecord):
         if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
             self._enter(AppState.STOPPING)
         generation, self.current = self.current, None
-        await generation.stop(self.stop_timeout)
+        await self._stop_generation(generation)
         self.sample = None
+
+    async def _stop_generation(self, generation: Generation) -> None:
+        """Graceful stop, while kill_everything can still find the tree."""
+        self._stopping.append(generation)
+        try:
+            await generation.stop(self.stop_timeout)
+        finally:
+            self._stopping.remove(generation)

@@ -16,11 +16,11 @@ from gaia_runner.export.mapping import (
     Container,
     Runner,
     TlsPaths,
+    compose_size,
     container_for,
     container_path,
     env_files,
     env_table,
-    quantity,
     seconds,
 )
 
@@ -102,7 +102,7 @@ def _service(
         service["healthcheck"] = _healthcheck(app, box)
     deploy: dict[str, Any] = {"replicas": box.replicas}
     if box.memory_limit is not None:
-        amount = quantity(box.memory_limit)
+        amount = compose_size(box.memory_limit)
         deploy["resources"] = {
             "limits": {"memory": amount},
             "reservations": {"memory": amount},

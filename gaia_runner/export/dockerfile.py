@@ -8,6 +8,8 @@ or the one named).
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind
 from gaia_runner.export.mapping import (
@@ -15,6 +17,7 @@ from gaia_runner.export.mapping import (
     IMAGE_USER_ID,
     Runner,
     container_for,
+    container_path,
     container_port,
     is_asgi_on_uvicorn,
     seconds,
@@ -37,13 +40,10 @@ def _server_packages(config: GaiaConfig) -> list[str]:
 def _healthcheck(app: AppConfig) -> list[str]:
     if app.health is None:
         return []
-    scheme = "https" if app.is_https else "http"
-    url = f"{scheme}://127.0.0.1:{container_port(app)}{app.health.path}"
-    probe = (
-        "import ssl,urllib.request;"
-        f"urllib.request.urlopen('{url}',timeout={seconds(app.health.timeout)},"
-        "context=ssl._create_unverified_context())"
-    )
+    # The image's CMD serves plain HTTP: TLS keys stay out of images (see export_dockerfile).
+    url = f"http://127.0.0.1:{container_port(app)}{app.health.path}"
+    timeout = seconds(app.health.timeout)
+    probe = f"import urllib.request;urllib.request.urlopen('{url}',timeout={timeout})"
     return [
         "# Python instead of curl: the slim image has no curl.",
         f"HEALTHCHECK --interval={seconds(app.health.interval)}s "
@@ -53,8 +53,26 @@ def _healthcheck(app: AppConfig) -> list[str]:
     ]
 
 
+def _rel(config: GaiaConfig, path: Path) -> str:
+    return os.path.relpath(path, config.source.parent)
+
+
+def _secret_files(config: GaiaConfig) -> set[Path]:
+    found = {p for p in (config.gaia.env_file,) if p is not None}
+    for app in config.apps.values():
+        if app.env_file is not None:
+            found.add(app.env_file)
+        if app.https is not None:
+            found |= {app.https.certfile, app.https.keyfile}
+    return found
+
+
 def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | None = None) -> str:
-    """``has_requirements``: a requirements.txt sits next to gaia.toml."""
+    """``has_requirements``: a requirements.txt sits next to gaia.toml.
+
+    The default CMD serves plain HTTP even for an `https` app: a private key baked into an
+    image leaks with the image, so TLS is the orchestrator's (Ingress, or a mounted Secret).
+    """
     web = [a for a in config.apps.values() if not a.is_command]
     chosen = config.apps[app] if app else (web[0] if web else next(iter(config.apps.values())))
     packages = " ".join(f'"{p}"' for p in _server_packages(config))
@@ -77,10 +95,15 @@ def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | Non
             "# No requirements.txt next to gaia.toml: add one for your app's own packages.",
             f"RUN pip install {packages}" if packages else "# (no server needed)",
         ]
+    secret_files = sorted(_rel(config, p) for p in _secret_files(config))
     lines += [
         "# The app's files, owned by the user that runs them (prestart steps may write).",
+        "# Keep secrets and local state out of the image with a .dockerignore listing:",
+        f"#   {' '.join(['.venv', _rel(config, config.gaia.state_dir), *secret_files])}",
         "COPY --chown=app:app . .",
         f"USER {IMAGE_USER_ID}",
+        "# gaia's state_dir: apps may keep files there (gaia creates it when it runs).",
+        f"RUN mkdir -p {container_path(config, config.gaia.state_dir)}",
     ]
     ports = sorted({p for a in web if (p := container_port(a)) is not None})
     lines += [f"EXPOSE {port}" for port in ports]

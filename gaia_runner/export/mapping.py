@@ -202,7 +202,7 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
             f"not mapped: {app.name}: backoff and max_start_failures are the orchestrator's own "
             "(CrashLoopBackOff / restart policy)"
         )
-    if app.server is ServerKind.GUNICORN and app.worker_class is WorkerClass.UVICORN:
+    if not app.is_command and app.server is ServerKind.GUNICORN and is_asgi_on_uvicorn(app):
         notes.append(f"note: {app.name} is served by uvicorn directly, one worker per container")
     if app.workers > 1:
         notes.append(f"note: {app.name}: workers = {app.workers} becomes {app.workers} replicas")
@@ -276,6 +276,14 @@ def quantity(size: int) -> str:
         if size % factor == 0:
             return f"{size // factor}{unit}"
     return str(size)
+
+
+def compose_size(size: int) -> str:
+    """Bytes as Compose reads them: its units ("256m") are binary."""
+    for unit, factor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}b"
 
 
 def env_table(table_env: Mapping[str, Mapping[str, str]], name: str) -> dict[str, str]:

@@ -72,9 +72,9 @@ def test_compose_config_quiet(
     compose_file = tmp_path / "compose.yaml"
     compose_file.write_text(text)
     # The compose file is meant to sit next to gaia.toml: its relative paths start there.
+    args = ["-f", str(compose_file), "--project-directory", str(project.root), "config", "-q"]
     result = subprocess.run(
-        [str(compose_binary()), "-f", str(compose_file), "--project-directory", str(project.root)]
-        + ["config", "-q"],
+        [str(compose_binary()), *args],
         capture_output=True,
         text=True,
         timeout=60,

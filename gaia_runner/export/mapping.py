@@ -192,6 +192,11 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
     if runner is Runner.GAIA:
         return []
     notes = []
+    if not app.is_command:
+        notes.append(
+            f"not mapped: {app.name}: zero-drop reload on a gaia.toml save; re-export and "
+            "apply instead (a rolling update)"
+        )
     if app.memory is not None:
         notes.append(
             f"not mapped: {app.name}: recycling one worker over its memory limit without "

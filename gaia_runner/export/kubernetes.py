@@ -241,10 +241,13 @@ def _secret_notes(config: GaiaConfig, app: AppConfig) -> list[str]:
             f"{app.name}-env-file {args}"
         )
     if app.https is not None:
+        cert, key = _rel(config, app.https.certfile), _rel(config, app.https.keyfile)
         notes.append(
             f"Secret {app.name}-tls is not exported either. Create it with: kubectl create "
-            f"secret tls {app.name}-tls --cert=CERTFILE --key=KEYFILE"
+            f"secret tls {app.name}-tls --cert={cert} --key={key}"
         )
+        if app.https.ca_certs is not None:
+            notes.append(f"Add the client CA as ca.crt: {_rel(config, app.https.ca_certs)}")
     return notes
 
 
@@ -271,7 +274,9 @@ def export_app(
         out.append(Manifest(f"{app.name}-prestart-job.yaml", yaml.dump(job, why)))
     notes = [*_secret_notes(config, app), *box.notes]
     if app.restart is RestartPolicy.ON_FAILURE:
-        notes.append("not mapped: restart = on-failure; Deployment pods always restart")
+        notes.append(
+            f"not mapped: {app.name}: restart = on-failure; Deployment pods always restart"
+        )
     workload = _workload(config, app, box, opts, has_env)
     kind = workload["kind"].lower()
     out.append(Manifest(f"{app.name}-{kind}.yaml", yaml.dump(workload, notes)))

@@ -231,6 +231,11 @@ def container_for(
             notes.append(
                 f"not mapped: {app.name}: bind a non-loopback address (0.0.0.0) for --runner gaia"
             )
+        if app.env_file is not None or config.gaia.env_file is not None or app.is_https:
+            notes.append(
+                f"not mapped: {app.name}: gaia reads env_file and TLS files at their paths "
+                "under /app; mount the Secrets there"
+            )
         return Container(
             app.name, argv, str(APP_ROOT), port, 1, memory, stop + 1, app.is_https, tuple(notes)
         )

@@ -199,7 +199,7 @@ def test_server_options_are_command_line_flags(full: Project) -> None:
 def test_what_cannot_be_mapped_is_said_in_the_output(full: Project) -> None:
     text = k8s_text(full)
     assert "# not mapped: api: recycling one worker over its memory limit" in text
-    assert "# not mapped: restart = on-failure; Deployment pods always restart" in text
+    assert "# not mapped: site: restart = on-failure; Deployment pods always restart" in text
     assert "# not mapped: api: recycling one worker" in export_compose(
         full.config, IMAGE, full.table_env
     )

@@ -9,20 +9,24 @@ loopback only).
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+import yaml
 from conftest import IMAGE, REPO, by_kind, copy_full, load_project, parse_all
 from harness import free_port, try_get, wait_until
 
 from gaia_runner.config.envfile import read_env_file
-from gaia_runner.export.kubernetes import KubeOptions, as_stream, export_kubernetes
+from gaia_runner.export.compose import export_compose
+from gaia_runner.export.kubernetes import KubeOptions, TlsMode, as_stream, export_kubernetes
 from gaia_runner.export.mapping import env_files
 
 pytestmark = pytest.mark.timeout(120)
@@ -135,3 +139,74 @@ def test_root_config_commands_serve(tmp_path: Path) -> None:
     (root / ".gaia").mkdir()  # the exported Dockerfile's `RUN mkdir -p /app/.gaia`
     with_free_ports(root / "gaia.toml", [8000, 8001])
     assert run_exported(root / "gaia.toml") == ["web", "wsgi"]
+
+
+def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: Path) -> None:
+    """Compose runs the same commands as Kubernetes; its TLS variant serves HTTPS with the
+    certificate at the path the `secrets` entry mounts it to."""
+
+    config = copy_full(tmp_path)
+    with_free_ports(config, [8443, 8080])
+    project = load_project(config)
+    services = yaml.safe_load(export_compose(project.config, IMAGE, project.table_env))["services"]
+    docs = parse_all(
+        as_stream(export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env))
+    )
+    site = by_kind(docs, "Deployment", "site")["spec"]["template"]["spec"]["containers"][0]
+    assert services["site"]["command"] == [*site["command"], *site["args"]]
+    mounted = parse_all(
+        as_stream(
+            export_kubernetes(
+                project.config, KubeOptions(IMAGE, tls=TlsMode.APP), project.table_env
+            )
+        )
+    )
+    api = by_kind(mounted, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]
+    k8s_args = [
+        a.replace("/etc/gaia/tls/tls.crt", "/run/secrets/api-cert").replace(
+            "/etc/gaia/tls/tls.key", "/run/secrets/api-key"
+        )
+        for a in api["args"]
+    ]
+    assert services["api"]["command"] == [*api["command"], *k8s_args]
+
+    # What Compose does for `secrets`: the file appears at /run/secrets/NAME.
+    secrets = yaml.safe_load(export_compose(project.config, IMAGE, project.table_env))["secrets"]
+    mounts = {
+        f"/run/secrets/{name}": str(project.root / entry["file"]) for name, entry in secrets.items()
+    }
+    argv = [mounts.get(a, a).replace("0.0.0.0", "127.0.0.1") for a in services["api"]["command"]]
+    env = {**services["api"]["environment"], "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env["GAIA_TEST_RUN"] = os.environ["GAIA_TEST_RUN"]
+    port = int(argv[argv.index("--port") + 1])
+    cwd = local_dir(project.root, services["api"]["working_dir"])
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def https_status() -> int | None:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=2, context=ssl._create_unverified_context()
+        )
+        try:
+            conn.request("GET", "/healthz")
+            return conn.getresponse().status
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
+    try:
+        assert wait_until(lambda: https_status() == 200, 30, "api over HTTPS")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)

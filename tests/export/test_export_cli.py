@@ -8,6 +8,8 @@ import pytest
 from conftest import REPO, copy_full, parse_all
 from harness import run_cli
 
+from gaia_runner.config import ConfigError, parse_config_text
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -83,3 +85,12 @@ def test_dockerfile_for_the_root_config(tmp_path: Path) -> None:
     assert "FROM python:3.12-slim" in text and "USER 10001" in text
     assert text.index("RUN pip install") < text.index("COPY --chown=app:app . .")
     assert "HEALTHCHECK" in text and "http://127.0.0.1:8000/healthz" in text
+
+
+def test_gaia_image_key_is_validated(tmp_path: Path) -> None:
+    app = '\n[apps.w]\ncommand = "true"\n'
+    loaded = parse_config_text(f'[gaia]\nimage = "r.example/app:2"\n{app}', tmp_path / "gaia.toml")
+    assert loaded.config.gaia.image == "r.example/app:2"
+    for bad in ('""', "3"):
+        with pytest.raises(ConfigError, match=r"gaia\.image"):
+            parse_config_text(f"[gaia]\nimage = {bad}\n{app}", tmp_path / "gaia.toml")

@@ -99,7 +99,7 @@ def _service(
     service["working_dir"] = box.workdir
     if box.port is not None:
         service["ports"] = _ports(app, box)
-        service["healthcheck"] = _healthcheck(app, box)
+    service["healthcheck"] = _healthcheck(app, box)
     deploy: dict[str, Any] = {"replicas": box.replicas}
     if box.memory_limit is not None:
         amount = compose_size(box.memory_limit)

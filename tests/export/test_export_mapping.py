@@ -92,6 +92,7 @@ def test_health_becomes_three_probes_and_a_curl_free_healthcheck(full: Project) 
     assert (check["interval"], check["timeout"], check["retries"]) == ("10s", "2s", 3)
     # An app without health does not inherit the image's HEALTHCHECK (it is for another app).
     assert compose(full)["services"]["site"]["healthcheck"] == {"disable": True}
+    assert compose(full)["services"]["jobs"]["healthcheck"] == {"disable": True}
 
 
 def test_prestart_is_an_init_container_or_a_job(full: Project) -> None:

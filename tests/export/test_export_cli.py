@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_full, parse_all
+from export_support import REPO, copy_full, parse_all
 from harness import run_cli
 
 from gaia_runner.config import ConfigError, parse_config_text

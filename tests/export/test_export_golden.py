@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE, Project
+from export_support import IMAGE, Project
 
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.dockerfile import export_dockerfile

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import IMAGE, Project, by_kind, parse_all
+from export_support import IMAGE, Project, by_kind, parse_all
 
 from gaia_runner.config.envfile import read_env_file
 from gaia_runner.export.compose import export_compose

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import IMAGE, REPO, by_kind, copy_full, load_project, parse_all
+from export_support import IMAGE, REPO, by_kind, copy_full, load_project, parse_all
 from harness import free_port, try_get, wait_until
 
 from gaia_runner.config.envfile import read_env_file

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from export_support import REPO
 from harness import run_cli
 
 pytestmark = pytest.mark.timeout(60)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE, Project
+from export_support import IMAGE, Project
 
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, Prestart, TlsMode, export_kubernetes

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from gaia_runner import __version__
-from gaia_runner.cli import control, files, up
+from gaia_runner.cli import control, export, files, up
 
 app = typer.Typer(
     add_completion=False,
@@ -23,6 +23,7 @@ app.command()(files.init)
 app.command()(control.reload)
 app.command()(control.status)
 app.command()(control.restart)
+app.add_typer(export.app, name="export")
 
 
 @app.command()

@@ -151,6 +151,8 @@ class RunnerSettings(_Frozen):
     state_dir: Path
     stop_timeout: Seconds = 30.0
     env_file: Path | None = None
+    image: str | None = None
+    """Container image that `gaia export` puts in manifests when --image is not given."""
 
 
 class GaiaConfig(_Frozen):

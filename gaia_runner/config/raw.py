@@ -154,6 +154,7 @@ class RawGaia(_Raw):
     state_dir: PathText | None = None
     stop_timeout: Duration | None = None
     env_file: PathText | None = None
+    image: Annotated[str, Field(min_length=1)] | None = None
 
 
 class RawHttps(_Raw):

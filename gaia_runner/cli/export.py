@@ -1,0 +1,136 @@
+"""`gaia export FORMAT`: the same gaia.toml for Kubernetes, Compose, Docker and systemd."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gaia_runner.cli.options import ConfigOption, fail, load
+from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.export.compose import export_compose
+from gaia_runner.export.dockerfile import export_dockerfile
+from gaia_runner.export.kubernetes import (
+    KubeOptions,
+    Prestart,
+    TlsMode,
+    as_stream,
+    export_kubernetes,
+)
+from gaia_runner.export.mapping import Runner
+from gaia_runner.export.systemd import export_systemd, unit_name
+from gaia_runner.process.launch import interpreter_bin_dir
+
+app = typer.Typer(no_args_is_help=True, help="Write this gaia.toml for another runner.")
+
+ImageOption = Annotated[
+    str | None, typer.Option("--image", help="Container image (else [gaia].image).")
+]
+RunnerOption = Annotated[
+    Runner,
+    typer.Option("--runner", help="server: one server process per container; gaia: gaia up."),
+]
+
+
+def _image(config: GaiaConfig, image: str | None) -> str:
+    chosen = image or config.gaia.image
+    if not chosen:
+        raise fail("error: no image: pass --image IMAGE or set [gaia].image")
+    return chosen
+
+
+def _table_env(config: GaiaConfig) -> Mapping[str, Mapping[str, str]]:
+    """Only the `env` tables: env_file values are secrets and never go into the output."""
+    try:
+        bare = load_config(config.source, check_files=False).config
+    except ConfigError as exc:  # the file changed since it was loaded
+        raise fail(f"error: invalid configuration\n{exc}") from None
+    return {name: app.env for name, app in bare.apps.items()}
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text)
+    typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def kubernetes(
+    apps: Annotated[list[str] | None, typer.Argument(help="Apps to export (default: all).")] = None,
+    image: ImageOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Directory: one file per object.")
+    ] = None,
+    runner: RunnerOption = Runner.SERVER,
+    prestart: Annotated[
+        Prestart, typer.Option(help="init: initContainers; job: a Job to run before.")
+    ] = Prestart.INIT,
+    tls: Annotated[
+        TlsMode, typer.Option(help="ingress: terminate at the Ingress; app: mount the cert.")
+    ] = TlsMode.INGRESS,
+    config: ConfigOption = None,
+) -> None:
+    """Kubernetes manifests: Deployment, Service, ConfigMap, Ingress, Job."""
+    loaded = load(config).config
+    unknown = [name for name in apps or [] if name not in loaded.apps]
+    if unknown:
+        raise fail(f"error: unknown app {', '.join(unknown)}")
+    opts = KubeOptions(_image(loaded, image), runner, prestart, tls)
+    manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)
+    if output is None:
+        typer.echo(as_stream(manifests), nl=False)
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    for manifest in manifests:
+        (output / manifest.filename).write_text(manifest.text)
+    typer.echo(f"wrote {len(manifests)} files to {output}", err=True)
+
+
+@app.command()
+def compose(
+    image: ImageOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    runner: RunnerOption = Runner.SERVER,
+    config: ConfigOption = None,
+) -> None:
+    """A Docker Compose file (keep it next to gaia.toml)."""
+    loaded = load(config).config
+    _write(export_compose(loaded, _image(loaded, image), _table_env(loaded), runner), output)
+
+
+@app.command()
+def dockerfile(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    default_app: Annotated[
+        str | None, typer.Option("--app", help="App for CMD/HEALTHCHECK (default: first web app).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """A Dockerfile for this project: slim Python, non-root user, cached dependencies."""
+    loaded = load(config).config
+    if default_app is not None and default_app not in loaded.apps:
+        raise fail(f"error: unknown app {default_app}")
+    has_requirements = (loaded.source.parent / "requirements.txt").is_file()
+    _write(export_dockerfile(loaded, has_requirements, default_app), output)
+
+
+@app.command()
+def systemd(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Directory for the .service file.")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="User that runs gaia.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """A systemd unit that runs `gaia up` for this gaia.toml on startup."""
+    loaded = load(config).config
+    text = export_systemd(loaded, Path(interpreter_bin_dir()) / "gaia", user)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    _write(text, output / unit_name(loaded))

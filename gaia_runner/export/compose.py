@@ -1,0 +1,167 @@
+"""`gaia export compose`: one service per app, one-shot services for prestart steps.
+
+The compose file is meant to sit next to gaia.toml (paths are relative to it). `env`
+values are written inline (`environment`), `env_file` files are referenced, never read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from gaia_runner.config.model import AppConfig, BindKind, GaiaConfig, RestartPolicy
+from gaia_runner.export import yaml
+from gaia_runner.export.mapping import (
+    Container,
+    Runner,
+    TlsPaths,
+    compose_size,
+    container_for,
+    container_path,
+    env_files,
+    env_table,
+    seconds,
+)
+
+_RESTART = {
+    RestartPolicy.ALWAYS: "always",
+    RestartPolicy.ON_FAILURE: "on-failure",
+    RestartPolicy.NEVER: "no",
+}
+
+
+def _duration(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _rel(config: GaiaConfig, path: os.PathLike[str]) -> str:
+    rel = os.path.relpath(path, config.source.parent)
+    return rel if rel.startswith("..") else f"./{rel}"
+
+
+def _tls(app: AppConfig, runner: Runner) -> TlsPaths | None:
+    if app.https is None or runner is Runner.GAIA:
+        return None
+    ca = f"/run/secrets/{app.name}-ca" if app.https.ca_certs else None
+    return TlsPaths(f"/run/secrets/{app.name}-cert", f"/run/secrets/{app.name}-key", ca)
+
+
+def _healthcheck(app: AppConfig, box: Container) -> dict[str, Any]:
+    if app.health is None:
+        # The image's HEALTHCHECK belongs to one app; the others must not inherit it.
+        return {"disable": True}
+    scheme = "https" if app.is_https else "http"
+    url = f"{scheme}://127.0.0.1:{box.port}{app.health.path}"
+    # Python is in every image gaia exports: no curl or wget needed. urlopen raises on
+    # 4xx/5xx; the certificate is not checked (it names the public host, not 127.0.0.1).
+    probe = (
+        "import ssl,urllib.request;"
+        f"urllib.request.urlopen({url!r},timeout={seconds(app.health.timeout)},"
+        "context=ssl._create_unverified_context())"
+    )
+    return {
+        "test": ["CMD", "python", "-c", probe],
+        "interval": _duration(app.health.interval),
+        "timeout": _duration(app.health.timeout),
+        "retries": app.health.failures,
+        "start_period": _duration(app.start_timeout),
+        "start_interval": "1s",
+    }
+
+
+def _ports(app: AppConfig, box: Container) -> list[str]:
+    assert box.port is not None
+    tcp = [b for b in app.bind if b.kind is BindKind.TCP]
+    host = tcp[0].host if tcp else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    if box.replicas > 1:
+        # Replicas cannot share one host port: each gets a free one (`docker compose port`).
+        return [f"{host}::{box.port}"]
+    return [f"{host}:{box.port}:{box.port}"]
+
+
+def _base(config: GaiaConfig, app: AppConfig, image: str, env: Mapping[str, str]) -> dict[str, Any]:
+    service: dict[str, Any] = {"image": image}
+    files = env_files(config, app)
+    if files:
+        service["env_file"] = [_rel(config, p) for p in files]
+    service["environment"] = {**env, "GAIA_APP": app.name, "PYTHONUNBUFFERED": "1"}
+    return service
+
+
+def _service(
+    config: GaiaConfig, app: AppConfig, box: Container, image: str, env: Mapping[str, str]
+) -> dict[str, Any]:
+    own_server = box.argv[0] != "gaia"  # with --runner gaia, gaia runs prestart and TLS
+    service = _base(config, app, image, env)
+    service["command"] = list(box.argv)
+    service["working_dir"] = box.workdir
+    if box.port is not None:
+        service["ports"] = _ports(app, box)
+    service["healthcheck"] = _healthcheck(app, box)
+    deploy: dict[str, Any] = {"replicas": box.replicas}
+    if box.memory_limit is not None:
+        amount = compose_size(box.memory_limit)
+        deploy["resources"] = {
+            "limits": {"memory": amount},
+            "reservations": {"memory": amount},
+        }
+    service["deploy"] = deploy
+    service["restart"] = _RESTART[app.restart]
+    service["stop_grace_period"] = f"{box.stop_seconds}s"
+    if app.prestart and own_server:
+        last = f"{app.name}-prestart-{len(app.prestart)}"
+        service["depends_on"] = {last: {"condition": "service_completed_successfully"}}
+    if app.https is not None and own_server:
+        names = ["cert", "key", *(["ca"] if app.https.ca_certs else [])]
+        service["secrets"] = [f"{app.name}-{n}" for n in names]
+    return service
+
+
+def _prestart_services(
+    config: GaiaConfig, app: AppConfig, image: str, env: Mapping[str, str]
+) -> dict[str, Any]:
+    services = {}
+    previous = None
+    for number, step in enumerate(app.prestart, 1):
+        service = _base(config, app, image, env)
+        service["command"] = list(step)
+        service["working_dir"] = container_path(config, app.cwd)
+        service["restart"] = "no"
+        if previous is not None:
+            service["depends_on"] = {previous: {"condition": "service_completed_successfully"}}
+        previous = f"{app.name}-prestart-{number}"
+        services[previous] = service
+    return services
+
+
+def _secrets(config: GaiaConfig, app: AppConfig) -> dict[str, Any]:
+    if app.https is None:
+        return {}
+    files = {"cert": app.https.certfile, "key": app.https.keyfile, "ca": app.https.ca_certs}
+    return {f"{app.name}-{k}": {"file": _rel(config, p)} for k, p in files.items() if p}
+
+
+def export_compose(
+    config: GaiaConfig,
+    image: str,
+    table_env: Mapping[str, Mapping[str, str]],
+    runner: Runner = Runner.SERVER,
+) -> str:
+    services: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    notes: list[str] = []
+    for name, app in config.apps.items():
+        box = container_for(config, app, runner, _tls(app, runner))
+        env = env_table(table_env, name)
+        if runner is Runner.SERVER:
+            services.update(_prestart_services(config, app, image, env))
+            secrets.update(_secrets(config, app))
+        services[name] = _service(config, app, box, image, env)
+        notes += box.notes
+    document: dict[str, Any] = {"services": services}
+    if secrets:
+        document["secrets"] = secrets
+    head = ["Generated by `gaia export compose` from gaia.toml; keep it next to gaia.toml."]
+    return yaml.dump(document, [*head, *notes])

@@ -1,0 +1,308 @@
+"""`gaia export kubernetes`: one Deployment (or Job) per app, a Service per web app,
+a ConfigMap for `env`, references to Secrets for `env_file` values and TLS files.
+
+Secret values are never written: manifests are meant to be committed, so the Secrets
+are referenced by name and the comment above each object says how to create them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
+from gaia_runner.export import yaml
+from gaia_runner.export.mapping import (
+    DRAIN_SECONDS,
+    IMAGE_USER_ID,
+    Container,
+    Runner,
+    TlsPaths,
+    container_for,
+    container_path,
+    env_files,
+    env_table,
+    quantity,
+    seconds,
+)
+
+TLS_MOUNT = "/etc/gaia/tls"
+
+
+class Prestart(StrEnum):
+    INIT = "init"  # initContainers: always before this pod serves, re-run on every rollout
+    JOB = "job"  # one Job per apply: once per rollout, but ordering is up to the deployer
+
+
+class TlsMode(StrEnum):
+    INGRESS = "ingress"  # terminate at the ingress, like gaia's other proxies would
+    APP = "app"  # mount the certificate and let the server terminate TLS
+
+
+@dataclass(frozen=True)
+class KubeOptions:
+    image: str
+    runner: Runner = Runner.SERVER
+    prestart: Prestart = Prestart.INIT
+    tls: TlsMode = TlsMode.INGRESS
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object: its file name in -o DIR and its YAML text (comments included)."""
+
+    filename: str
+    text: str
+
+
+def _labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "gaia"}
+
+
+def _meta(name: str, app: str) -> dict[str, Any]:
+    return {"name": name, "labels": _labels(app)}
+
+
+def _probe(app: AppConfig, port_name: str, scheme: str, startup: bool) -> dict[str, Any]:
+    assert app.health is not None
+    get = {"path": app.health.path, "port": port_name, "scheme": scheme}
+    if startup:
+        # gaia waits up to start_timeout for the first healthy answer, probing often.
+        return {
+            "httpGet": get,
+            "periodSeconds": 1,
+            "timeoutSeconds": seconds(app.health.timeout),
+            "failureThreshold": max(1, math.ceil(app.start_timeout)),
+        }
+    return {
+        "httpGet": get,
+        "periodSeconds": seconds(app.health.interval),
+        "timeoutSeconds": seconds(app.health.timeout),
+        "failureThreshold": app.health.failures,
+    }
+
+
+def _env_from(config: GaiaConfig, app: AppConfig, has_env: bool) -> list[dict[str, Any]]:
+    refs: list[dict[str, Any]] = []
+    if env_files(config, app):
+        refs.append({"secretRef": {"name": f"{app.name}-env-file"}})
+    if has_env:  # after the Secret: gaia's `env` overrides env_file values
+        refs.append({"configMapRef": {"name": f"{app.name}-env"}})
+    return refs
+
+
+def _container(
+    config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": app.name,
+        "image": opts.image,
+        "command": [box.argv[0]],
+        "args": list(box.argv[1:]),
+        "workingDir": box.workdir,
+    }
+    env_from = _env_from(config, app, has_env)
+    if env_from:
+        spec["envFrom"] = env_from
+    spec["env"] = [
+        {"name": "GAIA_APP", "value": app.name},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+    ]
+    if box.port is not None:
+        spec["ports"] = [{"name": "http", "containerPort": box.port, "protocol": "TCP"}]
+    if box.memory_limit is not None:
+        amount = quantity(box.memory_limit)
+        spec["resources"] = {"limits": {"memory": amount}, "requests": {"memory": amount}}
+    if app.health is not None:
+        scheme = "HTTPS" if _app_tls(app, opts) else "HTTP"
+        spec["startupProbe"] = _probe(app, "http", scheme, startup=True)
+        spec["readinessProbe"] = _probe(app, "http", scheme, startup=False)
+        spec["livenessProbe"] = _probe(app, "http", scheme, startup=False)
+    if box.port is not None:
+        # Keep serving while the endpoint removal reaches every load balancer.
+        spec["lifecycle"] = {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}
+    if _app_tls(app, opts):
+        spec["volumeMounts"] = [{"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True}]
+    spec["securityContext"] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True}
+    return spec
+
+
+def _app_tls(app: AppConfig, opts: KubeOptions) -> bool:
+    return app.is_https and opts.tls is TlsMode.APP and opts.runner is Runner.SERVER
+
+
+def _tls_paths(app: AppConfig, opts: KubeOptions) -> TlsPaths | None:
+    if not _app_tls(app, opts) or app.https is None:
+        return None
+    ca = f"{TLS_MOUNT}/ca.crt" if app.https.ca_certs else None
+    return TlsPaths(f"{TLS_MOUNT}/tls.crt", f"{TLS_MOUNT}/tls.key", ca)
+
+
+def _prestart_containers(config: GaiaConfig, app: AppConfig, opts: KubeOptions) -> list[Any]:
+    base = {"image": opts.image, "workingDir": container_path(config, app.cwd)}
+    out = []
+    for number, step in enumerate(app.prestart, 1):
+        item: dict[str, Any] = {"name": f"prestart-{number}", **base}
+        item["command"], item["args"] = [step[0]], list(step[1:])
+        out.append(item)
+    return out
+
+
+def _pod(
+    config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
+) -> dict[str, Any]:
+    main = _container(config, app, box, opts, has_env)
+    pod: dict[str, Any] = {}
+    if app.prestart and opts.prestart is Prestart.INIT and opts.runner is Runner.SERVER:
+        steps = _prestart_containers(config, app, opts)
+        for step in steps:
+            step.update({k: main[k] for k in ("envFrom", "env") if k in main})
+        pod["initContainers"] = steps
+    pod["containers"] = [main]
+    pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": IMAGE_USER_ID}
+    pod["terminationGracePeriodSeconds"] = box.stop_seconds + DRAIN_SECONDS
+    if _app_tls(app, opts):
+        pod["volumes"] = [{"name": "tls", "secret": {"secretName": f"{app.name}-tls"}}]
+    return pod
+
+
+def _workload(
+    config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
+) -> dict[str, Any]:
+    pod = _pod(config, app, box, opts, has_env)
+    template = {"metadata": {"labels": _labels(app.name)}, "spec": pod}
+    if app.restart is RestartPolicy.NEVER:
+        pod["restartPolicy"] = "Never"
+        job_spec = {"parallelism": box.replicas, "backoffLimit": 0, "template": template}
+        return _object("batch/v1", "Job", _meta(app.name, app.name), job_spec)
+    spec = {
+        "replicas": box.replicas,
+        "selector": {"matchLabels": _labels(app.name)},
+        "template": template,
+    }
+    return _object("apps/v1", "Deployment", _meta(app.name, app.name), spec)
+
+
+def _object(
+    api: str, kind: str, meta: dict[str, Any], spec: Any, key: str = "spec"
+) -> dict[str, Any]:
+    return {"apiVersion": api, "kind": kind, "metadata": meta, key: spec}
+
+
+def _service(app: AppConfig, port: int) -> dict[str, Any]:
+    spec = {
+        "selector": _labels(app.name),
+        "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
+    }
+    return _object("v1", "Service", _meta(app.name, app.name), spec)
+
+
+def _ingress(app: AppConfig, port: int) -> dict[str, Any]:
+    backend = {"service": {"name": app.name, "port": {"number": port}}}
+    path = {"path": "/", "pathType": "Prefix", "backend": backend}
+    spec = {"tls": [{"secretName": f"{app.name}-tls"}], "rules": [{"http": {"paths": [path]}}]}
+    return _object("networking.k8s.io/v1", "Ingress", _meta(app.name, app.name), spec)
+
+
+def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env: bool) -> Any:
+    steps = _prestart_containers(config, app, opts)
+    env_from = _env_from(config, app, has_env)
+    for step in steps:
+        if env_from:
+            step["envFrom"] = env_from
+        step["securityContext"] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True}
+    # Steps run in order as init containers of one pod; the last one is the Job's container.
+    pod: dict[str, Any] = {"restartPolicy": "Never"}
+    if steps[:-1]:
+        pod["initContainers"] = steps[:-1]
+    pod["containers"] = steps[-1:]
+    pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": IMAGE_USER_ID}
+    spec = {
+        "backoffLimit": 0,
+        "activeDeadlineSeconds": seconds(app.prestart_timeout),
+        "template": {"metadata": {"labels": _labels(f"{app.name}-prestart")}, "spec": pod},
+    }
+    return _object("batch/v1", "Job", _meta(f"{app.name}-prestart", app.name), spec)
+
+
+def _secret_notes(config: GaiaConfig, app: AppConfig) -> list[str]:
+    notes = []
+    files = env_files(config, app)
+    if files:
+        args = " ".join(f"--from-env-file={_rel(config, p)}" for p in files)
+        notes.append(
+            f"Secret {app.name}-env-file holds the env_file values and is not exported "
+            f"(never commit secrets). Create it with: kubectl create secret generic "
+            f"{app.name}-env-file {args}"
+        )
+    if app.https is not None:
+        cert, key = _rel(config, app.https.certfile), _rel(config, app.https.keyfile)
+        notes.append(
+            f"Secret {app.name}-tls is not exported either. Create it with: kubectl create "
+            f"secret tls {app.name}-tls --cert={cert} --key={key}"
+        )
+        if app.https.ca_certs is not None:
+            notes.append(f"Add the client CA as ca.crt: {_rel(config, app.https.ca_certs)}")
+    return notes
+
+
+def _rel(config: GaiaConfig, path: Path) -> str:
+    return os.path.relpath(path, config.source.parent)
+
+
+def export_app(
+    config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
+) -> list[Manifest]:
+    box = container_for(config, app, opts.runner, _tls_paths(app, opts))
+    out: list[Manifest] = []
+    has_env = bool(table_env)
+    if has_env:
+        cm = _object("v1", "ConfigMap", _meta(f"{app.name}-env", app.name), table_env, "data")
+        out.append(Manifest(f"{app.name}-configmap.yaml", yaml.dump(cm)))
+    if app.prestart and opts.prestart is Prestart.JOB and opts.runner is Runner.SERVER:
+        job = _prestart_job(config, app, opts, has_env)
+        why = [
+            f"prestart of {app.name}: apply this Job and wait for it "
+            f"(kubectl wait --for=condition=complete job/{app.name}-prestart) before the "
+            "Deployment; delete it before the next rollout (Jobs are immutable)."
+        ]
+        out.append(Manifest(f"{app.name}-prestart-job.yaml", yaml.dump(job, why)))
+    notes = [*_secret_notes(config, app), *box.notes]
+    if app.restart is RestartPolicy.ON_FAILURE:
+        notes.append(
+            f"not mapped: {app.name}: restart = on-failure; Deployment pods always restart"
+        )
+    workload = _workload(config, app, box, opts, has_env)
+    kind = workload["kind"].lower()
+    out.append(Manifest(f"{app.name}-{kind}.yaml", yaml.dump(workload, notes)))
+    if box.port is not None:
+        out.append(Manifest(f"{app.name}-service.yaml", yaml.dump(_service(app, box.port))))
+        if app.is_https and opts.tls is TlsMode.INGRESS:
+            ingress = _ingress(app, box.port)
+            hint = ["TLS terminates here; add `host` to the rule and the tls entry."]
+            out.append(Manifest(f"{app.name}-ingress.yaml", yaml.dump(ingress, hint)))
+    return out
+
+
+def export_kubernetes(
+    config: GaiaConfig,
+    opts: KubeOptions,
+    table_env: Mapping[str, Mapping[str, str]],
+    names: list[str] | None = None,
+) -> list[Manifest]:
+    """Every object for the named apps (default: all), in the config's app order."""
+    chosen = names or list(config.apps)
+    manifests = []
+    for name in chosen:
+        app = config.apps[name]
+        manifests += export_app(config, app, opts, env_table(table_env, name))
+    return manifests
+
+
+def as_stream(manifests: list[Manifest]) -> str:
+    return yaml.dump_all([m.text for m in manifests])

@@ -1,0 +1,310 @@
+"""What every export format shares: how one gaia app becomes one container.
+
+The default follows the usual advice for orchestrators: one server process per
+container (uvicorn with one worker for ASGI apps, a gunicorn master with one worker
+for WSGI apps) and let the cluster replicate it, so `workers` becomes a replica count.
+`--runner gaia` instead runs `gaia up NAME` in each container for users who want
+gaia's own memory recycling and health restarts there.
+
+Server flags come from process/launch.py's own option builders, so an exported
+command asks the server for what `gaia up` asks it for.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+
+from gaia_runner.config.model import (
+    AppConfig,
+    BindKind,
+    GaiaConfig,
+    HttpsConfig,
+    ServerKind,
+    WorkerClass,
+)
+from gaia_runner.process.launch import GUNICORN_WORKER_CLASSES, _uvicorn_options
+
+APP_ROOT = PurePosixPath("/app")
+DEFAULT_PORT = 8000
+# Seconds a pod keeps serving after it is removed from the endpoints, so that load
+# balancers stop sending to it before the server stops accepting.
+DRAIN_SECONDS = 5
+IMAGE_USER_ID = 10001
+
+
+class Runner(StrEnum):
+    SERVER = "server"  # one server process per container
+    GAIA = "gaia"  # gaia up NAME inside each container
+
+
+@dataclass(frozen=True)
+class TlsPaths:
+    """Where the certificate files are inside the container."""
+
+    certfile: str
+    keyfile: str
+    ca_certs: str | None
+
+
+@dataclass(frozen=True)
+class Container:
+    """One app as a container: what runs, where, and what the orchestrator must know."""
+
+    name: str
+    argv: tuple[str, ...]
+    workdir: str
+    port: int | None  # None for a command app
+    replicas: int
+    memory_limit: int | None
+    stop_seconds: int
+    https: bool
+    notes: tuple[str, ...] = field(default=())
+
+
+def container_path(config: GaiaConfig, path: Path) -> str:
+    """``path`` inside the image, where the config's directory is copied to /app."""
+    rel = os.path.relpath(path, config.source.parent)
+    if rel == ".":
+        return str(APP_ROOT)
+    if rel.startswith(".."):
+        # Outside the project: the image does not contain it, keep the host path visible.
+        return str(path)
+    return str(APP_ROOT / PurePosixPath(*Path(rel).parts))
+
+
+def config_in_container(config: GaiaConfig) -> str:
+    return str(APP_ROOT / config.source.name)
+
+
+def is_asgi_on_uvicorn(app: AppConfig) -> bool:
+    """ASGI apps gaia would serve through uvicorn (directly or as a gunicorn worker class)."""
+    return app.server is ServerKind.UVICORN or app.worker_class is WorkerClass.UVICORN
+
+
+def container_port(app: AppConfig) -> int | None:
+    if app.is_command:
+        return None
+    tcp = [bind for bind in app.bind if bind.kind is BindKind.TCP]
+    return tcp[0].port if tcp else DEFAULT_PORT
+
+
+def bind_notes(app: AppConfig) -> list[str]:
+    notes = []
+    tcp = [bind for bind in app.bind if bind.kind is BindKind.TCP]
+    if not tcp and app.bind:
+        notes.append(
+            f"not mapped: {app.name}: unix socket binds do not cross containers; it listens on TCP "
+            f"port {DEFAULT_PORT} instead"
+        )
+    for bind in tcp[1:]:
+        notes.append(f"not mapped: {app.name}: only the first bind is exported; {bind} is not")
+    if tcp and tcp[0].port < 1024:
+        notes.append(
+            f"not mapped: {app.name}: port {tcp[0].port} is below 1024; the image runs as a "
+            "non-root user, so the runtime must allow it (net.ipv4.ip_unprivileged_port_start)"
+        )
+    return notes
+
+
+def forwarded_allow_ips(app: AppConfig) -> str | None:
+    # The key arrives with the proxy work (issue 10); until then nothing is passed and
+    # the servers keep their loopback-only default.
+    value = getattr(app, "forwarded_allow_ips", None)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return None
+
+
+def uvicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, ...]:
+    one = app.model_copy(update={"workers": 1, "https": _https_in_container(app, tls)})
+    ca = Path(tls.ca_certs) if tls and tls.ca_certs else None
+    options = _uvicorn_options(one, ca)
+    argv = ["uvicorn", str(options.pop("app")), "--host", "0.0.0.0", "--port", str(port)]
+    if options.pop("factory"):
+        argv.append("--factory")
+    options.pop("timeout_worker_healthcheck")  # only used by uvicorn's multiprocess supervisor
+    if not options.pop("access_log"):
+        argv.append("--no-access-log")
+    for key, value in options.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    allowed = forwarded_allow_ips(app)
+    if allowed is not None:
+        argv += ["--forwarded-allow-ips", allowed]
+    return tuple(argv)
+
+
+def gunicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, ...]:
+    assert app.app is not None
+    argv = [
+        "gunicorn",
+        "--bind",
+        f"0.0.0.0:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        GUNICORN_WORKER_CLASSES[app.worker_class],
+        "--threads",
+        str(app.threads),
+        "--timeout",
+        str(max(1, round(app.timeout))),
+        "--graceful-timeout",
+        str(max(1, round(app.graceful_timeout))),
+        "--max-requests",
+        str(app.max_requests),
+        "--max-requests-jitter",
+        str(app.max_requests_jitter),
+        "--error-logfile",
+        "-",
+        # One master per container needs no control socket, and a read-only home has no room.
+        "--no-control-socket",
+    ]
+    if app.access_log:
+        argv += ["--access-logfile", "-"]
+    if tls is not None and app.https is not None:
+        argv += ["--certfile", tls.certfile, "--keyfile", tls.keyfile]
+        argv += ["--cert-reqs", str(["none", "optional", "required"].index(app.https.client_auth))]
+        if tls.ca_certs is not None:
+            argv += ["--ca-certs", tls.ca_certs]
+    allowed = forwarded_allow_ips(app)
+    if allowed is not None:
+        argv += ["--forwarded-allow-ips", allowed]
+    return (*argv, app.app)
+
+
+def _https_in_container(app: AppConfig, tls: TlsPaths | None) -> HttpsConfig | None:
+    if tls is None or app.https is None:
+        return None
+    ca = Path(tls.ca_certs) if tls.ca_certs else None
+    return app.https.model_copy(
+        update={"certfile": Path(tls.certfile), "keyfile": Path(tls.keyfile), "ca_certs": ca}
+    )
+
+
+def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
+    """What the orchestrator has no equivalent for: said in the output, never dropped."""
+    if runner is Runner.GAIA:
+        return []
+    notes = []
+    if not app.is_command:
+        notes.append(
+            f"not mapped: {app.name}: zero-drop reload on a gaia.toml save; re-export and "
+            "apply instead (a rolling update)"
+        )
+    if app.memory is not None:
+        notes.append(
+            f"not mapped: {app.name}: recycling one worker over its memory limit without "
+            "downtime has no equivalent; a container over its limit is OOM-killed and restarted"
+        )
+    if app.max_start_failures != 5 or app.backoff.model_fields_set:
+        notes.append(
+            f"not mapped: {app.name}: backoff and max_start_failures are the orchestrator's own "
+            "(CrashLoopBackOff / restart policy)"
+        )
+    if not app.is_command and app.server is ServerKind.GUNICORN and is_asgi_on_uvicorn(app):
+        notes.append(f"note: {app.name} is served by uvicorn directly, one worker per container")
+    if app.workers > 1:
+        notes.append(f"note: {app.name}: workers = {app.workers} becomes {app.workers} replicas")
+    return notes
+
+
+def container_for(
+    config: GaiaConfig, app: AppConfig, runner: Runner, tls: TlsPaths | None
+) -> Container:
+    port = container_port(app)
+    stop = math.ceil(max(config.gaia.stop_timeout, app.graceful_timeout))
+    notes = [*bind_notes(app), *unmapped_notes(app, runner)]
+    workdir = container_path(config, app.cwd)
+    if runner is Runner.GAIA:
+        argv: tuple[str, ...] = ("gaia", "up", app.name, "-c", config_in_container(config))
+        argv += ("--no-tui", "--no-watch")
+        memory = _tree_memory(app)
+        if port is not None and any(
+            b.kind is BindKind.TCP and b.host in {"127.0.0.1", "::1", "localhost"} for b in app.bind
+        ):
+            notes.append(
+                f"not mapped: {app.name}: bind a non-loopback address (0.0.0.0) for --runner gaia"
+            )
+        if app.env_file is not None or config.gaia.env_file is not None or app.is_https:
+            notes.append(
+                f"not mapped: {app.name}: gaia reads env_file and TLS files at their paths "
+                "under /app; mount the Secrets there"
+            )
+        return Container(
+            app.name, argv, str(APP_ROOT), port, 1, memory, stop + 1, app.is_https, tuple(notes)
+        )
+    if app.command is not None:
+        argv = app.command
+    elif is_asgi_on_uvicorn(app):
+        assert port is not None
+        argv = uvicorn_argv(app, port, tls)
+    else:
+        assert port is not None
+        argv = gunicorn_argv(app, port, tls)
+    return Container(
+        app.name,
+        argv,
+        workdir,
+        port,
+        app.workers,
+        _one_worker_memory(app),
+        stop,
+        app.is_https,
+        tuple(notes),
+    )
+
+
+def _one_worker_memory(app: AppConfig) -> int | None:
+    if app.memory is None:
+        return None
+    if app.memory.worker is not None:
+        return app.memory.worker
+    if app.memory.total is not None:
+        return app.memory.total // app.workers
+    return None
+
+
+def _tree_memory(app: AppConfig) -> int | None:
+    if app.memory is None:
+        return None
+    if app.memory.total is not None:
+        return app.memory.total
+    if app.memory.worker is not None:
+        return app.memory.worker * app.workers
+    return None
+
+
+def quantity(size: int) -> str:
+    """Bytes as a quantity both Kubernetes and Compose read ("512Mi", else plain bytes)."""
+    for unit, factor in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def compose_size(size: int) -> str:
+    """Bytes as Compose reads them: its units ("256m") are binary."""
+    for unit, factor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}b"
+
+
+def env_table(table_env: Mapping[str, Mapping[str, str]], name: str) -> dict[str, str]:
+    return dict(sorted(table_env.get(name, {}).items()))
+
+
+def env_files(config: GaiaConfig, app: AppConfig) -> list[Path]:
+    """The env files an app reads, in merge order ([gaia].env_file first)."""
+    return [p for p in (config.gaia.env_file, app.env_file) if p is not None]
+
+
+def seconds(value: float) -> int:
+    """Whole seconds, at least 1: what probe and grace fields accept."""
+    return max(1, math.ceil(value))

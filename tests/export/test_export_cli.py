@@ -1,0 +1,96 @@
+"""The `gaia export` commands: stdout, -o, [gaia].image, and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from export_support import REPO, copy_full, parse_all
+from harness import run_cli
+
+from gaia_runner.config import ConfigError, parse_config_text
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_kubernetes_needs_an_image_without_gaia_image(tmp_path: Path) -> None:
+    result = run_cli("export", "kubernetes", "-c", str(REPO / "gaia.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "pass --image IMAGE or set [gaia].image" in result.stderr
+
+
+def test_kubernetes_stdout_for_named_apps(tmp_path: Path) -> None:
+    result = run_cli(
+        "export",
+        "kubernetes",
+        "wsgi",
+        "--image",
+        "x/y:1",
+        "-c",
+        str(REPO / "gaia.toml"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    docs = parse_all(result.stdout)
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("Deployment", "wsgi"),
+        ("Service", "wsgi"),
+    ]
+    unknown = run_cli(
+        "export", "kubernetes", "nope", "--image", "x", "-c", str(REPO / "gaia.toml"), cwd=tmp_path
+    )
+    assert unknown.returncode == 2 and "unknown app nope" in unknown.stderr
+
+
+def test_image_from_config_and_one_file_per_object(tmp_path: Path) -> None:
+    config = copy_full(tmp_path)
+    out = tmp_path / "k8s"
+    result = run_cli("export", "kubernetes", "-c", str(config), "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "api-configmap.yaml",
+        "api-deployment.yaml",
+        "api-ingress.yaml",
+        "api-service.yaml",
+        "jobs-deployment.yaml",
+        "report-job.yaml",
+        "site-deployment.yaml",
+        "site-service.yaml",
+    ]
+    assert "image: registry.example.com/full:1.0" in (out / "api-deployment.yaml").read_text()
+
+
+def test_compose_and_dockerfile_to_files(tmp_path: Path) -> None:
+    config = copy_full(tmp_path)
+    compose = run_cli(
+        "export", "compose", "-c", str(config), "-o", str(tmp_path / "compose.yaml"), cwd=tmp_path
+    )
+    assert compose.returncode == 0, compose.stderr
+    assert "services:" in (tmp_path / "compose.yaml").read_text()
+    docker = run_cli("export", "dockerfile", "-c", str(config), "--app", "site", cwd=tmp_path)
+    assert docker.returncode == 0, docker.stderr
+    assert "COPY requirements.txt ./" in docker.stdout
+    assert "EXPOSE 8080\nEXPOSE 8443\n" in docker.stdout
+    assert "HEALTHCHECK" not in docker.stdout  # site has no health check
+    assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8080"' in docker.stdout
+    assert "app.env" in docker.stdout and "certs/key.pem" in docker.stdout  # .dockerignore hint
+
+
+def test_dockerfile_for_the_root_config(tmp_path: Path) -> None:
+    result = run_cli("export", "dockerfile", "-c", str(REPO / "gaia.toml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("# syntax=docker/dockerfile:1\n")
+    assert "FROM python:3.12-slim" in text and "USER 10001" in text
+    assert text.index("RUN pip install") < text.index("COPY --chown=app:app . .")
+    assert "HEALTHCHECK" in text and "http://127.0.0.1:8000/healthz" in text
+
+
+def test_gaia_image_key_is_validated(tmp_path: Path) -> None:
+    app = '\n[apps.w]\ncommand = "true"\n'
+    loaded = parse_config_text(f'[gaia]\nimage = "r.example/app:2"\n{app}', tmp_path / "gaia.toml")
+    assert loaded.config.gaia.image == "r.example/app:2"
+    for bad in ('""', "3"):
+        with pytest.raises(ConfigError, match=r"gaia\.image"):
+            parse_config_text(f"[gaia]\nimage = {bad}\n{app}", tmp_path / "gaia.toml")

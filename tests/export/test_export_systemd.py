@@ -1,0 +1,72 @@
+"""`gaia export systemd`: the unit passes `systemd-analyze verify` with no warnings."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from export_support import REPO
+from harness import run_cli
+
+pytestmark = pytest.mark.timeout(60)
+
+PRIVILEGED = """\
+[gaia]
+stop_timeout = "40s"
+
+[apps.web]
+app = "hello:app"
+bind = "0.0.0.0:443"
+"""
+
+
+def export_unit(config: Path, out: Path, *extra: str) -> Path:
+    result = run_cli("export", "systemd", "-c", str(config), "-o", str(out), *extra, cwd=out)
+    assert result.returncode == 0, result.stderr
+    units = list(out.glob("*.service"))
+    assert len(units) == 1, units
+    return units[0]
+
+
+def verify(unit: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is missing (Debian package `systemd`)")
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout + result.stderr == "", result.stdout + result.stderr
+
+
+def test_root_config_unit_verifies(tmp_path: Path) -> None:
+    unit = export_unit(REPO / "gaia.toml", tmp_path)
+    text = unit.read_text()
+    assert f"ExecStart={Path(sys.executable).parent}/gaia up -c {REPO}/gaia.toml" in text
+    assert f"WorkingDirectory={REPO}" in text
+    assert "KillMode=mixed" in text
+    assert "TimeoutStopSec=25" in text  # stop_timeout 10s + 15 s margin
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in text
+    assert "Restart=on-failure" in text
+    assert "AmbientCapabilities" not in text and "User=" not in text
+    verify(unit)
+
+
+def test_privileged_port_and_user_unit_verifies(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "gaia.toml").write_text(PRIVILEGED)
+    (project / "hello.py").write_text("app = None\n")
+    unit = export_unit(project / "gaia.toml", tmp_path, "--user", "www-data")
+    assert unit.name == "shop.service"
+    text = unit.read_text()
+    assert "User=www-data" in text
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in text
+    assert "TimeoutStopSec=55" in text
+    verify(unit)

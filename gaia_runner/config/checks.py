@@ -16,6 +16,7 @@ from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
+from gaia_runner.config.server_options import check_gunicorn_option, check_uvicorn_option
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -31,6 +32,12 @@ WEB_ONLY_KEYS = (
     "timeout",
     "max_requests",
     "max_requests_jitter",
+    "socket_mode",
+    "socket_user",
+    "socket_group",
+    "forwarded_allow_ips",
+    "gunicorn",
+    "uvicorn",
 )
 
 
@@ -94,6 +101,31 @@ def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
             )
     _check_https(here, app.get("https"), report)
     _check_memory(here, app.get("memory"), report)
+    _check_server_tables(here, server, app, report)
+
+
+def _check_server_tables(
+    here: KeyPath, server: object, app: Mapping[str, object], report: Reporter
+) -> None:
+    if server not in ("gunicorn", "uvicorn"):
+        return
+    checkers = {"gunicorn": check_gunicorn_option, "uvicorn": check_uvicorn_option}
+    for table, check in checkers.items():
+        options = app.get(table)
+        if not isinstance(options, dict):
+            continue
+        if table != server:
+            name = here[-1]
+            report.error(
+                (*here, table),
+                f'this app runs on server = "{server}", so [apps.{name}.{table}] would be '
+                f'ignored: move the settings to [apps.{name}.{server}] or set server = "{table}"',
+            )
+            continue
+        for key, value in options.items():
+            problem = check(key, value)
+            if problem is not None:
+                report.error((*here, table, key), problem)
 
 
 def _check_https(here: KeyPath, https: object, report: Reporter) -> None:

@@ -95,7 +95,7 @@ UVICORN_OWNED: Mapping[str, str] = {
 
 @functools.cache
 def gunicorn_settings() -> tuple[str, ...]:
-    from gunicorn.config import KNOWN_SETTINGS
+    from gunicorn.config import KNOWN_SETTINGS  # type: ignore[import-untyped, unused-ignore]
 
     return tuple(setting.name for setting in KNOWN_SETTINGS)
 
@@ -120,7 +120,7 @@ def check_gunicorn_option(name: str, value: object) -> str | None:
         return f"gaia sets {name!r} itself: {GUNICORN_OWNED[name]}"
     if name not in gunicorn_settings():
         return _unknown(name, gunicorn_settings(), "gunicorn")
-    from gunicorn.config import Config
+    from gunicorn.config import Config  # type: ignore[import-untyped, unused-ignore]
 
     try:
         Config().set(name, value)

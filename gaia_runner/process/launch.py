@@ -141,7 +141,7 @@ def _gunicorn_config(
         settings["control_socket_disable"] = True
     proxies = trusted_proxies(app)
     if proxies is not None:
-        settings["forwarded_allow_ips"] = proxies
+        settings["forwarded_allow_ips"] = ",".join(proxies)  # gunicorn takes one string
     settings.update(app.gunicorn)
     if debug:
         settings["loglevel"] = "debug"

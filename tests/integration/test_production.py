@@ -170,7 +170,7 @@ def test_behind_nginx_first_try_with_forwarded_headers(
 @pytest.mark.timeout(120)
 def test_edit_and_scale_under_load_through_nginx(gaia, tmp_path: Path, socket_dir: Path) -> None:
     """socket_mode/socket_group hold across a replacement; nothing fails through nginx."""
-    user, group = _worker_account()
+    _, group = _worker_account()
     sock = socket_dir / "web.sock"
     access = f'socket_mode = "0660"\n    socket_group = "{group}"'
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import pwd
 import signal
@@ -59,6 +60,11 @@ def switch_user_options(user: str | None) -> dict[str, Any]:
     entry = pwd.getpwnam(user)
     if entry.pw_uid == os.geteuid():
         return {}
+    if os.geteuid() != 0:
+        raise PermissionError(
+            errno.EPERM,
+            f"only root can run an app as user {user!r}; gaia runs as uid {os.geteuid()}",
+        )
     return {
         "user": entry.pw_uid,
         "group": entry.pw_gid,

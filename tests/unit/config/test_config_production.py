@@ -84,6 +84,22 @@ def test_bad_production_values_are_errors_with_lines(tmp_path: Path) -> None:
     assert "between" in found["apps.both.socket_mode"].message
 
 
+def test_combinations_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    found = errors(
+        tmp_path,
+        """
+        [gaia]
+        user = "root"
+
+        [apps.web]
+        app = "m:factories.make('prod')"
+        https = { certfile = "c.pem", keyfile = "k.pem", ca_certs = "ca.pem", client_auth = "required" }
+        """,
+    )
+    assert "gunicorn calls only a factory named directly" in found["apps.web.app"].message
+    assert "cannot be combined with `user`" in found["apps.web.https.client_auth"].message
+
+
 def test_command_apps_take_no_proxy_keys(tmp_path: Path) -> None:
     found = errors(
         tmp_path,

@@ -19,7 +19,7 @@ from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.control import control_path, serve, snapshot_to_dict
 from gaia_runner.plan import Action, AppPlan, plan_reload
-from gaia_runner.process.sockets import BindError, Listener, bind_listener
+from gaia_runner.process.sockets import BindError, Listener, SocketAccess, bind_listener
 from gaia_runner.supervise.commands import Replace, Restart, Scale, Stop
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -121,7 +121,8 @@ class Runner:
                 if bind in self.sockets or bind in fresh:
                     continue
                 try:
-                    fresh[bind] = bind_listener(bind)
+                    access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
+                    fresh[bind] = bind_listener(bind, access)
                 except BindError as exc:
                     errors.append(f"app {app.name!r}: {exc}")
         if errors:
@@ -131,7 +132,12 @@ class Runner:
         return fresh
 
     def _listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
-        return tuple(self.sockets[bind] for bind in app.bind)
+        listeners = tuple(self.sockets[bind] for bind in app.bind)
+        # Every generation (re)applies the app's socket_* keys: a reload may change them.
+        access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
+        for listener in listeners:
+            listener.set_access(access)
+        return listeners
 
     def _close_unused_sockets(self) -> None:
         """A socket stays open while a running generation or the wanted config uses it."""

@@ -32,7 +32,7 @@ def build_config(
     runner = RunnerSettings.model_validate(settings)
     shared_env = _env_from(runner.env_file, env_files)
     apps = {
-        name: _build_app(name, app, base, shared_env, env_files, cpus)
+        name: _build_app(name, app, base, shared_env, env_files, cpus, runner.user)
         for name, app in (raw.apps or {}).items()
     }
     return GaiaConfig(source=source, gaia=runner, apps=apps)
@@ -51,9 +51,14 @@ def _build_app(
     shared_env: Mapping[str, str],
     env_files: EnvFiles | None,
     cpus: Callable[[], int],
+    default_user: str | None,
 ) -> AppConfig:
     fields: dict[str, Any] = raw.model_dump(exclude_unset=True)
     fields["name"] = name
+    if raw.socket_mode is not None:
+        fields["socket_mode"] = int(raw.socket_mode, 8)
+    if raw.user is None and default_user is not None:
+        fields["user"] = default_user
     fields["cwd"] = resolve_path(raw.cwd or ".", base)
     if raw.workers == "auto":
         fields["workers"] = cpus()

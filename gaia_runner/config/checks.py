@@ -12,10 +12,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
+from gaia_runner.config.server_options import check_gunicorn_option, check_uvicorn_option
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -31,6 +33,12 @@ WEB_ONLY_KEYS = (
     "timeout",
     "max_requests",
     "max_requests_jitter",
+    "socket_mode",
+    "socket_user",
+    "socket_group",
+    "forwarded_allow_ips",
+    "gunicorn",
+    "uvicorn",
 )
 
 
@@ -41,7 +49,11 @@ def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> Non
         return
     if not isinstance(apps, dict):
         return
+    gaia = data.get("gaia")
+    default_user = gaia.get("user") if isinstance(gaia, dict) else None
     for name, app in apps.items():
+        if isinstance(app, dict):
+            _check_user_fits(("apps", name), app, default_user, report)
         if not _APP_NAME.fullmatch(name):
             report.error(
                 ("apps", name),
@@ -94,6 +106,63 @@ def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
             )
     _check_https(here, app.get("https"), report)
     _check_memory(here, app.get("memory"), report)
+    _check_server_tables(here, server, app, report)
+    if server == "gunicorn":
+        _check_gunicorn_target(here, app, report)
+
+
+def _check_user_fits(
+    here: KeyPath, app: Mapping[str, object], default_user: object, report: Reporter
+) -> None:
+    user = app.get("user", default_user)
+    https = app.get("https")
+    if user is not None and isinstance(https, dict) and https.get("client_auth") == "required":
+        # The server would have to read gaia's probe CA from the private state dir.
+        report.error(
+            (*here, "https", "client_auth"),
+            'client_auth = "required" cannot be combined with `user` yet: the app could not '
+            "read the CA bundle gaia writes for its own health probes",
+        )
+
+
+def _check_gunicorn_target(here: KeyPath, app: Mapping[str, object], report: Reporter) -> None:
+    text = app.get("app")
+    if not isinstance(text, str):
+        return
+    try:
+        target = parse_app_target(text)
+    except ValueError:
+        return
+    if target.call and "." in target.attribute:
+        report.error(
+            (*here, "app"),
+            f"gunicorn calls only a factory named directly in the module, not {text!r}: "
+            'import it into the module, or set server = "uvicorn"',
+        )
+
+
+def _check_server_tables(
+    here: KeyPath, server: object, app: Mapping[str, object], report: Reporter
+) -> None:
+    if server not in ("gunicorn", "uvicorn"):
+        return
+    checkers = {"gunicorn": check_gunicorn_option, "uvicorn": check_uvicorn_option}
+    for table, check in checkers.items():
+        options = app.get(table)
+        if not isinstance(options, dict):
+            continue
+        if table != server:
+            name = here[-1]
+            report.error(
+                (*here, table),
+                f'this app runs on server = "{server}", so [apps.{name}.{table}] would be '
+                f'ignored: move the settings to [apps.{name}.{server}] or set server = "{table}"',
+            )
+            continue
+        for key, value in options.items():
+            problem = check(key, value)
+            if problem is not None:
+                report.error((*here, table, key), problem)
 
 
 def _check_https(here: KeyPath, https: object, report: Reporter) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -135,6 +135,16 @@ class AppConfig(_Frozen):
     backoff: Backoff = Backoff()
     memory: MemoryLimits | None = None
     health: HealthCheck | None = None
+    socket_mode: int = 0o666
+    """Permission bits of every unix socket the app is bound to (as uvicorn's --uds)."""
+    socket_user: str | None = None
+    socket_group: str | None = None
+    forwarded_allow_ips: tuple[str, ...] | None = None
+    """None: the server's default (127.0.0.1 and ::1), or "*" for an app on unix sockets only."""
+    user: str | None = None
+    """Run the app's processes as this user (gaia binds the sockets first, as root)."""
+    gunicorn: Mapping[str, Any] = Field(default_factory=dict)
+    uvicorn: Mapping[str, Any] = Field(default_factory=dict)
 
     @property
     def is_command(self) -> bool:
@@ -153,6 +163,7 @@ class RunnerSettings(_Frozen):
     env_file: Path | None = None
     image: str | None = None
     """Container image that `gaia export` puts in manifests when --image is not given."""
+    user: str | None = None
 
 
 class GaiaConfig(_Frozen):

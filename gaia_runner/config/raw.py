@@ -13,13 +13,16 @@ reported even when some other key of the same table has a type error.
 
 from __future__ import annotations
 
-import keyword
+import grp
+import ipaddress
+import pwd
 import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
+from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.binds import parse_bind
 from gaia_runner.config.units import parse_config_duration, parse_interval, parse_size
 
@@ -61,14 +64,52 @@ def _one_or_many(v: object) -> object:
 
 
 def _import_string(v: str) -> str:
-    module, sep, attr = v.partition(":")
-    attr = attr.removesuffix("()")
-    parts = [*module.split("."), *attr.split(".")]
-    if not sep or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        raise ValueError(
-            f'expected an import string "module.sub:attribute" (or "module:factory()"), got {v!r}'
-        )
+    parse_app_target(v)
     return v
+
+
+def _socket_mode(v: str) -> str:
+    try:
+        mode = int(v, 8)
+    except ValueError:
+        raise ValueError(f'expected an octal mode string like "0660", got {v!r}') from None
+    if not 0 <= mode <= 0o777 or v.startswith(("-", "+")):
+        raise ValueError(f'expected permission bits between "0000" and "0777", got {v!r}')
+    return v
+
+
+def _user(v: str) -> str:
+    try:
+        pwd.getpwnam(v)
+    except KeyError:
+        raise ValueError(f"no user {v!r} on this machine") from None
+    return v
+
+
+def _group(v: str) -> str:
+    try:
+        grp.getgrnam(v)
+    except KeyError:
+        raise ValueError(f"no group {v!r} on this machine") from None
+    return v
+
+
+def _forwarded_allow_ips(v: object) -> object:
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f'expected "*" or an array of addresses and networks, got {_kind(v)}')
+    if "*" in items:
+        if len(items) > 1:
+            raise ValueError('"*" trusts every peer; it cannot be combined with addresses')
+        return items
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or network (like 10.0.0.0/8)"
+            ) from None
+    return items
 
 
 def _workers(v: object) -> int | str:
@@ -150,11 +191,19 @@ class _Raw(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+UserName = Annotated[str, AfterValidator(_user)]
+GroupName = Annotated[str, AfterValidator(_group)]
+# Settings for the server, passed through as written; checks.py validates them
+# against the installed server, where the server the app uses is known.
+ServerOptions = dict[str, object]
+
+
 class RawGaia(_Raw):
     state_dir: PathText | None = None
     stop_timeout: Duration | None = None
     env_file: PathText | None = None
     image: Annotated[str, Field(min_length=1)] | None = None
+    user: UserName | None = None
 
 
 class RawHttps(_Raw):
@@ -212,6 +261,13 @@ class RawApp(_Raw):
     backoff: RawBackoff | None = None
     memory: RawMemory | None = None
     health: Annotated[RawHealth, BeforeValidator(_health)] | None = None
+    socket_mode: Annotated[str, AfterValidator(_socket_mode)] | None = None
+    socket_user: UserName | None = None
+    socket_group: GroupName | None = None
+    forwarded_allow_ips: Annotated[list[str], PlainValidator(_forwarded_allow_ips)] | None = None
+    user: UserName | None = None
+    gunicorn: ServerOptions | None = None
+    uvicorn: ServerOptions | None = None
 
 
 class RawFile(_Raw):

@@ -30,6 +30,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
     data = app.model_dump(mode="json", exclude={"name"})
     data["env"] = dict.fromkeys(app.env, MASK)
     data["bind"] = [str(bind) for bind in app.bind]
+    data["socket_mode"] = f"{app.socket_mode:04o}"
     # Keys that do not apply to this kind of app are left out: gaia check rejects
     # them even at their defaults, and the output must pass gaia check.
     if app.command is not None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
+import pwd
 import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
@@ -49,6 +52,26 @@ def signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
+def switch_user_options(user: str | None) -> dict[str, Any]:
+    """subprocess options that run the child as `user`: its uid, primary group and
+    supplementary groups (as initgroups would), set in the child before exec."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    if entry.pw_uid == os.geteuid():
+        return {}
+    if os.geteuid() != 0:
+        raise PermissionError(
+            errno.EPERM,
+            f"only root can run an app as user {user!r}; gaia runs as uid {os.geteuid()}",
+        )
+    return {
+        "user": entry.pw_uid,
+        "group": entry.pw_gid,
+        "extra_groups": os.getgrouplist(user, entry.pw_gid),
+    }
+
+
 class ChildProcess:
     """A spawned command. Its pid is also its process group id (start_new_session)."""
 
@@ -67,8 +90,10 @@ class ChildProcess:
         cwd: Path,
         sink: LineSink,
         pass_fds: Sequence[int] = (),
+        user: str | None = None,
     ) -> ChildProcess:
         parent = os.getpid()
+        switch = switch_user_options(user)
         read_end, write_end = output_pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -80,7 +105,9 @@ class ChildProcess:
                 env=dict(env),
                 pass_fds=tuple(pass_fds),
                 start_new_session=True,
+                # Runs after the user switch, which would clear the parent-death signal.
                 preexec_fn=lambda: die_with_parent(expected_parent=parent),
+                **switch,
             )
         except BaseException:
             os.close(read_end)

@@ -82,15 +82,22 @@ class Generation:
         try:
             for _ in range(copies):
                 child = await ChildProcess.spawn(
-                    spec.argv, env=spec.env, cwd=spec.cwd, sink=sink, pass_fds=spec.pass_fds
+                    spec.argv,
+                    env=spec.env,
+                    cwd=spec.cwd,
+                    sink=sink,
+                    pass_fds=spec.pass_fds,
+                    user=app.user,
                 )
                 children.append(child)
         except BaseException:
+            spec.close_config_fd()
             for child in children:
                 child.kill_group()
             if private is not None:
                 private.close()
             raise
+        spec.close_config_fd()
         generation = cls(number, app, spec, private, children, sink)
         generation.probe_tls = probe_context(app, run_dir)
         return generation
@@ -127,6 +134,7 @@ class Generation:
             cwd=self.spec.cwd,
             sink=self._sink,
             pass_fds=self.spec.pass_fds,
+            user=self.app.user,
         )
 
     async def respawn_copy(self, pid: int, timeout: float) -> None:

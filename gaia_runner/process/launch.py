@@ -7,16 +7,19 @@ files live under state_dir/run so a user can read what gaia asked for.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import pwd
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaia_runner.config.model import AppConfig, ClientAuth, ServerKind, WorkerClass
+from gaia_runner.config.apptarget import parse_app_target
+from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 
@@ -42,6 +45,16 @@ class LaunchSpec:
     control_socket: Path | None = None
     config_file: Path | None = None
     trust_bundle: Path | None = None
+    config_fd: int | None = None
+    """An open read-only copy of config_file handed to an app that runs as another user,
+    who cannot reach gaia's private state dir by path."""
+
+    def close_config_fd(self) -> None:
+        """Once spawned, the child holds its own copy of the fd."""
+        if self.config_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.config_fd)
+            object.__setattr__(self, "config_fd", None)
 
     def remove_files(self) -> None:
         """A stopped generation's generated files only mislead whoever reads state_dir."""
@@ -55,8 +68,31 @@ def interpreter_bin_dir() -> str:
     return str(Path(sys.executable).parent)
 
 
+def switched_user(app: AppConfig) -> pwd.struct_passwd | None:
+    """The account the app runs as, when it is not gaia's own."""
+    if app.user is None:
+        return None
+    entry = pwd.getpwnam(app.user)
+    return None if entry.pw_uid == os.geteuid() else entry
+
+
+def trusted_proxies(app: AppConfig) -> list[str] | None:
+    """Who may set X-Forwarded-*: the configured list, or, for an app bound only to unix
+    sockets, every peer: only a local process (the proxy) can reach the app at all, and
+    uvicorn has no way to name a unix socket peer. None keeps the server's default."""
+    if app.forwarded_allow_ips is not None:
+        return list(app.forwarded_allow_ips)
+    if app.bind and all(bind.kind is BindKind.UNIX for bind in app.bind):
+        return ["*"]
+    return None
+
+
 def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]:
     env = dict(base)
+    account = switched_user(app)
+    if account is not None:
+        # gaia's own HOME (say /root) is not the app user's; the app's `env` still wins.
+        env.update(HOME=account.pw_dir, USER=account.pw_name, LOGNAME=account.pw_name)
     env.update(app.env)
     bin_dir = interpreter_bin_dir()
     path = env.get("PATH", os.defpath)
@@ -77,7 +113,11 @@ def short_socket_path(path: Path) -> Path:
 
 
 def _gunicorn_config(
-    app: AppConfig, fds: Sequence[int], control_socket: Path, ca_certs: Path | None, debug: bool
+    app: AppConfig,
+    fds: Sequence[int],
+    control_socket: Path | None,
+    ca_certs: Path | None,
+    debug: bool,
 ) -> str:
     settings: dict[str, object] = {
         "bind": [f"fd://{fd}" for fd in fds],
@@ -88,12 +128,23 @@ def _gunicorn_config(
         "graceful_timeout": max(1, round(app.graceful_timeout)),
         "max_requests": app.max_requests,
         "max_requests_jitter": app.max_requests_jitter,
-        "control_socket": str(control_socket),
         "proc_name": f"gaia:{app.name}",
         "errorlog": "-",
         "accesslog": "-" if app.access_log else None,
-        "loglevel": "debug" if debug else "info",
+        "loglevel": "info",
     }
+    if control_socket is not None:
+        settings["control_socket"] = str(control_socket)
+    else:
+        # An app running as another user cannot create a socket in gaia's private run dir;
+        # gaia scales with signals, so the master needs no control socket.
+        settings["control_socket_disable"] = True
+    proxies = trusted_proxies(app)
+    if proxies is not None:
+        settings["forwarded_allow_ips"] = ",".join(proxies)  # gunicorn takes one string
+    settings.update(app.gunicorn)
+    if debug:
+        settings["loglevel"] = "debug"
     if app.https is not None:
         settings["certfile"] = str(app.https.certfile)
         settings["keyfile"] = str(app.https.keyfile)
@@ -123,11 +174,11 @@ def _gunicorn_config(
 
 def _uvicorn_options(app: AppConfig, ca_certs: Path | None) -> dict[str, object]:
     assert app.app is not None
-    target = app.app
-    factory = target.endswith("()")
+    target = parse_app_target(app.app)
     options: dict[str, object] = {
-        "app": target.removesuffix("()"),
-        "factory": factory,
+        # A factory with arguments is called by gaia's launcher (see uvicorn_main).
+        "app": f"{target.module}:{target.attribute}",
+        "factory": target.call,
         "workers": app.workers,
         "timeout_graceful_shutdown": max(1, round(app.graceful_timeout)),
         "timeout_worker_healthcheck": max(1, round(app.timeout)),
@@ -135,12 +186,19 @@ def _uvicorn_options(app: AppConfig, ca_certs: Path | None) -> dict[str, object]
     }
     if app.max_requests:
         options["limit_max_requests"] = app.max_requests
+        if app.max_requests_jitter:
+            options["limit_max_requests_jitter"] = app.max_requests_jitter
+    proxies = trusted_proxies(app)
+    if proxies is not None:
+        options["forwarded_allow_ips"] = proxies
+        options["proxy_headers"] = True
     if app.https is not None:
         options["ssl_certfile"] = str(app.https.certfile)
         options["ssl_keyfile"] = str(app.https.keyfile)
         options["ssl_cert_reqs"] = _CERT_REQS[app.https.client_auth]
         if ca_certs is not None:
             options["ssl_ca_certs"] = str(ca_certs)
+    options.update(app.uvicorn)
     return options
 
 
@@ -164,26 +222,46 @@ def build_launch(
     bundle = None
     if needs_probe_identity(app):
         ca_certs = bundle = write_trust_bundle(app, run_dir / f"{stem}.ca.pem")
+    # The state dir stays private (0700): an app that runs as another user gets its
+    # generated config as an open fd instead of a path it could not reach.
+    as_other_user = switched_user(app) is not None
     if app.server is ServerKind.GUNICORN:
-        control = short_socket_path(run_dir / f"{stem}.ctl")
+        control = None if as_other_user else short_socket_path(run_dir / f"{stem}.ctl")
         conf = run_dir / f"{stem}.gunicorn.py"
         # Written atomically into a directory only gaia's user can write: what gunicorn
         # executes is exactly what gaia wrote.
         write_private_file(conf, _gunicorn_config(app, fds, control, ca_certs, debug).encode())
-        gunicorn = (sys.executable, "-m", "gunicorn", "-c", str(conf), app.app)
+        config_fd = _open_for_child(conf, env) if as_other_user else None
+        source = "python:gaia_runner.process.fd_config" if as_other_user else str(conf)
+        gunicorn = (sys.executable, "-m", "gunicorn", "-c", source, app.app)
         return LaunchSpec(
             gunicorn,
             env,
             app.cwd,
-            tuple(fds),
+            (*fds, *([config_fd] if config_fd is not None else [])),
             control_socket=control,
             config_file=conf,
             trust_bundle=bundle,
+            config_fd=config_fd,
         )
     conf = run_dir / f"{stem}.uvicorn.json"
     options = _uvicorn_options(app, ca_certs)
     if debug:
         options["log_level"] = "debug"
-    write_private_file(conf, json.dumps({"fds": list(fds), "options": options}, indent=2).encode())
-    argv = (sys.executable, "-m", "gaia_runner.process.uvicorn_main", str(conf))
-    return LaunchSpec(argv, env, app.cwd, tuple(fds), config_file=conf, trust_bundle=bundle)
+    spec: dict[str, object] = {"fds": list(fds), "options": options}
+    if parse_app_target(app.app).has_arguments:
+        spec["app_call"] = app.app
+    write_private_file(conf, json.dumps(spec, indent=2).encode())
+    config_fd = _open_for_child(conf, env) if as_other_user else None
+    source = f"fd:{config_fd}" if config_fd is not None else str(conf)
+    argv = (sys.executable, "-m", "gaia_runner.process.uvicorn_main", source)
+    pass_fds = (*fds, *([config_fd] if config_fd is not None else []))
+    return LaunchSpec(
+        argv, env, app.cwd, pass_fds, config_file=conf, trust_bundle=bundle, config_fd=config_fd
+    )
+
+
+def _open_for_child(path: Path, env: dict[str, str]) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    env["GAIA_CONFIG_FD"] = str(fd)
+    return fd

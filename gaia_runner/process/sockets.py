@@ -7,8 +7,11 @@ app can accept from the same queue while one replaces the other.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import grp
 import os
+import pwd
 import socket
 import stat
 from dataclasses import dataclass
@@ -17,6 +20,15 @@ from pathlib import Path
 from gaia_runner.config.model import Bind, BindKind
 
 BACKLOG = 2048
+
+
+@dataclass(frozen=True)
+class SocketAccess:
+    """Who may connect to a unix socket: its permission bits and owner."""
+
+    mode: int = 0o666
+    user: str | None = None
+    group: str | None = None
 
 
 class BindError(Exception):
@@ -31,6 +43,7 @@ class Listener:
     bind: Bind
     sock: socket.socket
     suspended: bool = False
+    access: SocketAccess = SocketAccess()
 
     @property
     def fd(self) -> int:
@@ -46,8 +59,17 @@ class Listener:
     def resume(self) -> None:
         """Raises BindError when another process took the address meanwhile."""
         if self.suspended:
-            self.sock = bind_listener(self.bind).sock
+            self.sock = bind_listener(self.bind, self.access).sock
             self.suspended = False
+
+    def set_access(self, access: SocketAccess) -> None:
+        """Apply `access` to a unix socket's inode, which its published path shares; the
+        next generation (and a reload that changed the mode) gets it on the same socket."""
+        self.access = access
+        if self.bind.kind is BindKind.UNIX and self.bind.path is not None and not self.suspended:
+            # A failure here was already reported when the socket was first bound.
+            with contextlib.suppress(OSError, KeyError):
+                _apply_access(_private_unix_name(self.bind.path), access)
 
     def close(self) -> None:
         if self.suspended:
@@ -91,7 +113,15 @@ def _remove_stale_unix_socket(path: Path) -> None:
     raise OSError(errno.EADDRINUSE, "in use")
 
 
-def bind_listener(bind: Bind) -> Listener:
+def _apply_access(path: Path, access: SocketAccess) -> None:
+    uid = pwd.getpwnam(access.user).pw_uid if access.user is not None else -1
+    gid = grp.getgrnam(access.group).gr_gid if access.group is not None else -1
+    if uid != -1 or gid != -1:
+        os.chown(path, uid, gid, follow_symlinks=False)
+    path.chmod(access.mode)
+
+
+def bind_listener(bind: Bind, access: SocketAccess | None = None) -> Listener:
     try:
         if bind.kind is BindKind.UNIX:
             assert bind.path is not None
@@ -101,11 +131,13 @@ def bind_listener(bind: Bind) -> Listener:
             try:
                 private.unlink(missing_ok=True)
                 sock.bind(str(private))
+                # Before the path is published: nobody sees the socket with other bits.
+                _apply_access(private, access or SocketAccess())
                 # A stopping gunicorn master unlinks the path its socket was bound to.
                 # Bound to a private name and published under the user's path as a
                 # second (hard) link, the user's path outlives every generation.
                 os.link(private, bind.path)
-            except OSError:
+            except (OSError, KeyError):
                 sock.close()
                 private.unlink(missing_ok=True)
                 raise
@@ -128,7 +160,9 @@ def bind_listener(bind: Bind) -> Listener:
         raise BindError(bind, _describe(exc)) from exc
     except socket.gaierror as exc:
         raise BindError(bind, f"unknown host {bind.host!r}") from exc
-    return Listener(bind, sock)
+    except KeyError as exc:
+        raise BindError(bind, f"unknown user or group {exc}") from exc
+    return Listener(bind, sock, access=access or SocketAccess())
 
 
 def bind_private_listener(unix_path: Path | None = None) -> Listener:
@@ -138,7 +172,7 @@ def bind_private_listener(unix_path: Path | None = None) -> Listener:
         bind = Bind(kind=BindKind.UNIX, path=unix_path)
     else:
         bind = Bind(kind=BindKind.TCP, host="127.0.0.1", port=0)
-    listener = bind_listener(bind)
+    listener = bind_listener(bind, SocketAccess(mode=0o600))
     if unix_path is None:
         port = listener.sock.getsockname()[1]
         listener.bind = Bind(kind=BindKind.TCP, host="127.0.0.1", port=port)

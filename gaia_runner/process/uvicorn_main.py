@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gaia_runner.config.apptarget import load_app
 from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
 
@@ -41,16 +42,31 @@ def _install_worker_hook() -> None:
     multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]
 
 
+def _read_spec(source: str) -> Any:
+    """A path, or `fd:N` for an app running as another user (see launch.py)."""
+    if source.startswith("fd:"):
+        os.environ.pop("GAIA_CONFIG_FD", None)
+        with os.fdopen(int(source.removeprefix("fd:")), "rb") as handle:
+            return json.loads(handle.read())
+    return json.loads(Path(source).read_text())
+
+
 def main(argv: list[str]) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    spec = json.loads(Path(argv[0]).read_text())
+    spec = _read_spec(argv[0])
     # Dropped from sys.argv so the app never sees gaia's arguments.
     del sys.argv[1:]
     sys.path.insert(0, str(Path.cwd()))
     sockets = [socket.socket(fileno=fd) for fd in spec["fds"]]
-    config = uvicorn.Config(**spec["options"])
+    options = spec["options"]
+    if "app_call" in spec:
+        # "module:create_app('prod')": uvicorn only calls factories without arguments, so
+        # each worker calls gaia's loader, which reads the arguments as literals.
+        options["app"] = functools.partial(load_app, spec["app_call"])
+        options["factory"] = True
+    config = uvicorn.Config(**options)
     _install_worker_hook()
     Multiprocess(config, sockets=sockets).run()
     return 0

@@ -26,6 +26,7 @@ async def run_prestart(
     timeout: float,
     stop_timeout: float,
     sink: LineSink,
+    user: str | None = None,
 ) -> PrestartOutcome:
     """`timeout` is the budget for all steps together; a step that overruns it, or is
     interrupted, gets `stop_timeout` to exit after SIGTERM."""
@@ -34,7 +35,7 @@ async def run_prestart(
         shown = shlex.join(argv)
         sink([f"$ {shown}"])
         try:
-            child = await ChildProcess.spawn(argv, env=env, cwd=cwd, sink=sink)
+            child = await ChildProcess.spawn(argv, env=env, cwd=cwd, sink=sink, user=user)
         except OSError as exc:
             return PrestartOutcome(False, f"prestart `{shown}` could not start: {exc.strerror}")
         remaining = max(0.0, deadline - time.monotonic())

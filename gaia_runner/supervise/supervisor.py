@@ -248,6 +248,7 @@ class AppSupervisor(AppRecord):
             timeout=app.prestart_timeout,
             stop_timeout=self.stop_timeout,
             sink=self.log.sink("prestart"),
+            user=app.user,
         )
         return await self._interruptible(steps, accept)
 

@@ -1,0 +1,318 @@
+"""The standard production setup, with real servers: behind nginx on a unix socket, proxy
+headers, server option tables, factories with arguments, and apps run as another user."""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import http.client
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from harness import FIXTURES, free_port, http_get, try_get, wait_until
+from load import SteadyLoad
+from test_reload import save_atomically
+from test_up import app_master, workers_of
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+)
+needs_nginx = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed (apt-get install nginx)"
+)
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+SERVERS = ["gunicorn", "uvicorn"]
+
+
+def _worker_account() -> tuple[str, str]:
+    """An unprivileged user (and group) for nginx's workers, as a packaged nginx uses."""
+    for user, group in (("www-data", "www-data"), ("nobody", "nogroup"), ("nobody", "nobody")):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(user)
+            grp.getgrnam(group)
+            return user, group
+    pytest.skip("no unprivileged account for nginx workers")
+
+
+NGINX_CONF = """
+worker_processes 1;
+{user}
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+env GAIA_TEST_RUN;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream app {{ server unix:{socket}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://app;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            # Stands in for a TLS-terminating server block, where $scheme is "https".
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_proxy(upstream: Path, workdir: Path) -> Iterator[int]:
+    """The real nginx on a free loopback port, proxying to `upstream`; stopped on exit."""
+    assert NGINX is not None
+    user, group = _worker_account()
+    port = free_port()
+    conf_dir = workdir / "nginx"
+    conf_dir.mkdir()
+    as_root = f"user {user} {group};" if os.geteuid() == 0 else ""
+    conf = conf_dir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(user=as_root, dir=conf_dir, socket=upstream, port=port))
+    proc = subprocess.Popen(
+        [NGINX, "-p", str(conf_dir), "-c", str(conf)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+
+        def listening() -> bool:
+            assert proc.poll() is None, (conf_dir / "error.log").read_text()
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_until(listening, 10, "nginx listening")
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """A directory nginx's workers can traverse (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="gaia-sock-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def get_via(port: int, path: str = "/") -> tuple[int, str]:
+    """A request from 127.0.0.2, so "the real client address" differs from nginx's own."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=("127.0.0.2", 0))
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+UNIX_APP = """
+    [gaia]
+    stop_timeout = "10s"
+
+    [apps.web]
+    app = "hello:app"
+    server = "{server}"
+    workers = {workers}
+    bind = "unix:{socket}"
+    env = {{ APP_VERSION = "{version}" }}
+    {extra}
+"""
+
+
+@needs_nginx
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("server", SERVERS)
+def test_behind_nginx_first_try_with_forwarded_headers(
+    gaia, tmp_path: Path, socket_dir: Path, server: str
+) -> None:
+    """Defaults only: nginx's unprivileged worker can connect (socket 0666), and the app
+    trusts the proxy on its unix socket: scheme https and the client's own address."""
+    sock = socket_dir / "web.sock"
+    g = gaia(UNIX_APP.format(server=server, workers=1, socket=sock, version="v1", extra=""))
+    g.wait_for(r"web: starting -> running", timeout=30)
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o666
+    with nginx_proxy(sock, tmp_path) as port:
+        assert get_via(port) == (200, f"hello v1 {workers_of(app_master(g.pid, 'web').pid)[0].pid}")
+        status, body = get_via(port, "/scope")
+        assert (status, body) == (200, "https 127.0.0.2 ''")
+    assert g.stop() == 0
+
+
+@needs_nginx
+@pytest.mark.timeout(120)
+def test_edit_and_scale_under_load_through_nginx(gaia, tmp_path: Path, socket_dir: Path) -> None:
+    """socket_mode/socket_group hold across a replacement; nothing fails through nginx."""
+    _, group = _worker_account()
+    sock = socket_dir / "web.sock"
+    access = f'socket_mode = "0660"\n    socket_group = "{group}"'
+
+    def text(version: str, workers: int) -> str:
+        return UNIX_APP.format(
+            server="gunicorn", workers=workers, socket=sock, version=version, extra=access
+        )
+
+    g = gaia(text("v1", 2))
+    g.wait_for(r"web: starting -> running", timeout=30)
+    with nginx_proxy(sock, tmp_path) as port:
+        assert http_get(port)[0] == 200
+        with SteadyLoad(port, rate=150, duration=9) as load:
+            time.sleep(1)
+            save_atomically(g.config_path, text("v2", 2))
+            g.wait_for(r"web: generation 2 serving", timeout=30)
+            save_atomically(g.config_path, text("v2", 3))
+            g.wait_for(r"reload plan: web: scale 2->3")
+            wait_until(lambda: worker_count(g.pid) == 3, 15, "3 workers")
+        assert load.result.failed == 0, load.result.errors[:5]
+        assert any(body.startswith("hello v2") for body in load.result.bodies)
+        info = sock.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o660
+        assert info.st_gid == grp.getgrnam(group).gr_gid
+    assert g.stop() == 0
+
+
+def worker_count(gaia_pid: int) -> int:
+    try:
+        return len(workers_of(app_master(gaia_pid, "web").pid))
+    except psutil.Error:  # a worker that exited between the listing and the look
+        return 0
+
+
+TCP_APP = """
+    [apps.web]
+    app = "{target}"
+    server = "{server}"
+    bind = "127.0.0.1:{port}"
+    {extra}
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("server", SERVERS)
+def test_factory_with_arguments(gaia, server: str) -> None:
+    port = free_port()
+    target = "hello:create_app('prod', greeting='hi')"
+    gaia(TCP_APP.format(target=target, server=server, port=port, extra=""))
+    wait_until(lambda: try_get(port), 30, "first answer")
+    assert http_get(port) == (200, "hi from factory prod")
+
+
+@pytest.mark.timeout(60)
+def test_gunicorn_table_reaches_gunicorn(gaia) -> None:
+    """limit_request_line is enforced by gunicorn's own parser (sync workers)."""
+    port = free_port()
+    extra = 'worker_class = "sync"\n    [apps.web.gunicorn]\n    limit_request_line = 64'
+    gaia(TCP_APP.format(target="wsgi_hello:application", server="gunicorn", port=port, extra=extra))
+    wait_until(lambda: try_get(port), 30, "first answer")
+    assert http_get(port)[0] == 200
+    assert http_get(port, "/" + "a" * 200)[0] == 414  # URI too long; the default is 4094
+
+
+@pytest.mark.timeout(60)
+def test_uvicorn_table_reaches_uvicorn(gaia) -> None:
+    port = free_port()
+    extra = (
+        '[apps.web.uvicorn]\n    root_path = "/api"\n    headers = [["x-served-by", "gaia-test"]]'
+    )
+    gaia(TCP_APP.format(target="hello:app", server="uvicorn", port=port, extra=extra))
+    wait_until(lambda: try_get(port), 30, "first answer")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/scope")
+        response = conn.getresponse()
+        assert response.read().decode() == "http 127.0.0.1 '/api'"
+        assert response.getheader("x-served-by") == "gaia-test"
+    finally:
+        conn.close()
+
+
+def _free_privileged_port() -> int:
+    for port in range(81, 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port below 1024 on 127.0.0.1")
+
+
+@pytest.fixture
+def app_user() -> Iterator[str]:
+    name = f"gaiatest{uuid.uuid4().hex[:6]}"
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    try:
+        # The app runs this interpreter as that user: under a private home (pyenv in
+        # /root, say) it cannot, and that is the machine's setup, not gaia's.
+        try:
+            code = subprocess.run(
+                [sys.executable, "-c", "import gaia_runner, hello"],
+                user=name,
+                cwd=FIXTURES,
+                env={"PYTHONPATH": str(FIXTURES)},
+                capture_output=True,
+                timeout=30,
+            ).returncode
+        except PermissionError:
+            code = -1
+        if code != 0:
+            pytest.skip(f"{sys.executable} (and gaia) cannot be run by another user here")
+        yield name
+    finally:
+        subprocess.run(["userdel", name], capture_output=True, timeout=30)
+
+
+@needs_root
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("server", SERVERS)
+def test_app_runs_as_user_on_a_privileged_port(gaia, app_user: str, server: str) -> None:
+    """gaia binds port < 1024 as root; every app process runs as the user, whose groups
+    are set, and reads its generated config through an fd (the state dir stays 0700)."""
+    port = _free_privileged_port()
+    extra = f'user = "{app_user}"\n    cwd = "{FIXTURES}"'
+    g = gaia(TCP_APP.format(target="hello:app", server=server, port=port, extra=extra))
+    g.wait_for(r"web: starting -> running", timeout=30)
+    uid = pwd.getpwnam(app_user).pw_uid
+    status, body = http_get(port, "/pid")
+    assert status == 200
+    worker = psutil.Process(int(body))
+    master = app_master(g.pid, "web")
+    for proc in (master, worker):
+        assert proc.uids().real == proc.uids().effective == uid
+        assert proc.environ()["HOME"] == pwd.getpwnam(app_user).pw_dir
+    state = g.workdir / ".gaia"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / "run").stat().st_mode) == 0o700
+    assert g.stop() == 0

@@ -92,3 +92,41 @@ def test_a_failing_display_does_not_stop_the_log_file(tmp_path: Path) -> None:
     log.write_lines("", ["still logged"])
     log.close()
     assert (tmp_path / "web.log").read_text() == "still logged\n"
+
+
+def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gaia_runner.view.applog import AppLog
+
+    log = AppLog("web", tmp_path, lambda app, source, line: None)
+    for line in [
+        "booting",
+        "Traceback (most recent call last):",
+        '  File "app.py", line 1, in <module>',
+        "RuntimeError: boom",
+        "worker exiting",
+        "shutting down",
+        "reason: worker failed to boot",
+        "bye",
+        "really bye",
+    ]:
+        log.write("", line)
+    assert log.post_mortem(4) == (
+        "RuntimeError: boom",
+        "reason: worker failed to boot",
+        "bye",
+        "really bye",
+    )
+    log.close()
+
+
+def test_log_files_roll_over_and_keep_three(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gaia_runner.view.applog import AppLog
+
+    log = AppLog("web", tmp_path, lambda app, source, line: None, max_bytes=100)
+    for i in range(100):
+        log.write("", f"line {i:03d} " + "x" * 20)
+    log.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
+    assert (tmp_path / "web.log").read_text().splitlines()[-1].startswith("line 099")
+    assert all(p.stat().st_size <= 100 for p in tmp_path.iterdir())

@@ -16,14 +16,13 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import TYPE_CHECKING
 
 from gaia_runner.config.model import AppConfig, ClientAuth
 from gaia_runner.process.statedir import write_private_file
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # A gaia process can run for years; the CA dies with it anyway.
 _VALIDITY = datetime.timedelta(days=3650)
@@ -36,11 +35,20 @@ class ProbeIdentity:
 
 
 def _name(common_name: str) -> x509.Name:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 @functools.cache
 def probe_identity() -> ProbeIdentity:
+    # cryptography costs ~10 MiB and 40 ms to import: only mTLS apps pay for it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"gaia probe CA (pid {os.getpid()})")

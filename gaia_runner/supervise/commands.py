@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -18,6 +19,7 @@ from gaia_runner.config.model import AppConfig
 from gaia_runner.process.sockets import Listener
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ def only_stop(command: Command) -> bool:
     return isinstance(command, Stop)
 
 
+class Interrupted(Exception):
+    """An accepted command arrived while a phase was being awaited."""
+
+    def __init__(self, command: Command) -> None:
+        self.command = command
+
+
 class Mailbox(Generic[T]):
     """A FIFO whose waiters never consume: `wait` returns once an acceptable item is
     queued, and `take` removes the first acceptable one. Items that a phase does not
@@ -83,3 +92,22 @@ class Mailbox(Generic[T]):
                 self._items.remove(item)
                 return item
         return None
+
+    async def unless(self, work: Awaitable[R], accept: Callable[[T], bool]) -> R:
+        """Await `work` unless an accepted item arrives first: then `work` is cancelled
+        and the item surfaces as Interrupted. Items not accepted stay queued."""
+        task = asyncio.ensure_future(work)
+        mail = asyncio.ensure_future(self.wait(accept))
+        try:
+            done, _ = await asyncio.wait({task, mail}, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            item = self.take(accept)
+            assert item is not None
+            raise Interrupted(item)  # type: ignore[arg-type]
+        finally:
+            mail.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

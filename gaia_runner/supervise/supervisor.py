@@ -24,6 +24,7 @@ from gaia_runner.process.sockets import BindError, Listener
 from gaia_runner.supervise.commands import (
     Accept,
     Command,
+    Interrupted,
     Mailbox,
     Replace,
     Restart,
@@ -43,11 +44,6 @@ from gaia_runner.supervise.timing import Clock, SystemClock, Timings
 from gaia_runner.view.applog import AppLog
 
 T = TypeVar("T")
-
-
-class _Interrupted(Exception):
-    def __init__(self, command: Command) -> None:
-        self.command = command
 
 
 class AppSupervisor(AppRecord):
@@ -121,7 +117,7 @@ class AppSupervisor(AppRecord):
                     start = False
                     await self._rest()
                     pending = self._mailbox.take(any_command)
-                except _Interrupted as interrupt:
+                except Interrupted as interrupt:
                     pending = interrupt.command
                 except Exception as exc:
                     pending, start = await self._recover(exc)
@@ -204,7 +200,7 @@ class AppSupervisor(AppRecord):
         self._enter(AppState.BACKOFF, f"internal error; retry in {decision.delay:.3g}s")
         try:
             await self._backoff(decision.delay)
-        except _Interrupted as interrupt:
+        except Interrupted as interrupt:
             return interrupt.command, True
         return None, True
 
@@ -293,7 +289,7 @@ class AppSupervisor(AppRecord):
                 return watch.result()
             command = self._mailbox.take(any_command)
             if command is not None and not await self._while_running(command):
-                raise _Interrupted(command)
+                raise Interrupted(command)
 
     async def _after_end(self, generation: Generation, outcome: Condemned | int) -> bool:
         """The tree ended (or was condemned). True: go round again after the backoff."""
@@ -398,24 +394,7 @@ class AppSupervisor(AppRecord):
     # -- helpers ----------------------------------------------------------------------
 
     async def _interruptible(self, work: Awaitable[T], accept: Accept) -> T:
-        """Await `work` unless an accepted command arrives first: then `work` is
-        cancelled and the command surfaces as _Interrupted for the caller's caller.
-        Commands not accepted stay in the mailbox for a later phase."""
-        task = asyncio.ensure_future(work)
-        mail = asyncio.ensure_future(self._mailbox.wait(accept))
-        try:
-            done, _ = await asyncio.wait({task, mail}, return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return task.result()
-            command = self._mailbox.take(accept)
-            assert command is not None
-            raise _Interrupted(command)
-        finally:
-            mail.cancel()
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        return await self._mailbox.unless(work, accept)
 
     async def _stop_current(self) -> None:
         if self.current is None:

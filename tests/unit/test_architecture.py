@@ -8,7 +8,7 @@ from pathlib import Path
 import gaia_runner
 
 ROOT = Path(gaia_runner.__file__).parent
-MAX_LINES = 450  # "a few hundred lines": a module past this wants splitting
+MAX_LINES = 420  # "a few hundred lines": a module past this wants splitting
 
 
 def _modules() -> dict[str, Path]:

@@ -32,6 +32,7 @@ class Replace:
     app: AppConfig
     listeners: tuple[Listener, ...]
     reason: str = "config change"
+    skip_prestart: bool = False  # `gaia restart --skip-prestart`
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Scale:
 @dataclass(frozen=True)
 class Restart:
     reason: str = "restart requested"
+    skip_prestart: bool = False
 
 
 Command = Stop | Replace | Scale | Restart

@@ -82,6 +82,8 @@ class AppSupervisor(AppRecord):
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
         self._sample_task: asyncio.Task[None] | None = None
         self._retiring: dict[asyncio.Task[None], Generation] = {}
+        # `gaia restart --skip-prestart` of a down app: only the next start skips it.
+        self._skip_prestart_once = False
 
     # -- the outside world's handle -------------------------------------------------
 
@@ -162,8 +164,8 @@ class AppSupervisor(AppRecord):
                 self._adopt(app, listeners)
             case Scale(app=app):
                 self._adopt(app, self.listeners)
-            case Restart():
-                pass
+            case Restart(skip_prestart=skip):
+                self._skip_prestart_once = skip
         self._tracker.reset()
         if self.state is not AppState.STOPPED:
             self._force_stopped()
@@ -228,7 +230,8 @@ class AppSupervisor(AppRecord):
     # -- phases -----------------------------------------------------------------------
 
     async def _prestart(self, app: AppConfig) -> bool:
-        if not app.prestart:
+        skip, self._skip_prestart_once = self._skip_prestart_once, False
+        if not app.prestart or skip:
             return True
         self._enter(AppState.PRESTART)
         outcome = await self._run_prestart(app, any_command)
@@ -342,24 +345,33 @@ class AppSupervisor(AppRecord):
                 )
                 self.app = app
                 return True
-            case Replace(app=app, listeners=listeners, reason=reason):
-                await self._replace(app, listeners, reason)
+            case Replace(app=app, listeners=listeners, reason=reason, skip_prestart=skip):
+                await self._replace(app, listeners, reason, skip_prestart=skip)
                 return True
         return False
 
-    async def _replace(self, app: AppConfig, listeners: Sequence[Listener], reason: str) -> None:
+    async def _replace(
+        self,
+        app: AppConfig,
+        listeners: Sequence[Listener],
+        reason: str,
+        *,
+        skip_prestart: bool = False,
+    ) -> None:
         """Zero downtime: the old generation serves until the new one has answered."""
         old = self.current
         assert old is not None
+        kept = f"still serving the previous version (generation {old.number})"
         self._notify(f"starting generation {self._starter.number + 1} ({reason})")
-        prestart = await self._run_prestart(app, only_stop)
-        if not prestart.ok:
-            self._reject(f"{prestart.reason}; still serving the previous version")
-            return
+        if not skip_prestart:
+            prestart = await self._run_prestart(app, only_stop)
+            if not prestart.ok:
+                self._reject(f"{prestart.reason}; {kept}")
+                return
         try:
             new = await self._spawn(app, listeners)
         except OSError as exc:
-            self._reject(f"could not start: {exc}; still serving the previous version")
+            self._reject(f"could not start: {exc}; {kept}")
             return
         try:
             outcome = await self._await_start(new, app.start_timeout, only_stop)
@@ -369,7 +381,7 @@ class AppSupervisor(AppRecord):
         if outcome is not None:
             await new.stop(self.stop_timeout)
             why = "exited" if isinstance(outcome, int) else outcome.reason
-            self._reject(f"new version {why}; still serving the previous version")
+            self._reject(f"new version {why}; {kept}")
             return
         self.current, self.app, self.listeners = new, app, tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
@@ -377,6 +389,7 @@ class AppSupervisor(AppRecord):
         self.running_since = self.clock.now()
         self.count_restart(reason)
         self.detail = ""
+        self.last_rejected = None
         self.sample = None
         self._notify(f"generation {new.number} serving; stopping generation {old.number}")
         # The old tree drains for up to its graceful timeout; meanwhile the new one is
@@ -390,6 +403,7 @@ class AppSupervisor(AppRecord):
 
     def _reject(self, message: str) -> None:
         self.detail = message
+        self.last_rejected = message
         self.failure_lines = self.log.post_mortem()
         self._notify(message)
 

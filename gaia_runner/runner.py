@@ -28,6 +28,7 @@ from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
+from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
@@ -91,7 +92,15 @@ class Runner:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
-        self.display = display
+        rotation = config.gaia.logs
+        events = AppLog(
+            EVENT_LOG,
+            config.gaia.state_dir / "logs",
+            no_forward,
+            max_bytes=rotation.max_size,
+            keep=rotation.keep,
+        )
+        self.display: Display = EventLog(display, events)
         self.only = tuple(only)
         self.dev = dev
         self.watch_config = watch_config
@@ -159,7 +168,14 @@ class Runner:
 
     def _start_app(self, app: AppConfig) -> None:
         state_dir = self.config.gaia.state_dir
-        log = AppLog(app.name, state_dir / "logs", self.display.log_lines)
+        rotation = self.config.gaia.logs
+        log = AppLog(
+            app.name,
+            state_dir / "logs",
+            self.display.log_lines,
+            max_bytes=rotation.max_size,
+            keep=rotation.keep,
+        )
         sup = AppSupervisor(
             app,
             self.listeners_for(app),

@@ -145,12 +145,21 @@ class AppConfig(_Frozen):
         return self.https is not None
 
 
+class LogRotation(_Frozen):
+    """[gaia].logs: each file in state_dir/logs rolls over at max_size; NAME.log.1 ..
+    NAME.log.KEEP hold the previous ones."""
+
+    max_size: Bytes = 10 * 1024 * 1024
+    keep: int = Field(default=3, ge=0)
+
+
 class RunnerSettings(_Frozen):
     """The [gaia] table."""
 
     state_dir: Path
     stop_timeout: Seconds = 30.0
     env_file: Path | None = None
+    logs: LogRotation = LogRotation()
 
 
 class GaiaConfig(_Frozen):

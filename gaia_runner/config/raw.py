@@ -150,10 +150,16 @@ class _Raw(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class RawLogs(_Raw):
+    max_size: Size | None = None
+    keep: int | None = Field(default=None, ge=0, le=100)
+
+
 class RawGaia(_Raw):
     state_dir: PathText | None = None
     stop_timeout: Duration | None = None
     env_file: PathText | None = None
+    logs: RawLogs | None = None
 
 
 class RawHttps(_Raw):

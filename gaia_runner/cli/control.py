@@ -15,7 +15,7 @@ from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, ConfigOption, fai
 from gaia_runner.cli.remote import ask
 from gaia_runner.view.report import status_document
 from gaia_runner.view.snapshot import Snapshot
-from gaia_runner.view.status import natural_width, render_status
+from gaia_runner.view.status import render_status
 
 AppsArgument = Annotated[list[str] | None, typer.Argument(help="App names (default: all).")]
 # Stopping waits for the apps' graceful stop; its budget is in the config, unread here.
@@ -49,8 +49,6 @@ def status_console() -> Console:
 
 def print_status(snapshot: Snapshot, console: Console | None = None) -> None:
     console = console or status_console()
-    if not console.is_terminal:
-        console.width = max(natural_width(snapshot), 80)
     console.print(render_status(snapshot, full=True))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable
@@ -230,13 +229,6 @@ class StatusTable:
         # Measured as if unbounded: Rich would otherwise clamp the answer to the space we have.
         table = make_table(self.apps, columns)
         return Measurement.get(console, options.update_width(1_000_000), table).maximum
-
-
-def natural_width(snapshot: Snapshot) -> int:
-    """How wide the full table is: `gaia status` into a pipe prints at this width."""
-    console = Console(width=1_000_000, color_system=None, file=io.StringIO())
-    table = make_table(snapshot.apps)
-    return Measurement.get(console, console.options, table).maximum
 
 
 def _failure(app: AppSnapshot, last_lines: int) -> Text:

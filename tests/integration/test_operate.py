@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -241,8 +240,9 @@ def test_no_running_gaia_is_exit_1_even_with_an_invalid_file(tmp_path: Path, arg
 def test_state_dir_is_found_in_an_invalid_file(gaia, tmp_path: Path) -> None:
     """A custom state_dir is read from a file that no longer parses."""
     port = free_port()
-    g = gaia(f'[gaia]\nstate_dir = "elsewhere"\n' + two_apps(port).replace("        ", ""))
-    wait_until(lambda: (tmp_path / "elsewhere" / "gaia.sock").exists(), 20, "control socket")
+    g = gaia('[gaia]\nstate_dir = "elsewhere"\n' + two_apps(port).replace("        ", ""))
+    wait_until(lambda: state_of(tmp_path, "web") == "running", 30, "web running")
+    assert (tmp_path / "elsewhere" / "gaia.pid").exists()
     g.config_path.write_text('[gaia]\nstate_dir = "elsewhere"\n[apps.web\n')
     assert cli(tmp_path, "status").returncode == 0
     assert g.stop() == 0

@@ -124,18 +124,20 @@ class Follower:
         return self._file.read()
 
     def poll(self) -> list[str]:
-        data = b""
         if self._file is None:
             self._open(from_start=True)
             if self._file is None:
                 return []
-        data += self._drain()
+        data = self._drain()
         try:
             now = self.path.stat()
         except OSError:
             now = None
         if now is None or now.st_ino != self._inode:
-            # Rotated: the old file was read to its end above; the new one from its start.
+            # Rotated: the old file was read to its end above (an open file survives its
+            # rename); files rotated after it, unseen so far, are read whole; then the
+            # new NAME.log from its start.
+            data += b"".join(p.read_bytes() for p in self._rotated_since())
             self.close()
             self._open(from_start=True)
             if self._file is not None:
@@ -144,10 +146,25 @@ class Follower:
             self._file.seek(0)  # truncated in place
             data += self._drain()
         data = self._partial + data
-        complete, _, self._partial = data.rpartition(b"\n")
-        if not complete and not _:
+        complete, newline, self._partial = data.rpartition(b"\n")
+        if not newline:
             return []
         return complete.decode("utf-8", errors="replace").split("\n")
+
+    def _rotated_since(self) -> list[Path]:
+        """NAME.log.K-1 .. NAME.log.1, where NAME.log.K is the file followed so far: more
+        than one rotation between two polls (a burst) must not lose the middle files."""
+        rotated = []
+        n = 1
+        while (older := self.path.with_name(f"{self.path.name}.{n}")).exists():
+            try:
+                if older.stat().st_ino == self._inode:
+                    break
+            except OSError:
+                break
+            rotated.append(older)
+            n += 1
+        return rotated[::-1]
 
     def close(self) -> None:
         if self._file is not None:

@@ -45,6 +45,11 @@ ANNOUNCE_LINES = 500
 PROBE_NOTE = " (+ gaia's private probe listener)"
 
 
+def _without(pattern: re.Pattern[str], line: str) -> str:
+    hidden, count = pattern.subn("", line)
+    return hidden + PROBE_NOTE if count else line
+
+
 def hiding_private(sink: LineSink, private: Bind) -> LineSink:
     """`sink`, with the private listener's address taken out of the lines that name it."""
     address = str(private.path) if private.kind is BindKind.UNIX else str(private)
@@ -55,9 +60,7 @@ def hiding_private(sink: LineSink, private: Bind) -> LineSink:
         nonlocal seen
         if seen < ANNOUNCE_LINES:
             seen += len(lines)
-            lines = [
-                pattern.sub("", line) + PROBE_NOTE if address in line else line for line in lines
-            ]
+            lines = [_without(pattern, line) if address in line else line for line in lines]
         sink(lines)
 
     return write

@@ -72,3 +72,23 @@ def test_following_waits_for_a_whole_line(tmp_path: Path) -> None:
         out.write(" done\n")
     assert follower.poll() == ["half done"]
     follower.close()
+
+
+def test_the_private_probe_listener_is_not_shown_as_public() -> None:
+    from gaia_runner.config.model import Bind, BindKind
+    from gaia_runner.process.generation import PROBE_NOTE, hiding_private
+
+    got: list[str] = []
+    sink = hiding_private(got.extend, Bind(kind=BindKind.TCP, host="127.0.0.1", port=4178))
+    sink(
+        [
+            "[INFO] Listening at: http://127.0.0.1:8000,http://127.0.0.1:4178 (42)",
+            "public 127.0.0.1:41787 stays",
+            "an app line",
+        ]
+    )
+    assert got == [
+        "[INFO] Listening at: http://127.0.0.1:8000 (42)" + PROBE_NOTE,
+        "public 127.0.0.1:41787 stays",
+        "an app line",
+    ]

@@ -3,6 +3,7 @@ running gaia, and whatever state gaia.toml is in."""
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -53,11 +54,13 @@ def logs(
             raise fail(f"error: --since: {exc}", EXIT_REFUSED) from None
     chosen = list(apps or known)
     width = max(map(len, chosen), default=4)
+    # Opened before the recent lines are read: a line written in between may show twice,
+    # but is never lost.
+    followers = {app: Follower(log_dir / f"{app}.log") for app in chosen} if follow else {}
     for entry in merged(log_dir, chosen, lines, cutoff):
         _show(format_entry(entry, width, timestamps))
     if not follow:
         return
-    followers = {app: Follower(log_dir / f"{app}.log") for app in chosen}
     while True:
         if not apps:  # an app started later gets followed too
             for app in streams(log_dir):
@@ -66,6 +69,7 @@ def logs(
                     width = max(width, len(app))
         for entry in follow_once(followers):
             _show(format_entry(entry, width, timestamps))
+        sys.stdout.flush()  # `gaia logs -f | grep`: a pipe would hold lines back
         time.sleep(FOLLOW_POLL)
 
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from harness import FAST_TIMINGS, free_port, http_get, run_cli, try_get, wait_until
+from harness import FAST_TIMINGS, FIXTURES, free_port, http_get, run_cli, try_get, wait_until
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ")
 
@@ -160,11 +164,41 @@ def test_a_refused_replace_stays_visible_in_status(gaia, tmp_path: Path) -> None
     port = free_port()
     g = gaia(two_apps(port))
     wait_until(lambda: state_of(tmp_path, "web") == "running", 30, "web running")
-    bad = 'prestart = [["python", "-c", "raise SystemExit(5)"]]'
-    g.write_config(two_apps(port, extra=bad))
-    reload = cli(tmp_path, "reload")
-    assert reload.returncode == 0, reload.stderr
-    assert "web: replace (prestart changed)" in reload.stdout
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "gaia_runner", "logs", "-f", "-n", "1", "-c", str(g.config_path)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(FIXTURES)},
+    )
+    seen: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [seen.put(line) for line in follower.stdout], daemon=True
+    ).start()  # type: ignore[union-attr]
+    try:
+        seen.get(timeout=20)  # the one recent line: it follows from here on
+        bad = 'prestart = [["python", "-c", "raise SystemExit(5)"]]'
+        g.write_config(two_apps(port, extra=bad))
+        reload = cli(tmp_path, "reload")
+        assert reload.returncode == 0, reload.stderr
+        assert "web: replace (prestart changed)" in reload.stdout
+        # `gaia logs -f` shows gaia's events and the app's prestart output as they happen.
+        wanted = {r"^gaia\s+\| gaia: reload plan", r"^web\s+\| \[prestart\] \$ python -c"}
+        deadline = time.monotonic() + 20
+        while wanted and time.monotonic() < deadline:
+            try:
+                line = seen.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            wanted = {w for w in wanted if not re.search(w, line)}
+        assert not wanted, f"not followed: {wanted}"
+    finally:
+        follower.terminate()
+        follower.wait(10)
+        if follower.stdout is not None:
+            follower.stdout.close()
     wait_until(lambda: app_of(status_json(tmp_path), "web")["last_rejected_replace"], 30, "refusal")
     refused = app_of(status_json(tmp_path), "web")["last_rejected_replace"]
     assert "still serving the previous version (generation 1)" in refused

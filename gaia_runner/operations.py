@@ -7,18 +7,40 @@ reload) hold the runner's lock, so two of them never interleave with a reload.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gaia_runner.control import snapshot_to_dict
 from gaia_runner.supervise.commands import Replace, Restart, Scale
 from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import AppSnapshot
 
 if TYPE_CHECKING:
     from gaia_runner.runner import Runner
 
 Answer = dict[str, Any]
 MAX_WORKERS = 1024
+
+
+def app_snapshot(runner: Runner, name: str) -> AppSnapshot:
+    """An app's row: a stopped-by-request app has no supervisor, so it is made up from
+    the applied config; a scaled one carries the file's worker count beside its own."""
+    app = runner.config.apps[name]
+    sup = runner.supervisors.get(name)
+    if sup is None:
+        return AppSnapshot(
+            name=name,
+            server="command" if app.command is not None else app.server.value,
+            state=AppState.STOPPED,
+            workers_desired=app.workers,
+            urls=tuple(bind.url(app.is_https) for bind in app.bind),
+            stopped_by_request=True,
+        )
+    snap = sup.snapshot()
+    if name in runner.scaled:
+        snap = dataclasses.replace(snap, workers_in_file=app.workers)
+    return snap
 
 
 def _unknown(runner: Runner, names: list[str]) -> Answer | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 import traceback
@@ -23,13 +22,12 @@ from gaia_runner.control import control_path, serve
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.sockets import BindError, Listener, bind_listener
 from gaia_runner.supervise.commands import Replace, Scale, Stop
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
 GAIA = "gaia"
@@ -242,27 +240,10 @@ class Runner:
     def request_stop(self) -> None:
         self._events.put_nowait("stop")
 
-    def _app_snapshot(self, name: str) -> AppSnapshot:
-        app = self.config.apps[name]
-        sup = self.supervisors.get(name)
-        if sup is None:
-            return AppSnapshot(
-                name=name,
-                server="command" if app.command is not None else app.server.value,
-                state=AppState.STOPPED,
-                workers_desired=app.workers,
-                urls=tuple(bind.url(app.is_https) for bind in app.bind),
-                stopped_by_request=True,
-            )
-        snap = sup.snapshot()
-        if name in self.scaled:
-            snap = dataclasses.replace(snap, workers_in_file=app.workers)
-        return snap
-
     def snapshot(self) -> Snapshot:
         names = [*self.supervisors, *(n for n in self.stopped if n not in self.supervisors)]
         return Snapshot(
-            apps=tuple(self._app_snapshot(n) for n in names if n in self.config.apps),
+            apps=tuple(operations.app_snapshot(self, n) for n in names if n in self.config.apps),
             config_path=str(self.config.source),
             config_error=self.config_error,
             notices=tuple(self.notices[-3:]),

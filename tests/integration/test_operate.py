@@ -280,3 +280,31 @@ def test_state_dir_is_found_in_an_invalid_file(gaia, tmp_path: Path) -> None:
     g.config_path.write_text('[gaia]\nstate_dir = "elsewhere"\n[apps.web\n')
     assert cli(tmp_path, "status").returncode == 0
     assert g.stop() == 0
+
+
+@pytest.mark.timeout(90)
+def test_a_sync_app_scaled_and_replaced_logs_no_traceback_and_no_private_address(
+    gaia, tmp_path: Path
+) -> None:
+    port = free_port()
+    g = gaia(f"""
+        [apps.wsgi]
+        app = "wsgi_hello:application"
+        worker_class = "sync"
+        bind = "127.0.0.1:{port}"
+        """)
+    wait_until(lambda: state_of(tmp_path, "wsgi") == "running", 30, "wsgi running")
+    assert cli(tmp_path, "scale", "wsgi", "2").returncode == 0
+    wait_until(
+        lambda: app_of(status_json(tmp_path), "wsgi")["workers"]["live"] == 2, 20, "2 workers"
+    )
+    assert cli(tmp_path, "restart", "wsgi").returncode == 0
+    wait_until(lambda: app_of(status_json(tmp_path), "wsgi")["generation"] == 2, 30, "gen 2")
+    log = (tmp_path / ".gaia" / "logs" / "wsgi.log").read_text()
+    assert "Traceback" not in log
+    listening = [line for line in log.splitlines() if "Listening at:" in line]
+    assert len(listening) == 2, log  # one per generation
+    for line in listening:
+        assert f"Listening at: http://127.0.0.1:{port} (" in line
+        assert line.endswith("(+ gaia's private probe listener)")
+    assert g.stop() == 0

@@ -17,7 +17,9 @@ from gaia_runner.view.report import status_document
 from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.view.status import render_status
 
-AppsArgument = Annotated[list[str] | None, typer.Argument(help="App names (default: all).")]
+AppsArgument = Annotated[
+    list[str] | None, typer.Argument(metavar="APP", help="App names (default: all).")
+]
 # Stopping waits for the apps' graceful stop; its budget is in the config, unread here.
 LONG_REQUEST = 600.0
 
@@ -68,9 +70,15 @@ def status(
         print_status(snapshot)
 
 
-def stop(apps: AppsArgument = None, config: ConfigOption = None) -> None:
+def stop(
+    apps: Annotated[
+        list[str], typer.Argument(metavar="APP", help="Apps to stop (`gaia down` stops all).")
+    ],
+    config: ConfigOption = None,
+) -> None:
     """Stop apps and keep them stopped (across config reloads) until `gaia start`."""
-    answer = ask(config, {"command": "stop", "apps": apps or []}, timeout=LONG_REQUEST)
+    # Names are required: a bare `gaia stop` taking every app down is too easy a slip.
+    answer = ask(config, {"command": "stop", "apps": apps}, timeout=LONG_REQUEST)
     typer.echo(f"stopped (by request): {', '.join(answer['stopped']) or 'nothing'}")
 
 

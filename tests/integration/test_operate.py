@@ -27,7 +27,8 @@ CRASH_PORT = free_port()
 
 
 def two_apps(port: int, extra: str = "") -> str:
-    """web serves; crash is FATAL after its first failed start."""
+    """web serves; crash is FATAL after its first failed start (gunicorn halts at once on
+    an import error, where uvicorn's supervisor would respawn it and stop slowly)."""
     return f"""
         [apps.web]
         app = "hello:app"
@@ -37,7 +38,6 @@ def two_apps(port: int, extra: str = "") -> str:
 
         [apps.crash]
         app = "broken:app"
-        server = "uvicorn"
         bind = "127.0.0.1:{CRASH_PORT}"
         max_start_failures = 1
         """
@@ -138,8 +138,11 @@ def test_operate_while_the_file_is_invalid_and_an_app_is_fatal(gaia, tmp_path: P
     assert "2 workers set by `gaia scale` (gaia.toml says 1)" in cli(tmp_path, "status").stdout
 
     # restart a FATAL app, skipping prestart; unknown names are refused with exit 3.
+    mark = g.mark()
     restarted = cli(tmp_path, "restart", "crash", "--skip-prestart")
     assert restarted.returncode == 0, restarted.stderr
+    g.wait_for(r"crash: fatal -> stopped", start=mark, timeout=15)
+    g.wait_for(r"crash: .*-> fatal", start=mark, timeout=30)
     unknown = cli(tmp_path, "stop", "nosuch")
     assert unknown.returncode == 3 and "no app named nosuch" in unknown.stderr
 
@@ -164,6 +167,7 @@ def test_a_refused_replace_stays_visible_in_status(gaia, tmp_path: Path) -> None
     port = free_port()
     g = gaia(two_apps(port))
     wait_until(lambda: state_of(tmp_path, "web") == "running", 30, "web running")
+    wait_until(lambda: state_of(tmp_path, "crash") == "fatal", 30, "crash fatal")
     follower = subprocess.Popen(
         [sys.executable, "-m", "gaia_runner", "logs", "-f", "-n", "1", "-c", str(g.config_path)],
         cwd=tmp_path,
@@ -276,6 +280,7 @@ def test_state_dir_is_found_in_an_invalid_file(gaia, tmp_path: Path) -> None:
     port = free_port()
     g = gaia('[gaia]\nstate_dir = "elsewhere"\n' + two_apps(port).replace("        ", ""))
     wait_until(lambda: state_of(tmp_path, "web") == "running", 30, "web running")
+    wait_until(lambda: state_of(tmp_path, "crash") == "fatal", 30, "crash fatal")
     assert (tmp_path / "elsewhere" / "gaia.pid").exists()
     g.config_path.write_text('[gaia]\nstate_dir = "elsewhere"\n[apps.web\n')
     assert cli(tmp_path, "status").returncode == 0

@@ -1,4 +1,4 @@
-"""gaia's own control socket: `gaia status` and `gaia restart` talk to a running gaia.
+"""gaia's own control socket: `gaia status`, `stop`, `scale`... talk to a running gaia.
 
 One JSON request line in, one JSON answer line out, over a unix socket only the
 owner may open. Whatever arrives (garbage, a huge line, silence, the wrong types) gets
@@ -31,6 +31,10 @@ REQUEST_TIMEOUT = 10.0
 
 class ControlError(Exception):
     pass
+
+
+class NotRunning(ControlError):
+    """Nobody answers on the control socket: no gaia runs for this state dir."""
 
 
 class BadRequest(Exception):
@@ -69,6 +73,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "state": AppState(app["state"]),
                 "urls": tuple(app["urls"]),
                 "last_lines": tuple(app["last_lines"]),
+                "worker_pids": tuple(app.get("worker_pids", ())),
             }
         )
         for app in data["apps"]
@@ -134,7 +139,7 @@ def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[
         try:
             sock.connect(str(path))
         except OSError as exc:
-            raise ControlError(f"no running gaia answers at {path} ({exc.strerror})") from exc
+            raise NotRunning(f"no running gaia answers at {path} ({exc.strerror})") from exc
         sock.sendall(json.dumps(message).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
@@ -142,7 +147,10 @@ def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[
             if not chunk:
                 break
             data += chunk
-    answer: dict[str, Any] = json.loads(data)
+    try:
+        answer: dict[str, Any] = json.loads(data)
+    except ValueError:
+        raise NotRunning(f"gaia closed the connection at {path} without an answer") from None
     if "error" in answer:
         raise ControlError(answer["error"])
     return answer

@@ -14,18 +14,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gaia_runner import operations
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.config.derive import dev_variant, tls_files, watched_config_files
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
-from gaia_runner.control import control_path, serve, snapshot_to_dict
+from gaia_runner.control import control_path, serve
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.sockets import BindError, Listener, SocketAccess, bind_listener
-from gaia_runner.supervise.commands import Replace, Restart, Scale, Stop
-from gaia_runner.supervise.state import AppState
+from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
+from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
 from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
 
@@ -49,33 +51,6 @@ def select_apps(config: GaiaConfig, only: Sequence[str]) -> dict[str, AppConfig]
     return {n: a for n, a in config.apps.items() if not only or n in only}
 
 
-def dev_variant(app: AppConfig) -> AppConfig:
-    """Dev mode: one worker, so a code change restarts quickly."""
-    if app.command is not None:
-        return app
-    return app.model_copy(update={"workers": 1})
-
-
-def tls_files(app: AppConfig) -> list[Path]:
-    if app.https is None:
-        return []
-    return [p for p in (app.https.certfile, app.https.keyfile, app.https.ca_certs) if p]
-
-
-def watched_config_files(config: GaiaConfig) -> list[Path]:
-    paths = [config.source]
-    if config.gaia.env_file is not None:
-        paths.append(config.gaia.env_file)
-    for app in config.apps.values():
-        if app.env_file is not None:
-            paths.append(app.env_file)
-        if app.https is not None:
-            paths += [app.https.certfile, app.https.keyfile]
-            if app.https.ca_certs is not None:
-                paths.append(app.https.ca_certs)
-    return paths
-
-
 class Runner:
     def __init__(
         self,
@@ -89,7 +64,15 @@ class Runner:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
-        self.display = display
+        rotation = config.gaia.logs
+        events = AppLog(
+            EVENT_LOG,
+            config.gaia.state_dir / "logs",
+            no_forward,
+            max_bytes=rotation.max_size,
+            keep=rotation.keep,
+        )
+        self.display: Display = EventLog(display, events)
         self.only = tuple(only)
         self.dev = dev
         self.watch_config = watch_config
@@ -103,6 +86,11 @@ class Runner:
         self.notices: list[str] = []
         self._events: asyncio.Queue[str] = asyncio.Queue()
         self._stop_watching = asyncio.Event()
+        # Operator requests that outlive reloads: apps stopped by `gaia stop`, and worker
+        # counts set by `gaia scale` (name -> (workers in the file then, workers now)).
+        self.stopped: set[str] = set()
+        self.scaled: dict[str, tuple[int, int]] = {}
+        self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(tls_files(a)) for n, a in config.apps.items()}
 
@@ -110,7 +98,15 @@ class Runner:
 
     def _wanted(self, config: GaiaConfig) -> dict[str, AppConfig]:
         apps = select_apps(config, self.only)
-        return {n: dev_variant(a) for n, a in apps.items()} if self.dev else apps
+        wanted = {n: dev_variant(a) if self.dev else a for n, a in apps.items()}
+        for name, (in_file, workers) in self.scaled.items():
+            # A scale holds until the file's own workers value for that app changes.
+            if name in wanted and apps[name].workers == in_file:
+                wanted[name] = wanted[name].model_copy(update={"workers": workers})
+        return {n: a for n, a in wanted.items() if n not in self.stopped}
+
+    def known_apps(self) -> list[str]:
+        return list(select_apps(self.config, self.only))
 
     def _bind_all(self, apps: Iterable[AppConfig]) -> dict[Bind, Listener]:
         """Bind every address not held yet; all or nothing, every failure reported."""
@@ -131,7 +127,7 @@ class Runner:
             raise StartupError("\n".join(errors))
         return fresh
 
-    def _listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
+    def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
         listeners = tuple(self.sockets[bind] for bind in app.bind)
         # Every generation (re)applies the app's socket_* keys: a reload may change them.
         access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
@@ -139,7 +135,7 @@ class Runner:
             listener.set_access(access)
         return listeners
 
-    def _close_unused_sockets(self) -> None:
+    def close_unused_sockets(self) -> None:
         """A socket stays open while a running generation or the wanted config uses it."""
         in_use = {listener.bind for sup in self.supervisors.values() for listener in sup.listeners}
         with contextlib.suppress(StartupError):
@@ -151,10 +147,17 @@ class Runner:
 
     def _start_app(self, app: AppConfig) -> None:
         state_dir = self.config.gaia.state_dir
-        log = AppLog(app.name, state_dir / "logs", self.display.log_lines)
+        rotation = self.config.gaia.logs
+        log = AppLog(
+            app.name,
+            state_dir / "logs",
+            self.display.log_lines,
+            max_bytes=rotation.max_size,
+            keep=rotation.keep,
+        )
         sup = AppSupervisor(
             app,
-            self._listeners_for(app),
+            self.listeners_for(app),
             run_dir=state_dir / "run",
             log=log,
             base_env=self.base_env,
@@ -192,7 +195,7 @@ class Runner:
 
         return notify
 
-    async def _stop_app(self, name: str) -> None:
+    async def stop_app(self, name: str) -> None:
         sup, task = self.supervisors[name], self.tasks[name]
         sup.send(Stop())
         # The supervisor stops gracefully within stop_timeout; this bound holds even if
@@ -207,9 +210,29 @@ class Runner:
         sup.log.close()
         del self.supervisors[name], self.tasks[name]
 
+    def start_apps(self, names: Sequence[str]) -> str | None:
+        """Start apps by name from the applied config; the reason if their binds fail."""
+        wanted = self._wanted(self.config)
+        apps = [wanted[n] for n in names if n in wanted and n not in self.supervisors]
+        try:
+            self.sockets.update(self._bind_all(apps))
+        except StartupError as exc:
+            return str(exc)
+        for app in apps:
+            self.event(f"start requested for {app.name}")
+            self._start_app(app)
+        return None
+
+    def event(self, message: str) -> None:
+        self.display.event(f"{GAIA}: {message}")
+
+    def request_stop(self) -> None:
+        self._events.put_nowait("stop")
+
     def snapshot(self) -> Snapshot:
+        names = [*self.supervisors, *(n for n in self.stopped if n not in self.supervisors)]
         return Snapshot(
-            apps=tuple(sup.snapshot() for sup in self.supervisors.values()),
+            apps=tuple(operations.app_snapshot(self, n) for n in names if n in self.config.apps),
             config_path=str(self.config.source),
             config_error=self.config_error,
             notices=tuple(self.notices[-3:]),
@@ -258,7 +281,7 @@ class Runner:
                 loop.add_signal_handler(sig, self._force_stop)
             loop.remove_signal_handler(signal.SIGHUP)
             try:
-                await asyncio.gather(*(self._stop_app(n) for n in list(self.supervisors)))
+                await asyncio.gather(*(self.stop_app(n) for n in list(self.supervisors)))
             finally:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
@@ -273,80 +296,71 @@ class Runner:
             self.display.stop()
 
     async def _control(self, message: dict[str, Any]) -> dict[str, Any]:
-        match message.get("command"):
-            case "status":
-                return {"snapshot": snapshot_to_dict(self.snapshot())}
-            case "restart":
-                names = list(message.get("apps") or self.supervisors)
-                unknown = [n for n in names if n not in self.supervisors]
-                if unknown:
-                    return {"error": f"no running app named {', '.join(unknown)}"}
-                for name in names:
-                    self._restart(name)
-                return {"restarted": names}
-        return {"error": f"unknown command {message.get('command')!r}"}
+        return await operations.handle(self, message)
 
     def _log_control(self, line: str) -> None:
         self.display.event(f"{GAIA}: {line}")
 
-    def _restart(self, name: str) -> None:
-        """A serving app is replaced without downtime; a failed or fatal one starts over."""
-        sup = self.supervisors[name]
-        self.display.event(f"{GAIA}: restart requested for {name}")
-        if sup.state is AppState.RUNNING:
-            sup.send(Replace(sup.app, self._listeners_for(sup.app), reason="restart"))
-        else:
-            sup.send(Restart("restart"))
-
     async def _refresh_display(self) -> None:
         while True:
             self.display.update(self.snapshot())
-            self._close_unused_sockets()
+            self.close_unused_sockets()
             await asyncio.sleep(SNAPSHOT_INTERVAL)
 
     # -- reload --------------------------------------------------------------------------
 
-    def _reject(self, message: str) -> None:
+    def _reject(self, message: str) -> dict[str, Any]:
         self.config_error = message
         self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
         for line in message.splitlines():
             self.display.event(f"{GAIA}:   {line}")
+        return {"applied": False, "errors": message}
 
-    async def reload(self) -> None:
-        """parse -> validate -> diff -> apply the smallest change; invalid input changes nothing."""
+    async def reload(self) -> dict[str, Any]:
+        """parse -> validate -> diff -> apply the smallest change; invalid input changes
+        nothing. Answers with the plan, or with why the file was not applied."""
+        async with self.lock:
+            return await self._reload()
+
+    async def _reload(self) -> dict[str, Any]:
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
             wanted = self._wanted(loaded.config)
             digests, plans = self._plan(wanted)
         except (ConfigError, StartupError) as exc:
-            self._reject(str(exc))
-            return
+            return self._reject(str(exc))
         except Exception as exc:
             # An edit gaia cannot make sense of must never take the running apps down.
             # The exception's text is left out: it may quote an env value.
-            self._reject(
+            return self._reject(
                 f"{self.config.source}: cannot apply this edit ({type(exc).__name__}); "
                 "please report this as a gaia bug"
             )
-            return
         changes = [p for p in plans if p.action is not Action.UNCHANGED]
         try:
             fresh = self._bind_all(wanted[p.name] for p in changes if p.name in wanted)
         except StartupError as exc:
-            self._reject(str(exc))
-            return
+            return self._reject(str(exc))
         self.sockets.update(fresh)
         self._tls_digests = digests
         if self.config_error is not None:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
-        self.config = loaded.config
+        self.config = new = loaded.config
+        # Requests about apps the file no longer has are forgotten; a scale ends when
+        # the file's own workers value for that app changes.
+        self.stopped &= set(new.apps)
+        self.scaled = {
+            n: v for n, v in self.scaled.items() if n in new.apps and new.apps[n].workers == v[0]
+        }
         for warning in loaded.warnings:
             self.display.event(f"{GAIA}: warning: {warning}")
-        self.display.event(f"{GAIA}: reload plan: " + "; ".join(p.describe() for p in plans))
+        described = [p.describe() for p in plans]
+        self.display.event(f"{GAIA}: reload plan: " + "; ".join(described))
         await asyncio.gather(*(self._apply(plan, wanted) for plan in changes))
-        self._close_unused_sockets()
+        self.close_unused_sockets()
+        return {"applied": True, "plan": described}
 
     def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
         running = {name: sup.app for name, sup in self.supervisors.items()}
@@ -363,13 +377,13 @@ class Runner:
             case Action.START:
                 self._start_app(wanted[plan.name])
             case Action.STOP:
-                await self._stop_app(plan.name)
+                await self.stop_app(plan.name)
             case Action.SCALE:
                 self.supervisors[plan.name].send(Scale(wanted[plan.name]))
             case Action.REPLACE:
                 app = wanted[plan.name]
                 self.supervisors[plan.name].send(
-                    Replace(app, self._listeners_for(app), reason="config change")
+                    Replace(app, self.listeners_for(app), reason="config change")
                 )
 
     async def _watch_config(self) -> None:
@@ -400,4 +414,4 @@ class Runner:
         if sup is None:
             return
         with contextlib.suppress(KeyError):
-            sup.send(Replace(sup.app, self._listeners_for(sup.app), reason="code change"))
+            sup.send(Replace(sup.app, self.listeners_for(sup.app), reason="code change"))

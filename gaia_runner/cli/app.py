@@ -8,7 +8,7 @@ import sys
 import typer
 
 from gaia_runner import __version__
-from gaia_runner.cli import control, export, files, up
+from gaia_runner.cli import control, export, files, lifecycle, logs, up
 
 app = typer.Typer(
     add_completion=False,
@@ -20,9 +20,14 @@ app.command()(up.up)
 app.command()(files.check)
 app.command(name="config")(files.show_config)
 app.command()(files.init)
-app.command()(control.reload)
+app.command()(lifecycle.down)
 app.command()(control.status)
+app.command()(control.stop)
+app.command()(control.start)
 app.command()(control.restart)
+app.command()(control.scale)
+app.command()(control.reload)
+app.command()(logs.logs)
 app.add_typer(export.app, name="export")
 
 

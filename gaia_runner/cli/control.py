@@ -1,50 +1,124 @@
-"""Commands that talk to a running gaia: over its control socket, or by signal."""
+"""Commands that operate a running gaia over its control socket. None of them needs a
+valid gaia.toml: they are for the moment an edit went wrong."""
 
 from __future__ import annotations
 
-import signal
-from pathlib import Path
-from typing import Annotated, Any
+import json
+import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from gaia_runner import control
-from gaia_runner.cli.options import NO_GAIA, ConfigOption, fail, load, private_state_dir
-from gaia_runner.control import control_path
-from gaia_runner.pidfile import pid_file, signal_gaia
+from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, ConfigOption, fail
+from gaia_runner.cli.remote import ask
+from gaia_runner.view.report import status_document
+from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.view.status import render_status
 
-
-def reload(config: ConfigOption = None) -> None:
-    """Ask the running gaia to re-read gaia.toml now (same as SIGHUP)."""
-    loaded = load(config)
-    pid = signal_gaia(pid_file(private_state_dir(loaded, create=False)), signal.SIGHUP)
-    if pid is None:
-        raise fail(NO_GAIA, 1)
-    typer.echo(f"reload requested (pid {pid})")
+AppsArgument = Annotated[
+    list[str] | None, typer.Argument(metavar="APP", help="App names (default: all).")
+]
+# Stopping waits for the apps' graceful stop; its budget is in the config, unread here.
+LONG_REQUEST = 600.0
 
 
-def ask(config: Path | None, message: dict[str, Any]) -> dict[str, Any]:
-    loaded = load(config)
-    try:
-        return control.request(control_path(private_state_dir(loaded, create=False)), message)
-    except control.ControlError as exc:
-        raise fail(f"error: {exc}", 1) from None
+def _select(snapshot: Snapshot, apps: list[str] | None) -> Snapshot:
+    if not apps:
+        return snapshot
+    known = [app.name for app in snapshot.apps]
+    unknown = [name for name in apps if name not in known]
+    if unknown:
+        raise fail(
+            f"error: no app named {', '.join(unknown)} (apps: {', '.join(known)})", EXIT_REFUSED
+        )
+    return Snapshot(
+        apps=tuple(app for app in snapshot.apps if app.name in apps),
+        config_path=snapshot.config_path,
+        config_error=snapshot.config_error,
+        notices=snapshot.notices,
+    )
 
 
-def status(config: ConfigOption = None) -> None:
-    """Print the running gaia's status table once."""
+def status_console() -> Console:
+    """On a terminal: its width, hidden columns are named. Piped: wide enough for every
+    column, no colour, so scripts and `| less` see the whole table."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=10_000, color_system=None)
+
+
+def print_status(snapshot: Snapshot, console: Console | None = None) -> None:
+    console = console or status_console()
+    console.print(render_status(snapshot, full=True))
+
+
+def status(
+    apps: AppsArgument = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON document (schema in the README).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show every app: state, pids, workers, URLs, memory, CPU, restarts, generation."""
     answer = ask(config, {"command": "status"})
-    Console().print(render_status(control.snapshot_from_dict(answer["snapshot"])))
+    snapshot = _select(control.snapshot_from_dict(answer["snapshot"]), apps)
+    if as_json:
+        typer.echo(json.dumps(status_document(snapshot), indent=2))
+    else:
+        print_status(snapshot)
+
+
+def stop(
+    apps: Annotated[
+        list[str], typer.Argument(metavar="APP", help="Apps to stop (`gaia down` stops all).")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Stop apps and keep them stopped (across config reloads) until `gaia start`."""
+    # Names are required: a bare `gaia stop` taking every app down is too easy a slip.
+    answer = ask(config, {"command": "stop", "apps": apps}, timeout=LONG_REQUEST)
+    typer.echo(f"stopped (by request): {', '.join(answer['stopped']) or 'nothing'}")
+
+
+def start(apps: AppsArgument = None, config: ConfigOption = None) -> None:
+    """Start apps stopped by `gaia stop` (default: all of them)."""
+    answer = ask(config, {"command": "start", "apps": apps or []})
+    typer.echo(f"started: {', '.join(answer['started']) or 'nothing'}")
+    if answer["already_running"]:
+        typer.echo(f"already running: {', '.join(answer['already_running'])}")
 
 
 def restart(
-    apps: Annotated[
-        list[str] | None, typer.Argument(help="Apps to restart (default: all).")
-    ] = None,
+    apps: AppsArgument = None,
+    skip_prestart: Annotated[
+        bool, typer.Option("--skip-prestart", help="Do not run the apps' prestart steps.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Restart apps: serving ones are replaced without downtime; FAILED/FATAL ones start over."""
-    answer = ask(config, {"command": "restart", "apps": apps or []})
+    message = {"command": "restart", "apps": apps or [], "skip_prestart": skip_prestart}
+    answer = ask(config, message)
     typer.echo(f"restart requested: {', '.join(answer['restarted'])}")
+
+
+def scale(
+    app: Annotated[str, typer.Argument(help="The app to scale.")],
+    workers: Annotated[int, typer.Argument(help="Worker processes it should have.")],
+    config: ConfigOption = None,
+) -> None:
+    """Change an app's worker count in place; it holds until the file's `workers` changes."""
+    answer = ask(config, {"command": "scale", "apps": [app], "workers": workers})
+    line = f"{app}: workers {answer['was']} -> {answer['workers']}"
+    if answer["workers"] != answer["in_file"]:
+        line += f" (gaia.toml says {answer['in_file']}; differs until the file's value changes)"
+    typer.echo(line)
+
+
+def reload(config: ConfigOption = None) -> None:
+    """Re-read gaia.toml now (as on save) and print the plan, or why it was not applied."""
+    answer = ask(config, {"command": "reload"}, timeout=LONG_REQUEST)
+    if not answer["applied"]:
+        raise fail(f"error: not applied, apps unchanged\n{answer['errors']}", EXIT_CONFIG)
+    typer.echo("applied: " + "; ".join(answer["plan"]))

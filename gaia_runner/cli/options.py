@@ -14,9 +14,13 @@ from gaia_runner.config.load import LoadedConfig
 from gaia_runner.control import control_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
 
-EXIT_CONFIG = 2
-# A second Ctrl-C killed the apps instead of stopping them gracefully (128 + SIGINT).
-EXIT_FORCED = 130
+# Exit codes, documented in the README; scripts may rely on them.
+EXIT_NO_GAIA = 1  # no gaia runs for this config, or it does not answer
+EXIT_CONFIG = 2  # gaia.toml is invalid (check, config, up; reload when refused)
+EXIT_REFUSED = 3  # gaia answered no: an unknown app name, a bad argument
+EXIT_APP_FAILED = 4  # up -d: gaia runs, but an app ended FAILED/FATAL
+EXIT_TIMEOUT = 5  # down: gaia did not exit in time
+EXIT_FORCED = 130  # up: a second Ctrl-C killed the apps instead of a graceful stop
 NO_GAIA = "error: no gaia running for this config"
 
 ConfigOption = Annotated[

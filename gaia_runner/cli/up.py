@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
+from gaia_runner.cli import lifecycle
 from gaia_runner.cli.options import EXIT_FORCED, ConfigOption, fail, load, private_state_dir
 from gaia_runner.pidfile import pid_file, pid_record, running_gaia
 from gaia_runner.runner import Runner, StartupError
-from gaia_runner.view.display import make_display
+from gaia_runner.view.display import Display, make_display
+from gaia_runner.view.events import QuietDisplay, Timestamped
 
 
 def up(
@@ -26,14 +28,37 @@ def up(
     no_watch: Annotated[
         bool, typer.Option("--no-watch", help="Do not apply gaia.toml edits on save.")
     ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", "-d", help="Run in the background; return once every app is up or failed."
+        ),
+    ] = False,
+    timestamps: Annotated[
+        bool, typer.Option("--timestamps", help="Start every line on screen with its time.")
+    ] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="With -d: seconds to wait for the apps to settle.")
+    ] = 300.0,
+    detached_child: Annotated[bool, typer.Option("--detached-child", hidden=True)] = False,
 ) -> None:
     """Validate gaia.toml, run prestart steps, start and supervise every app."""
     loaded = load(config)
-    pids = pid_file(private_state_dir(loaded, create=True))
+    state_dir = private_state_dir(loaded, create=True)
+    pids = pid_file(state_dir)
     other = running_gaia(pids)
     if other is not None and other != os.getpid():
         raise fail(f"error: gaia is already running for this state_dir (pid {other})")
-    display = make_display("plain" if no_tui else "auto")
+    if detach:
+        argv = ["-c", str(loaded.config.source), *(apps or [])]
+        argv += [flag for flag, on in (("--dev", dev), ("--no-watch", no_watch)) if on]
+        lifecycle.detach(state_dir, argv, wait)
+        return
+    display: Display = (
+        QuietDisplay() if detached_child else make_display("plain" if no_tui else "auto")
+    )
+    if timestamps:
+        display = Timestamped(display)
     runner = Runner(loaded.config, display, only=apps or (), dev=dev, watch_config=not no_watch)
     try:
         with pid_record(pids):

@@ -155,6 +155,14 @@ class AppConfig(_Frozen):
         return self.https is not None
 
 
+class LogRotation(_Frozen):
+    """[gaia].logs: each file in state_dir/logs rolls over at max_size; NAME.log.1 ..
+    NAME.log.KEEP hold the previous ones."""
+
+    max_size: Bytes = 10 * 1024 * 1024
+    keep: int = Field(default=3, ge=0)
+
+
 class RunnerSettings(_Frozen):
     """The [gaia] table."""
 
@@ -164,6 +172,7 @@ class RunnerSettings(_Frozen):
     image: str | None = None
     """Container image that `gaia export` puts in manifests when --image is not given."""
     user: str | None = None
+    logs: LogRotation = LogRotation()
 
 
 class GaiaConfig(_Frozen):

@@ -198,12 +198,18 @@ GroupName = Annotated[str, AfterValidator(_group)]
 ServerOptions = dict[str, object]
 
 
+class RawLogs(_Raw):
+    max_size: Size | None = None
+    keep: int | None = Field(default=None, ge=0, le=100)
+
+
 class RawGaia(_Raw):
     state_dir: PathText | None = None
     stop_timeout: Duration | None = None
     env_file: PathText | None = None
     image: Annotated[str, Field(min_length=1)] | None = None
     user: UserName | None = None
+    logs: RawLogs | None = None
 
 
 class RawHttps(_Raw):

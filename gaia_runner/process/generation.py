@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gaia_runner.config.model import AppConfig, BindKind
+from gaia_runner.config.model import AppConfig, Bind, BindKind
 from gaia_runner.process.child import ChildProcess, LineSink
 from gaia_runner.process.launch import LaunchSpec, build_launch, short_socket_path
 from gaia_runner.process.probe import ProbeResult, http_probe
@@ -36,6 +37,34 @@ def private_listener_for(app: AppConfig, run_dir: Path, number: int) -> Listener
         path.chmod(0o600)
         return listener
     return bind_private_listener()
+
+
+# Servers announce every socket they serve, the private one too ("Listening at: http://
+# public,http://127.0.0.1:41787"); read in a log, that looks like a second public address.
+# Announcements come at startup, so only a generation's first lines are looked at.
+ANNOUNCE_LINES = 500
+PROBE_NOTE = " (+ gaia's private probe listener)"
+
+
+def _without(pattern: re.Pattern[str], line: str) -> str:
+    hidden, count = pattern.subn("", line)
+    return hidden + PROBE_NOTE if count else line
+
+
+def hiding_private(sink: LineSink, private: Bind) -> LineSink:
+    """`sink`, with the private listener's address taken out of the lines that name it."""
+    address = str(private.path) if private.kind is BindKind.UNIX else str(private)
+    pattern = re.compile(r",?\s*(?:(?:https?|unix):(?://)?)?" + re.escape(address) + r"(?!\d)")
+    seen = 0
+
+    def write(lines: list[str]) -> None:
+        nonlocal seen
+        if seen < ANNOUNCE_LINES:
+            seen += len(lines)
+            lines = [_without(pattern, line) if address in line else line for line in lines]
+        sink(lines)
+
+    return write
 
 
 class Generation:
@@ -75,6 +104,8 @@ class Generation:
     ) -> Generation:
         private = None if app.command is not None else private_listener_for(app, run_dir, number)
         listeners = [*public, *([private] if private else [])]
+        if private is not None:
+            sink = hiding_private(sink, private.bind)
         fds = [listener.fd for listener in listeners]
         spec = build_launch(app, fds, run_dir, number, base_env, debug=debug)
         copies = app.workers if app.command is not None else 1

@@ -34,6 +34,7 @@ class Replace:
     app: AppConfig
     listeners: tuple[Listener, ...]
     reason: str = "config change"
+    skip_prestart: bool = False  # `gaia restart --skip-prestart`
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Scale:
 @dataclass(frozen=True)
 class Restart:
     reason: str = "restart requested"
+    skip_prestart: bool = False
 
 
 Command = Stop | Replace | Scale | Restart

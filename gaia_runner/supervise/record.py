@@ -37,6 +37,8 @@ class AppRecord:
         self.current: Generation | None = None
         self.sample: TreeSample | None = None
         self.failure_lines: tuple[str, ...] = ()
+        # Kept after the detail line moves on: `gaia status` shows the last refused replace.
+        self.last_rejected: str | None = None
         self._sampler = TreeSampler()
 
     def snapshot(self) -> AppSnapshot:
@@ -51,6 +53,7 @@ class AppRecord:
             state=self.state,
             pid=self.current.leader.pid if self.current else None,
             workers_live=len(sample.workers) if sample else 0,
+            worker_pids=tuple(w.pid for w in sample.workers) if sample else (),
             workers_desired=app.workers,
             urls=tuple(bind.url(app.is_https) for bind in app.bind),
             memory_bytes=sample.total_pss if sample else None,
@@ -68,6 +71,7 @@ class AppRecord:
             last_lines=self.failure_lines,
             unwritten_lines=self.log.unwritten,
             generation=self.current.number if self.current else None,
+            rejected=self.last_rejected,
         )
 
     def count_restart(self, label: str) -> None:
@@ -105,3 +109,14 @@ class AppRecord:
                     self._notify(f"sampling failed: {exc}")
             interval = self.app.memory.interval if self.app.memory else self.timings.sample
             await asyncio.sleep(interval)
+
+    def log_event(self, message: str) -> None:
+        self.log.write("gaia", message)
+
+    def _reject(self, message: str) -> None:
+        self.detail = message
+        self.last_rejected = message
+        self.failure_lines = self.log.post_mortem()
+        self._notify(message)
+
+    # -- helpers ----------------------------------------------------------------------

@@ -79,6 +79,8 @@ class AppSupervisor(AppRecord):
         self._sample_task: asyncio.Task[None] | None = None
         self._retiring: dict[asyncio.Task[None], Generation] = {}
         self._stopping: list[Generation] = []
+        # `gaia restart --skip-prestart` of a down app: only the next start skips it.
+        self._skip_prestart_once = False
 
     # -- the outside world's handle -------------------------------------------------
 
@@ -90,11 +92,6 @@ class AppSupervisor(AppRecord):
         for generation in (self.current, *self._retiring.values(), *self._stopping):
             if generation is not None:
                 generation.kill_leftovers()
-
-    # -- what the monitors see (monitors.Host) -----------------------------------------
-
-    def log_event(self, message: str) -> None:
-        self.log.write("gaia", message)
 
     # -- the task -------------------------------------------------------------------
 
@@ -159,8 +156,8 @@ class AppSupervisor(AppRecord):
                 self._adopt(app, listeners)
             case Scale(app=app):
                 self._adopt(app, self.listeners)
-            case Restart():
-                pass
+            case Restart(skip_prestart=skip):
+                self._skip_prestart_once = skip
         self._tracker.reset()
         if self.state is not AppState.STOPPED:
             self._force_stopped()
@@ -225,7 +222,8 @@ class AppSupervisor(AppRecord):
     # -- phases -----------------------------------------------------------------------
 
     async def _prestart(self, app: AppConfig) -> bool:
-        if not app.prestart:
+        skip, self._skip_prestart_once = self._skip_prestart_once, False
+        if not app.prestart or skip:
             return True
         self._enter(AppState.PRESTART)
         outcome = await self._run_prestart(app, any_command)
@@ -253,7 +251,7 @@ class AppSupervisor(AppRecord):
         try:
             for listener in self.listeners:
                 listener.resume()
-            generation = await self._spawn(app, self.listeners)
+            generation = await self._starter.spawn(app, self.listeners)
         except (OSError, BindError) as exc:
             self._enter(AppState.FAILED, f"could not start: {exc}")
             return None
@@ -340,24 +338,33 @@ class AppSupervisor(AppRecord):
                 )
                 self.app = app
                 return True
-            case Replace(app=app, listeners=listeners, reason=reason):
-                await self._replace(app, listeners, reason)
+            case Replace(app=app, listeners=listeners, reason=reason, skip_prestart=skip):
+                await self._replace(app, listeners, reason, skip_prestart=skip)
                 return True
         return False
 
-    async def _replace(self, app: AppConfig, listeners: Sequence[Listener], reason: str) -> None:
+    async def _replace(
+        self,
+        app: AppConfig,
+        listeners: Sequence[Listener],
+        reason: str,
+        *,
+        skip_prestart: bool = False,
+    ) -> None:
         """Zero downtime: the old generation serves until the new one has answered."""
         old = self.current
         assert old is not None
+        kept = f"still serving the previous version (generation {old.number})"
         self._notify(f"starting generation {self._starter.number + 1} ({reason})")
-        prestart = await self._run_prestart(app, only_stop)
-        if not prestart.ok:
-            self._reject(f"{prestart.reason}; still serving the previous version")
-            return
+        if not skip_prestart:
+            prestart = await self._run_prestart(app, only_stop)
+            if not prestart.ok:
+                self._reject(f"{prestart.reason}; {kept}")
+                return
         try:
-            new = await self._spawn(app, listeners)
+            new = await self._starter.spawn(app, listeners)
         except OSError as exc:
-            self._reject(f"could not start: {exc}; still serving the previous version")
+            self._reject(f"could not start: {exc}; {kept}")
             return
         try:
             outcome = await self._await_start(new, app.start_timeout, only_stop)
@@ -367,7 +374,7 @@ class AppSupervisor(AppRecord):
         if outcome is not None:
             await self._stop_generation(new)
             why = "exited" if isinstance(outcome, int) else outcome.reason
-            self._reject(f"new version {why}; still serving the previous version")
+            self._reject(f"new version {why}; {kept}")
             return
         self.current, self.app, self.listeners = new, app, tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)
@@ -375,6 +382,7 @@ class AppSupervisor(AppRecord):
         self.running_since = self.clock.now()
         self.count_restart(reason)
         self.detail = ""
+        self.last_rejected = None
         self.sample = None
         self._notify(f"generation {new.number} serving; stopping generation {old.number}")
         # The old tree drains for up to its graceful timeout; meanwhile the new one is
@@ -382,16 +390,6 @@ class AppSupervisor(AppRecord):
         task = asyncio.create_task(old.stop(self.stop_timeout))
         self._retiring[task] = old
         task.add_done_callback(lambda done: self._retiring.pop(done, None))
-
-    async def _spawn(self, app: AppConfig, listeners: Sequence[Listener]) -> Generation:
-        return await self._starter.spawn(app, listeners)
-
-    def _reject(self, message: str) -> None:
-        self.detail = message
-        self.failure_lines = self.log.post_mortem()
-        self._notify(message)
-
-    # -- helpers ----------------------------------------------------------------------
 
     async def _interruptible(self, work: Awaitable[T], accept: Accept) -> T:
         return await self._mailbox.unless(work, accept)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from gaia_runner.process.statedir import ensure_private_dir, open_private_append_fd
@@ -34,8 +35,15 @@ def warn_stderr(message: str) -> None:
         sys.stderr.flush()
 
 
-def encode_lines(source: str, lines: Sequence[str]) -> bytes:
-    prefix = f"[{source}] " if source else ""
+def timestamp() -> str:
+    """ISO 8601 with milliseconds and the UTC offset: sortable, and `gaia logs --since`
+    can read it back."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def encode_lines(source: str, lines: Sequence[str], stamp: str | None = None) -> bytes:
+    # One clock read per batch: lines read together arrived together.
+    prefix = f"{stamp or timestamp()} " + (f"[{source}] " if source else "")
     text = prefix + f"\n{prefix}".join(lines) + "\n"
     return text.encode("utf-8", errors="replace")
 
@@ -48,11 +56,13 @@ class AppLog:
         forward: Forward,
         max_bytes: int = MAX_LOG_BYTES,
         warn: Warn = warn_stderr,
+        keep: int = KEEP_ROTATED,
     ) -> None:
         ensure_private_dir(log_dir)
         self.app = app
         self.path = log_dir / f"{app}.log"
         self._max_bytes = max_bytes
+        self._keep = keep
         self._forward = forward
         self._warn = warn
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
@@ -82,11 +92,14 @@ class AppLog:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
-        for n in range(KEEP_ROTATED - 1, 0, -1):
+        for n in range(self._keep - 1, 0, -1):
             older = self.path.with_name(f"{self.path.name}.{n}")
             if older.exists():
                 older.replace(self.path.with_name(f"{self.path.name}.{n + 1}"))
-        self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        if self._keep > 0:
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink(missing_ok=True)
         self._fd = self._open()
 
     def write(self, source: str, line: str) -> None:
@@ -105,7 +118,8 @@ class AppLog:
         resumed = self._error is not None
         lead = b"\n" if self._cut_line else b""
         if resumed:
-            note = f"[gaia] {self._lost_now} lines could not be written here ({self._error})\n"
+            lost = f"{self._lost_now} lines could not be written here ({self._error})"
+            note = f"{timestamp()} [gaia] {lost}\n"
             lead += note.encode()
         data = lead + data
         written = 0

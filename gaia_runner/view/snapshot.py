@@ -14,6 +14,7 @@ class AppSnapshot:
     state: AppState
     pid: int | None = None
     workers_live: int = 0
+    worker_pids: tuple[int, ...] = ()
     workers_desired: int = 0
     urls: tuple[str, ...] = ()
     memory_bytes: int | None = None  # USS/PSS of the whole tree
@@ -29,6 +30,9 @@ class AppSnapshot:
     last_lines: tuple[str, ...] = ()  # the last output lines, kept for FAILED/FATAL
     unwritten_lines: int = 0  # output lines the log file could not take (a full disk)
     generation: int | None = None  # the serving generation; replaces and restarts count up
+    rejected: str | None = None  # the last replace that was refused, while the old one serves
+    stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
+    workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
 
 
 @dataclass(frozen=True)

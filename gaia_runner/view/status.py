@@ -97,6 +97,8 @@ def _duration(seconds: float) -> str:
 
 def _state(app: AppSnapshot) -> Text:
     label = app.state.value
+    if app.stopped_by_request:
+        label = "stopped (by request)"
     if app.state is AppState.BACKOFF and app.backoff_seconds_left is not None:
         # Round up so "0s" never shows while the retry is still pending.
         label = f"backoff {math.ceil(app.backoff_seconds_left)}s"
@@ -106,7 +108,9 @@ def _state(app: AppSnapshot) -> Text:
 def _workers(app: AppSnapshot) -> str:
     if not app.workers_desired and not app.workers_live:
         return MISSING
-    return f"{app.workers_live}/{app.workers_desired}"
+    # `*`: set by `gaia scale`, not by the file; the note under the table says how.
+    mark = "*" if app.workers_in_file is not None else ""
+    return f"{app.workers_live}/{app.workers_desired}{mark}"
 
 
 def _memory(app: AppSnapshot) -> str:
@@ -143,6 +147,15 @@ class Column:
     justify: JustifyMethod = "left"
 
 
+def _short_url(app: AppSnapshot) -> Text:
+    """The URL column on a narrow screen: no scheme, first address only."""
+    if not app.urls:
+        return Text(MISSING)
+    first = app.urls[0].split("://", 1)[-1]
+    more = f" +{len(app.urls) - 1}" if len(app.urls) > 1 else ""
+    return Text(first + more)
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("app", lambda app: Text(app.name, style="bold")),
     Column("server", lambda app: app.server or MISSING),
@@ -156,9 +169,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("uptime", _uptime, "right"),
 )
 
+SHORT_URL = Column("url", _short_url)
 # On a narrow terminal whole columns go, least useful first, rather than every column being
-# squeezed into ellipses; app and state are never dropped.
-DROP_ORDER = ("server", "pid", "uptime", "cpu", "restarts", "workers", "memory", "url")
+# squeezed into ellipses. The URL is shortened first and dropped before anything an
+# operator watches: at 80 columns state, workers, restarts and memory always remain
+# (tested); only a narrower terminal loses those too. App and state are never dropped.
+SHRINK_STEPS = (
+    "url:short",
+    "server",
+    "pid",
+    "uptime",
+    "cpu",
+    "url",
+    "restarts",
+    "workers",
+    "memory",
+)
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
@@ -171,19 +197,31 @@ def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLU
     return table
 
 
+def _shrink(columns: tuple[Column, ...], step: str) -> tuple[Column, ...]:
+    if step == "url:short":
+        return tuple(SHORT_URL if c.header == "url" else c for c in columns)
+    return tuple(c for c in columns if c.header != step)
+
+
 class StatusTable:
-    """The app table, dropping columns to fit whatever width it is finally drawn at."""
+    """The app table, shrinking to fit whatever width it is finally drawn at, and saying
+    which columns it left out: a hidden column is never a silent one."""
 
     def __init__(self, apps: tuple[AppSnapshot, ...]) -> None:
         self.apps = apps
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        columns = COLUMNS
-        for header in DROP_ORDER:
+        columns, hidden = COLUMNS, []
+        for step in SHRINK_STEPS:
             if self._natural_width(console, options, columns) <= options.max_width:
                 break
-            columns = tuple(column for column in columns if column.header != header)
+            columns = _shrink(columns, step)
+            if not step.endswith(":short"):
+                hidden.append(step)
         yield make_table(self.apps, columns)
+        if hidden:
+            note = f"({', '.join(hidden)} hidden at {options.max_width} columns; --json has all)"
+            yield Text(note, style="dim", no_wrap=True, overflow="ellipsis")
 
     def _natural_width(
         self, console: Console, options: ConsoleOptions, columns: tuple[Column, ...]
@@ -193,13 +231,33 @@ class StatusTable:
         return Measurement.get(console, options.update_width(1_000_000), table).maximum
 
 
-def _failure(app: AppSnapshot) -> Text:
+def _failure(app: AppSnapshot, last_lines: int) -> Text:
+    """Why an app is down. In the live table at most two lines (the reason, the last
+    output line), each cut to the width; `gaia status` shows more output lines."""
     text = Text(f"{app.name} {app.state.value}", style=STATE_STYLES[app.state])
     if app.detail:
         text.append(f": {app.detail}")
-    for line in app.last_lines[-LAST_LINES_SHOWN:]:
-        text.append(f"\n  {clean_line(line)}", style="dim")
+    lines = [clean_line(line) for line in app.last_lines if line.strip()][-last_lines:]
+    for line in lines:
+        text.append(f"\n  {line}", style="dim")
+    if last_lines <= 1:
+        text.no_wrap, text.overflow = True, "ellipsis"
     return text
+
+
+def _notes(app: AppSnapshot) -> list[Text]:
+    notes = []
+    if app.workers_in_file is not None:
+        notes.append(
+            Text(
+                f"{app.name}: {app.workers_desired} workers set by `gaia scale`"
+                f" (gaia.toml says {app.workers_in_file})",
+                style="yellow",
+            )
+        )
+    if app.rejected and app.state is AppState.RUNNING:
+        notes.append(Text(f"{app.name}: last replace refused: {app.rejected}", style="yellow"))
+    return notes
 
 
 def _unwritten(app: AppSnapshot) -> Text:
@@ -209,21 +267,36 @@ def _unwritten(app: AppSnapshot) -> Text:
     )
 
 
-def render_status(snapshot: Snapshot) -> RenderableType:
-    """Everything below the scrolling logs: the table, then failures, config errors, notices."""
-    parts: list[RenderableType] = [StatusTable(snapshot.apps)]
-    parts += [
-        _failure(app) for app in snapshot.apps if app.state in (AppState.FAILED, AppState.FATAL)
-    ]
-    parts += [_unwritten(app) for app in snapshot.apps if app.unwritten_lines]
+def _config_panel(snapshot: Snapshot) -> Panel:
+    # Wrapped, never cut: the whole reason must be readable in the live view.
+    name = PurePath(snapshot.config_path).name if snapshot.config_path else "gaia.toml"
+    text = Text(f"{name} not applied: {snapshot.config_error}", style="red")
+    return Panel(text, border_style="red", expand=False)
+
+
+def config_line(snapshot: Snapshot) -> Text:
+    """`gaia status`'s first line: is the file on disk what runs?"""
     if snapshot.config_error:
-        name = PurePath(snapshot.config_path).name if snapshot.config_path else "gaia.toml"
-        parts.append(
-            Panel(
-                Text(f"{name} not applied: {snapshot.config_error}", style="red"),
-                border_style="red",
-                expand=False,
-            )
-        )
+        return Text(f"config {snapshot.config_path}: NOT applied (apps run the last valid one)")
+    return Text(f"config {snapshot.config_path}: applied", style="green")
+
+
+def render_status(snapshot: Snapshot, *, full: bool = False) -> RenderableType:
+    """Everything below the scrolling logs: the table, the config error (kept high, so it
+    is never the part a short terminal cuts), failures, notes. `full` (for `gaia status`)
+    adds the config line and more output lines per failure."""
+    parts: list[RenderableType] = [config_line(snapshot)] if full else []
+    parts.append(StatusTable(snapshot.apps))
+    if snapshot.config_error:
+        parts.append(_config_panel(snapshot))
+    last_lines = LAST_LINES_SHOWN if full else 1
+    parts += [
+        _failure(app, last_lines)
+        for app in snapshot.apps
+        if app.state in (AppState.FAILED, AppState.FATAL)
+    ]
+    for app in snapshot.apps:
+        parts += _notes(app)
+    parts += [_unwritten(app) for app in snapshot.apps if app.unwritten_lines]
     parts += [Text(notice, style="dim") for notice in snapshot.notices]
     return Group(*parts)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from harness import FIXTURES, wait_until
 
-from gaia_runner.view.applog import KEEP_ROTATED, MAX_LOG_BYTES
+from gaia_runner.view.applog import KEEP_ROTATED
 
-LINES = 400_000  # 80 bytes each (56 characters): 32 MB, over three rotations, all kept
+LINES = 400_000  # 80 bytes each (56 characters) + a 30-byte timestamp: 44 MB
+MAX_LOG_BYTES = 12 * 1024 * 1024  # [gaia].logs.max_size: over three rotations, all kept
 
 
 def _log_files(logs: Path) -> list[Path]:
@@ -27,6 +28,9 @@ def _count(logs: Path) -> int:
 def test_a_fast_logger_loses_no_line_and_rotation_counts_bytes(gaia, tmp_path: Path) -> None:
     report = tmp_path / "elapsed"
     g = gaia(f"""
+        [gaia]
+        logs = {{ max_size = "12MiB" }}
+
         [apps.fast]
         command = ["python", "{FIXTURES / "fast_logger.py"}", "{LINES}", "{report}"]
     """)
@@ -36,7 +40,7 @@ def test_a_fast_logger_loses_no_line_and_rotation_counts_bytes(gaia, tmp_path: P
     numbers = [
         int(m)
         for path in _log_files(logs)
-        for m in re.findall(rb"^line (\d{9}) ", path.read_bytes(), re.MULTILINE)
+        for m in re.findall(rb"^\S+ line (\d{9}) ", path.read_bytes(), re.MULTILINE)
     ]
     assert numbers == list(range(LINES)), "lines lost, doubled or out of order"
     # Multi-byte lines: a limit counted in characters would let files grow 40 % past it.

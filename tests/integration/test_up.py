@@ -350,7 +350,8 @@ def test_output_lines_are_whole_and_bad_bytes_are_harmless(gaia, tmp_path: Path)
     """)
     g.wait_for(r"noisy: .*-> failed: exit code 7 \(restart = never\)", timeout=15)
     log = (tmp_path / ".gaia" / "logs" / "noisy.log").read_text()
-    lines = log.splitlines()
+    # Each line starts with its ISO 8601 timestamp and a space.
+    lines = [line.split(" ", 1)[1] for line in log.splitlines()]
     assert "bad bytes \ufffd\ufffd end" in lines
     assert "x" * 150000 in lines  # one line, though written in three pieces
     assert lines[-1] == "last words"

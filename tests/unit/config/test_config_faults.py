@@ -181,7 +181,11 @@ def test_any_unexpected_exception_becomes_a_config_error(
 
 @pytest.mark.parametrize(
     ("edit", "key"),
-    [('state_dir = "elsewhere"', "state_dir"), ('stop_timeout = "5s"', "stop_timeout")],
+    [
+        ('state_dir = "elsewhere"', "state_dir"),
+        ('stop_timeout = "5s"', "stop_timeout"),
+        ("logs = { keep = 5 }", "logs"),
+    ],
 )
 def test_restart_only_settings_are_refused_live(tmp_path: Path, edit: str, key: str) -> None:
     path = tmp_path / "gaia.toml"
@@ -201,3 +205,16 @@ def test_other_edits_are_live(tmp_path: Path) -> None:
     check_live_edit(running, parse_config_text(f'{HEAD}workers = 4\nenv = {{ A = "2" }}\n', path))
     edited = parse_config_text(f'[gaia]\nenv_file = "shared.env"\n{HEAD}', path)
     check_live_edit(running, edited)
+
+
+def test_log_rotation_settings(tmp_path: Path) -> None:
+    path = tmp_path / "gaia.toml"
+    default = parse_config_text(HEAD, path).config.gaia.logs
+    assert (default.max_size, default.keep) == (10 * 1024**2, 3)
+    text = f'[gaia]\nlogs = {{ max_size = "1MiB", keep = 0 }}\n{HEAD}'
+    logs = parse_config_text(text, path).config.gaia.logs
+    assert (logs.max_size, logs.keep) == (1024**2, 0)
+    with pytest.raises(ConfigError) as info:
+        parse_config_text(f"[gaia]\nlogs = {{ keep = -1, max_sise = 5 }}\n{HEAD}", path)
+    keys = sorted(issue.key for issue in info.value.issues)
+    assert keys == ["gaia.logs.keep", "gaia.logs.max_sise"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ from gaia_runner.view.applog import AppLog
 SNOWMEN = "☃" * 20  # 20 characters, 60 bytes
 
 
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ", re.M)
+
+
+def unstamped(path: Path) -> str:
+    """The file's text without the ISO 8601 stamps, checking that every line has one."""
+    text = path.read_text()
+    assert all(STAMP.match(line) for line in text.splitlines()), text
+    return STAMP.sub("", text)
+
+
 def test_rotation_counts_bytes_not_characters(tmp_path: Path) -> None:
     log = AppLog("web", tmp_path, lambda app, source, lines: None, max_bytes=200)
     for i in range(40):
@@ -19,7 +30,7 @@ def test_rotation_counts_bytes_not_characters(tmp_path: Path) -> None:
     files = sorted(tmp_path.iterdir())
     assert [p.name for p in files] == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
     assert all(p.stat().st_size <= 200 for p in files)
-    assert (tmp_path / "web.log").read_text().splitlines()[-1] == f"39 {SNOWMEN}"
+    assert unstamped(tmp_path / "web.log").splitlines()[-1] == f"39 {SNOWMEN}"
 
 
 def test_a_source_prefixes_every_line_of_a_batch(tmp_path: Path) -> None:
@@ -27,7 +38,7 @@ def test_a_source_prefixes_every_line_of_a_batch(tmp_path: Path) -> None:
     log.write_lines("prestart", ["one", "two"])
     log.write_lines("", ["three"])
     log.close()
-    assert (tmp_path / "web.log").read_text() == "[prestart] one\n[prestart] two\nthree\n"
+    assert unstamped(tmp_path / "web.log") == "[prestart] one\n[prestart] two\nthree\n"
 
 
 def _full_disk_log(
@@ -74,7 +85,7 @@ def test_writing_resumes_and_records_the_gap(
     monkeypatch.setattr(applog, "open_private_append_fd", real_open)
     log.close()
     log.write_lines("", ["kept"])
-    assert (tmp_path / "web.log").read_text() == (
+    assert unstamped(tmp_path / "web.log") == (
         "[gaia] 2 lines could not be written here (No space left on device)\nkept\n"
     )
     assert log.unwritten == 2
@@ -91,7 +102,15 @@ def test_a_failing_display_does_not_stop_the_log_file(tmp_path: Path) -> None:
     log = AppLog("web", tmp_path, broken)
     log.write_lines("", ["still logged"])
     log.close()
-    assert (tmp_path / "web.log").read_text() == "still logged\n"
+    assert unstamped(tmp_path / "web.log") == "still logged\n"
+
+
+def test_rotation_keeps_as_many_files_as_configured(tmp_path: Path) -> None:
+    log = AppLog("web", tmp_path, lambda app, source, lines: None, max_bytes=100, keep=1)
+    for i in range(20):
+        log.write("", f"line {i:02d} of some length")
+    log.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["web.log", "web.log.1"]
 
 
 def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -128,5 +147,6 @@ def test_log_files_roll_over_and_keep_three(tmp_path) -> None:  # type: ignore[n
     log.close()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
-    assert (tmp_path / "web.log").read_text().splitlines()[-1].startswith("line 099")
+    last = (tmp_path / "web.log").read_text().splitlines()[-1]
+    assert last.split(" ", 1)[1].startswith("line 099")  # after its timestamp
     assert all(p.stat().st_size <= 100 for p in tmp_path.iterdir())

@@ -13,9 +13,9 @@ MiB = 1024**2
 GiB = 1024**3
 
 
-def render(snapshot: Snapshot, width: int = 120) -> str:
+def render(snapshot: Snapshot, width: int = 120, *, full: bool = False) -> str:
     console = Console(width=width, color_system=None, record=True, file=io.StringIO())
-    console.print(render_status(snapshot))
+    console.print(render_status(snapshot, full=full))
     return console.export_text()
 
 
@@ -65,7 +65,7 @@ def test_backoff_shows_seconds_left_rounded_up() -> None:
     assert "backoff 4s" in render(Snapshot(apps=(app,)))
 
 
-def test_fatal_reason_and_last_lines_in_footer() -> None:
+def test_fatal_reason_and_last_lines_in_status_footer() -> None:
     lines = tuple(f"traceback line {i}" for i in range(8))
     app = AppSnapshot(
         name="worker",
@@ -74,7 +74,7 @@ def test_fatal_reason_and_last_lines_in_footer() -> None:
         detail="exited 5 times within 10s",
         last_lines=(*lines[:-1], "[red]not markup[/red] \x1b[31mno colour"),
     )
-    text = render(Snapshot(apps=(app,)))
+    text = render(Snapshot(apps=(app,)), full=True)
     assert "worker fatal: exited 5 times within 10s" in text
     assert "traceback line 2" not in text  # only the last five
     assert "traceback line 3" in text
@@ -116,12 +116,13 @@ def test_narrow_terminal_keeps_name_and_state(width: int) -> None:
     assert max(len(line) for line in text.splitlines()) <= width
 
 
-def test_80_columns_drop_minor_columns_whole() -> None:
+def test_80_columns_drop_minor_columns_whole_and_say_so() -> None:
     text = render(Snapshot(apps=(WEB,)), width=80)
-    assert "2/4" in text
-    assert "https://127.0.0.1:8443" in text
+    for cell in ("running", "2/4", "3 (memory)", "83MiB / 2GiB", "max worker 40MiB/512MiB"):
+        assert cell in text
     assert "gunicorn" not in text  # dropped, not squeezed into "gun…"
     assert "…" not in text
+    assert "(server, pid, uptime, cpu, url hidden at 80 columns; --json has all)" in text
 
 
 def test_empty_snapshot_renders() -> None:

@@ -1,0 +1,105 @@
+"""`gaia up -d` (start gaia in the background, return once every app settled) and
+`gaia down` (stop that gaia gracefully and wait for it to exit)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gaia_runner import control
+from gaia_runner.cli.control import print_status
+from gaia_runner.cli.options import (
+    EXIT_APP_FAILED,
+    EXIT_NO_GAIA,
+    EXIT_TIMEOUT,
+    NO_GAIA,
+    ConfigOption,
+    fail,
+)
+from gaia_runner.cli.remote import running_state_dir
+from gaia_runner.control import control_path
+from gaia_runner.pidfile import pid_file, running_gaia, signal_gaia
+from gaia_runner.process.statedir import ensure_private_dir, open_private_append_fd
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import Snapshot
+
+POLL = 0.1
+SETTLED = (AppState.RUNNING, AppState.FAILED, AppState.FATAL)
+# Where a detached gaia's stderr goes: normally empty, it catches what gaia could not log.
+DETACHED_STDERR = "gaia.stderr.log"
+
+
+def _settled(snapshot: Snapshot) -> bool:
+    return all(app.state in SETTLED or app.stopped_by_request for app in snapshot.apps)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
+    """Start `gaia up` with argv in its own session, output to files only; return once
+    every app is RUNNING or has failed, printing the table. Exits with the outcome."""
+    logs = state_dir / "logs"
+    ensure_private_dir(logs)
+    stderr_fd = open_private_append_fd(logs / DETACHED_STDERR)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gaia_runner", "up", "--detached-child", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_fd,
+            start_new_session=True,
+        )
+    finally:
+        os.close(stderr_fd)
+    deadline = time.monotonic() + timeout
+    snapshot: Snapshot | None = None
+    while time.monotonic() < deadline:
+        if (code := child.poll()) is not None:
+            message = _tail(logs / DETACHED_STDERR) or f"gaia exited with status {code}"
+            raise fail(message, code or EXIT_APP_FAILED)
+        try:
+            answer = control.request(control_path(state_dir), {"command": "status"}, 5.0)
+            snapshot = control.snapshot_from_dict(answer["snapshot"])
+        except (control.ControlError, OSError):
+            snapshot = None  # not listening yet
+        if snapshot is not None and _settled(snapshot):
+            break
+        time.sleep(POLL)
+    if snapshot is not None:
+        print_status(snapshot)
+    typer.echo(f"gaia runs in the background (pid {child.pid}); `gaia down` stops it")
+    if snapshot is None or not _settled(snapshot):
+        raise fail(f"error: apps still starting after {timeout:g}s", EXIT_TIMEOUT)
+    if any(app.state is not AppState.RUNNING for app in snapshot.apps):
+        raise typer.Exit(EXIT_APP_FAILED)
+
+
+def down(
+    config: ConfigOption = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for gaia to exit.")
+    ] = 120.0,
+) -> None:
+    """Stop the running gaia gracefully (every app, then gaia) and wait until it exits."""
+    pids = pid_file(running_state_dir(config))
+    pid = signal_gaia(pids, signal.SIGTERM)
+    if pid is None:
+        raise fail(NO_GAIA, EXIT_NO_GAIA)
+    deadline = time.monotonic() + timeout
+    while running_gaia(pids) == pid:
+        if time.monotonic() > deadline:
+            raise fail(f"error: gaia (pid {pid}) still running after {timeout:g}s", EXIT_TIMEOUT)
+        time.sleep(POLL)
+    typer.echo(f"gaia (pid {pid}) stopped")

@@ -1,0 +1,63 @@
+"""Which running gaia a command talks to, found without validating gaia.toml.
+
+`gaia status`, `stop`, `logs`, `down`... are needed most when the file on disk is
+broken (a bad edit gaia refused), so they read only `[gaia].state_dir` from it, as
+leniently as possible: parsed TOML if it parses, else a line scan of the `[gaia]`
+table, else the default `.gaia` next to the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from gaia_runner.config import ConfigError, find_config_path
+from gaia_runner.config.files import DEFAULT_STATE_DIR, resolve_path
+from gaia_runner.config.load import DEFAULT_CONFIG_NAME
+
+_HEADER = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]")
+_STATE_DIR = re.compile(r"""^\s*state_dir\s*=\s*(?:"([^"\\]*)"|'([^']*)')""")
+
+
+def config_path_leniently(explicit: Path | None) -> Path:
+    """The config the user means; a missing file still names its directory (the
+    state dir next to it may belong to a gaia started before the file was removed)."""
+    cwd = Path.cwd()
+    try:
+        return find_config_path(explicit, os.environ, cwd)
+    except ConfigError:
+        named = explicit or Path(os.environ.get("GAIA_CONFIG") or DEFAULT_CONFIG_NAME)
+        return Path(os.path.normpath(cwd / named.expanduser()))
+
+
+def _scan_state_dir(text: str) -> str | None:
+    table = ""
+    for line in text.splitlines():
+        if header := _HEADER.match(line):
+            table = header.group(1)
+        elif table == "gaia" and (found := _STATE_DIR.match(line)):
+            return found.group(1) if found.group(1) is not None else found.group(2)
+    return None
+
+
+def state_dir_text(text: str) -> str:
+    """`[gaia].state_dir` as written, or the default; never raises."""
+    try:
+        gaia = tomllib.loads(text).get("gaia")
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return _scan_state_dir(text) or DEFAULT_STATE_DIR
+    value = gaia.get("state_dir") if isinstance(gaia, dict) else None
+    return value if isinstance(value, str) else DEFAULT_STATE_DIR
+
+
+def find_state_dir(config: Path) -> Path:
+    try:
+        text = config.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
+    try:
+        return resolve_path(state_dir_text(text), config.parent)
+    except ValueError:
+        return resolve_path(DEFAULT_STATE_DIR, config.parent)

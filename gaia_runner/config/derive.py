@@ -1,0 +1,35 @@
+"""What gaia derives from a loaded config: an app's dev-mode variant, and the files
+whose edits a running gaia must notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gaia_runner.config.model import AppConfig, GaiaConfig
+
+
+def dev_variant(app: AppConfig) -> AppConfig:
+    """Dev mode: one worker, so a code change restarts quickly."""
+    if app.command is not None:
+        return app
+    return app.model_copy(update={"workers": 1})
+
+
+def tls_files(app: AppConfig) -> list[Path]:
+    if app.https is None:
+        return []
+    return [p for p in (app.https.certfile, app.https.keyfile, app.https.ca_certs) if p]
+
+
+def watched_config_files(config: GaiaConfig) -> list[Path]:
+    paths = [config.source]
+    if config.gaia.env_file is not None:
+        paths.append(config.gaia.env_file)
+    for app in config.apps.values():
+        if app.env_file is not None:
+            paths.append(app.env_file)
+        if app.https is not None:
+            paths += [app.https.certfile, app.https.keyfile]
+            if app.https.ca_certs is not None:
+                paths.append(app.https.ca_certs)
+    return paths

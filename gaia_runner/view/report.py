@@ -1,0 +1,58 @@
+"""`gaia status --json`: the snapshot as a stable, documented document (README,
+"Day-to-day operation"). Fields are only ever added; a removal or a change of meaning
+bumps SCHEMA. Durations are seconds, sizes bytes, CPU percent of one core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+
+SCHEMA = 1
+
+
+def app_document(app: AppSnapshot) -> dict[str, Any]:
+    return {
+        "name": app.name,
+        "server": app.server,
+        "state": app.state.value,
+        "stopped_by_request": app.stopped_by_request,
+        "pid": app.pid,
+        "worker_pids": list(app.worker_pids),
+        "workers": {
+            "live": app.workers_live,
+            "desired": app.workers_desired,
+            "in_file": app.workers_in_file
+            if app.workers_in_file is not None
+            else app.workers_desired,
+        },
+        "urls": list(app.urls),
+        "memory": {
+            "bytes": app.memory_bytes,
+            "limit": app.memory_limit,
+            "largest_worker_bytes": app.largest_worker_bytes,
+            "worker_limit": app.worker_limit,
+        },
+        "cpu_percent": app.cpu_percent,
+        "restarts": app.restarts,
+        "last_restart_reason": app.last_restart_reason,
+        "uptime_seconds": app.uptime_seconds,
+        "backoff_seconds_left": app.backoff_seconds_left,
+        "generation": app.generation,
+        "detail": app.detail,
+        "last_rejected_replace": app.rejected,
+        "last_lines": list(app.last_lines),
+        "unwritten_lines": app.unwritten_lines,
+    }
+
+
+def status_document(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "config": {
+            "path": snapshot.config_path,
+            "applied": snapshot.config_error is None,
+            "error": snapshot.config_error,
+        },
+        "apps": [app_document(app) for app in snapshot.apps],
+    }

@@ -363,7 +363,7 @@ class Runner:
         return {"applied": True, "plan": described}
 
     def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
-        running = {name: sup.app for name, sup in self.supervisors.items()}
+        running = {name: sup.target for name, sup in self.supervisors.items()}
         digests = {n: fingerprint(tls_files(a)) for n, a in wanted.items()}
         touched = {
             n: ("TLS files",)

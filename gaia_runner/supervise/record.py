@@ -24,6 +24,9 @@ class AppRecord:
         self, app: AppConfig, log: AppLog, clock: Clock, notify: Notify, timings: Timings
     ) -> None:
         self.app = app
+        # The config this app was last asked to run. A reload plans against it, not
+        # against `app`, so a save during a replace does not queue the same replace twice.
+        self.target = app
         self.log = log
         self.clock = clock
         self.timings = timings
@@ -113,7 +116,10 @@ class AppRecord:
     def log_event(self, message: str) -> None:
         self.log.write("gaia", message)
 
-    def _reject(self, message: str) -> None:
+    def _reject(self, message: str, refused: AppConfig | None = None) -> None:
+        if refused is not None and self.target is refused:
+            # A refused version is not the target any more: a later reload may retry it.
+            self.target = self.app
         self.detail = message
         self.last_rejected = message
         self.failure_lines = self.log.post_mortem()

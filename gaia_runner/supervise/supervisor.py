@@ -85,6 +85,8 @@ class AppSupervisor(AppRecord):
     # -- the outside world's handle -------------------------------------------------
 
     def send(self, command: Command) -> None:
+        if isinstance(command, Replace | Scale):
+            self.target = command.app
         self._mailbox.put(command)
 
     def kill_everything(self) -> None:
@@ -359,12 +361,12 @@ class AppSupervisor(AppRecord):
         if not skip_prestart:
             prestart = await self._run_prestart(app, only_stop)
             if not prestart.ok:
-                self._reject(f"{prestart.reason}; {kept}")
+                self._reject(f"{prestart.reason}; {kept}", app)
                 return
         try:
             new = await self._starter.spawn(app, listeners)
         except OSError as exc:
-            self._reject(f"could not start: {exc}; {kept}")
+            self._reject(f"could not start: {exc}; {kept}", app)
             return
         try:
             outcome = await self._await_start(new, app.start_timeout, only_stop)
@@ -374,7 +376,7 @@ class AppSupervisor(AppRecord):
         if outcome is not None:
             await self._stop_generation(new)
             why = "exited" if isinstance(outcome, int) else outcome.reason
-            self._reject(f"new version {why}; {kept}")
+            self._reject(f"new version {why}; {kept}", app)
             return
         self.current, self.app, self.listeners = new, app, tuple(listeners)
         self._tracker = RestartTracker(app.backoff, app.max_start_failures)

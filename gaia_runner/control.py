@@ -69,6 +69,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "state": AppState(app["state"]),
                 "urls": tuple(app["urls"]),
                 "last_lines": tuple(app["last_lines"]),
+                "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
             }
         )
         for app in data["apps"]

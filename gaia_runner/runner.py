@@ -18,6 +18,7 @@ from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.control import control_path, serve, snapshot_to_dict
+from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.sockets import BindError, Listener, bind_listener
 from gaia_runner.supervise.commands import Replace, Restart, Scale, Stop
@@ -105,6 +106,9 @@ class Runner:
         self._stop_watching = asyncio.Event()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(tls_files(a)) for n, a in config.apps.items()}
+        run_dir = config.gaia.state_dir / "run"
+        self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
+        self.base_env.update(self.metrics.child_env())
 
     # -- selection and sockets -----------------------------------------------------------
 
@@ -203,7 +207,9 @@ class Runner:
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
-            apps=tuple(sup.snapshot() for sup in self.supervisors.values()),
+            apps=tuple(
+                self.metrics.annotate(sup.snapshot(), sup.app) for sup in self.supervisors.values()
+            ),
             config_path=str(self.config.source),
             config_error=self.config_error,
             notices=tuple(self.notices[-3:]),
@@ -215,6 +221,10 @@ class Runner:
         """Start everything, then serve until SIGINT/SIGTERM. Raises StartupError if
         nothing could be started (a bind is taken)."""
         wanted = self._wanted(self.config)
+        try:
+            await self.metrics.start()
+        except MetricsError as exc:
+            raise StartupError(str(exc)) from None
         self.sockets.update(self._bind_all(wanted.values()))
         loop = asyncio.get_running_loop()
         for sig, word in (
@@ -262,6 +272,7 @@ class Runner:
             for listener in self.sockets.values():
                 listener.close()
             self.sockets.clear()
+            self.metrics.close()
             self.display.update(self.snapshot())
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()

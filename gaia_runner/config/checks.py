@@ -31,6 +31,7 @@ WEB_ONLY_KEYS = (
     "timeout",
     "max_requests",
     "max_requests_jitter",
+    "metrics",
 )
 
 

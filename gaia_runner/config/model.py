@@ -135,6 +135,8 @@ class AppConfig(_Frozen):
     backoff: Backoff = Backoff()
     memory: MemoryLimits | None = None
     health: HealthCheck | None = None
+    metrics: bool = True
+    """Measure every request (req/s, latency, 5xx); False: the app is not wrapped at all."""
 
     @property
     def is_command(self) -> bool:
@@ -151,6 +153,8 @@ class RunnerSettings(_Frozen):
     state_dir: Path
     stop_timeout: Seconds = 30.0
     env_file: Path | None = None
+    metrics: Bind | None = None
+    """Where gaia serves Prometheus text at /metrics; None: not served."""
 
 
 class GaiaConfig(_Frozen):

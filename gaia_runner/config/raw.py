@@ -129,6 +129,13 @@ def _url_path(v: str) -> str:
     return v
 
 
+def _metrics_address(v: str) -> str:
+    if v.startswith("unix:"):
+        raise ValueError(f'expected "HOST:PORT" (TCP), got {v!r}')
+    parse_bind(v, Path("/"))
+    return v
+
+
 def _bind(v: str) -> str:
     if v.startswith("unix:"):
         _path_text(v.removeprefix("unix:"))
@@ -139,6 +146,7 @@ def _bind(v: str) -> str:
 Argv = Annotated[list[str], BeforeValidator(_argv), Field(min_length=1)]
 ImportString = Annotated[str, AfterValidator(_import_string)]
 BindText = Annotated[str, AfterValidator(_bind)]
+MetricsAddress = Annotated[str, AfterValidator(_metrics_address)]
 EnvKey = Annotated[str, AfterValidator(_env_key)]
 EnvValue = Annotated[str, PlainValidator(_env_value)]
 PathText = Annotated[str, AfterValidator(_path_text)]
@@ -154,6 +162,7 @@ class RawGaia(_Raw):
     state_dir: PathText | None = None
     stop_timeout: Duration | None = None
     env_file: PathText | None = None
+    metrics: MetricsAddress | None = None
 
 
 class RawHttps(_Raw):
@@ -211,6 +220,7 @@ class RawApp(_Raw):
     backoff: RawBackoff | None = None
     memory: RawMemory | None = None
     health: Annotated[RawHealth, BeforeValidator(_health)] | None = None
+    metrics: bool | None = None
 
 
 class RawFile(_Raw):

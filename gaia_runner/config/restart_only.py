@@ -9,7 +9,8 @@ from gaia_runner.config.model import GaiaConfig
 # state_dir holds the control socket, pid file, logs and generated files of the
 # running apps; stop_timeout is handed to each app's supervisor when it starts.
 # Applying either live would leave some apps on the old value and some on the new.
-RESTART_ONLY = ("state_dir", "stop_timeout")
+# metrics: the endpoint is bound once, before any app starts, like the apps' own sockets.
+RESTART_ONLY = ("state_dir", "stop_timeout", "metrics")
 
 
 def check_live_edit(running: GaiaConfig, edited: LoadedConfig) -> None:

@@ -29,6 +29,13 @@ class AppSnapshot:
     last_lines: tuple[str, ...] = ()  # the last output lines, kept for FAILED/FATAL
     unwritten_lines: int = 0  # output lines the log file could not take (a full disk)
     generation: int | None = None  # the serving generation; replaces and restarts count up
+    # Requests over the last 10 s (gaia_runner/metrics); None when the app is not measured.
+    requests_per_second: float | None = None
+    latency_p50: float | None = None  # seconds; None also when there were no requests
+    latency_p99: float | None = None
+    errors_5xx_share: float | None = None  # 0..1 of the requests
+    cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down
+    restart_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), sorted by reason
 
 
 @dataclass(frozen=True)

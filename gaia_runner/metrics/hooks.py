@@ -8,6 +8,7 @@ exactly as it would without gaia, and its error handling is untouched.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
@@ -26,6 +27,7 @@ def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
         worker.wsgi = WSGIMetrics(worker.wsgi, recorder)
     else:
         worker.wsgi = ASGIMetrics(worker.wsgi, recorder)
+        _flush_after_uvicorn_shutdown()
 
 
 def wrap_uvicorn_server(config: Any) -> None:
@@ -41,3 +43,24 @@ def wrap_uvicorn_server(config: Any) -> None:
         config.loaded_app = ASGIMetrics(config.loaded_app, recorder)
 
     config.load = load_and_wrap
+    _flush_after_uvicorn_shutdown()
+
+
+def _flush_after_uvicorn_shutdown() -> None:
+    """A uvicorn worker re-raises the SIGTERM it caught once it has shut down, with the
+    default action in place: the process dies at once, with no atexit and no gunicorn
+    worker_exit. So the last sums go out when the server has finished its last request."""
+    from uvicorn.server import Server
+
+    if getattr(Server.shutdown, "_gaia_flush", False):
+        return
+    original = Server.shutdown
+
+    async def shutdown(self: Any, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await original(self, sockets)
+        finally:
+            flush()
+
+    shutdown._gaia_flush = True  # type: ignore[attr-defined]
+    Server.shutdown = shutdown  # type: ignore[method-assign]

@@ -88,6 +88,7 @@ MIX = ["/"] * 7 + ["/missing"] * 3 + ["/boom"] * 2 + ["/sleep"] * 2
 SERVERS = {
     "uvicorn": ('server = "uvicorn"', "metrics_app:app"),
     "gunicorn-uvicorn-worker": ('server = "gunicorn"', "metrics_app:app"),
+    "gunicorn-asgi-worker": ('worker_class = "asgi"', "metrics_app:app"),
     "gunicorn-sync-wsgi": ('worker_class = "sync"', "metrics_app:application"),
 }
 

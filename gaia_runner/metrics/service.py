@@ -109,6 +109,13 @@ class MetricsService:
     def exposition(self) -> bytes:
         return generate_latest(self._registry)
 
+    def _scrape(self) -> tuple[str, bytes, str]:
+        try:
+            return "200 OK", self.exposition(), CONTENT_TYPE_LATEST
+        except Exception as exc:
+            # A scrape must never take gaia's loop down, nor print over the live table.
+            return "500 Internal Server Error", f"{type(exc).__name__}\n".encode(), "text/plain"
+
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(HTTP_READ_TIMEOUT):
@@ -121,7 +128,7 @@ class MetricsService:
             elif path != "/metrics":
                 status, body, kind = "404 Not Found", b"see /metrics\n", "text/plain"
             else:
-                status, body, kind = "200 OK", self.exposition(), CONTENT_TYPE_LATEST
+                status, body, kind = self._scrape()
             headers = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"

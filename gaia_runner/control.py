@@ -74,6 +74,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "urls": tuple(app["urls"]),
                 "last_lines": tuple(app["last_lines"]),
                 "worker_pids": tuple(app.get("worker_pids", ())),
+                "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
             }
         )
         for app in data["apps"]

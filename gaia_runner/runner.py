@@ -20,16 +20,18 @@ from gaia_runner.config.derive import dev_variant, tls_files, watched_config_fil
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.control import control_path, serve
+from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
-from gaia_runner.process.sockets import BindError, Listener, SocketAccess, bind_listener
+from gaia_runner.process.bind_apps import BindErrors, bind_apps
+from gaia_runner.process.sockets import Listener, SocketAccess
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
-from gaia_runner.view.snapshot import Snapshot
-from gaia_runner.watch import fingerprint, watch_named_files, watch_sources
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.watch import fingerprint, watch_app_sources, watch_named_files
 
 GAIA = "gaia"
 SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
@@ -93,6 +95,9 @@ class Runner:
         self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(tls_files(a)) for n, a in config.apps.items()}
+        run_dir = config.gaia.state_dir / "run"
+        self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
+        self.base_env.update(self.metrics.child_env())
 
     # -- selection and sockets -----------------------------------------------------------
 
@@ -110,22 +115,10 @@ class Runner:
 
     def _bind_all(self, apps: Iterable[AppConfig]) -> dict[Bind, Listener]:
         """Bind every address not held yet; all or nothing, every failure reported."""
-        fresh: dict[Bind, Listener] = {}
-        errors: list[str] = []
-        for app in apps:
-            for bind in app.bind:
-                if bind in self.sockets or bind in fresh:
-                    continue
-                try:
-                    access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
-                    fresh[bind] = bind_listener(bind, access)
-                except BindError as exc:
-                    errors.append(f"app {app.name!r}: {exc}")
-        if errors:
-            for listener in fresh.values():
-                listener.close()
-            raise StartupError("\n".join(errors))
-        return fresh
+        try:
+            return bind_apps(apps, held=self.sockets)
+        except BindErrors as exc:
+            raise StartupError(str(exc)) from None
 
     def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
         listeners = tuple(self.sockets[bind] for bind in app.bind)
@@ -229,10 +222,15 @@ class Runner:
     def request_stop(self) -> None:
         self._events.put_nowait("stop")
 
+    def _measured(self, name: str) -> AppSnapshot:
+        snap = operations.app_snapshot(self, name)
+        sup = self.supervisors.get(name)
+        return self.metrics.annotate(snap, sup.app) if sup is not None else snap
+
     def snapshot(self) -> Snapshot:
         names = [*self.supervisors, *(n for n in self.stopped if n not in self.supervisors)]
         return Snapshot(
-            apps=tuple(operations.app_snapshot(self, n) for n in names if n in self.config.apps),
+            apps=tuple(self._measured(n) for n in names if n in self.config.apps),
             config_path=str(self.config.source),
             config_error=self.config_error,
             notices=tuple(self.notices[-3:]),
@@ -244,6 +242,10 @@ class Runner:
         """Start everything, then serve until SIGINT/SIGTERM. Raises StartupError if
         nothing could be started (a bind is taken)."""
         wanted = self._wanted(self.config)
+        try:
+            await self.metrics.start()
+        except MetricsError as exc:
+            raise StartupError(str(exc)) from None
         self.sockets.update(self._bind_all(wanted.values()))
         loop = asyncio.get_running_loop()
         for sig, word in (
@@ -291,6 +293,7 @@ class Runner:
             for listener in self.sockets.values():
                 listener.close()
             self.sockets.clear()
+            self.metrics.close()
             self.display.update(self.snapshot())
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()
@@ -395,19 +398,15 @@ class Runner:
     # -- dev mode ------------------------------------------------------------------------
 
     async def _watch_code(self) -> None:
-        roots: dict[Path, list[str]] = {}
-        for name, sup in self.supervisors.items():
-            roots.setdefault(sup.app.cwd, []).append(name)
-        ignored = [self.config.gaia.state_dir]
-        watchers = [self._watch_root(root, names, ignored) for root, names in roots.items()]
-        await asyncio.gather(*watchers)
-
-    async def _watch_root(self, root: Path, names: list[str], ignored: list[Path]) -> None:
-        async for changed in watch_sources(root, ignored, 0.05, self._stop_watching):
-            shown = ", ".join(sorted(p.name for p in changed)[:3])
+        def changed(names: list[str], paths: set[Path]) -> None:
+            shown = ", ".join(sorted(p.name for p in paths)[:3])
             self.display.event(f"{GAIA}: code changed ({shown})")
             for name in names:
                 self._events.put_nowait(f"code:{name}")
+
+        cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
+        ignored = [self.config.gaia.state_dir]
+        await watch_app_sources(cwds, ignored, self._stop_watching, changed)
 
     async def _replace_for_code(self, name: str) -> None:
         sup = self.supervisors.get(name)

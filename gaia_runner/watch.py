@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 
 import watchfiles
@@ -130,3 +130,22 @@ async def watch_sources(
     )
     async for changed in _debounced(raw, quiet):
         yield changed
+
+
+async def watch_app_sources(
+    cwds: Mapping[str, Path],
+    ignored: Iterable[Path],
+    stop: asyncio.Event,
+    changed: Callable[[list[str], set[Path]], None],
+) -> None:
+    """Dev mode: one watch per distinct app directory; `changed` gets the apps living
+    there and the files that changed."""
+    roots: dict[Path, list[str]] = {}
+    for name, cwd in cwds.items():
+        roots.setdefault(cwd, []).append(name)
+
+    async def watch_root(root: Path, names: list[str]) -> None:
+        async for paths in watch_sources(root, ignored, 0.05, stop):
+            changed(names, paths)
+
+    await asyncio.gather(*(watch_root(root, names) for root, names in roots.items()))

@@ -29,6 +29,8 @@ def build_config(
     settings["state_dir"] = resolve_path(gaia.state_dir or DEFAULT_STATE_DIR, base)
     if gaia.env_file is not None:
         settings["env_file"] = resolve_path(gaia.env_file, base)
+    if gaia.metrics is not None:
+        settings["metrics"] = parse_bind(gaia.metrics, base)
     runner = RunnerSettings.model_validate(settings)
     shared_env = _env_from(runner.env_file, env_files)
     apps = {

@@ -39,6 +39,7 @@ WEB_ONLY_KEYS = (
     "forwarded_allow_ips",
     "gunicorn",
     "uvicorn",
+    "metrics",
 )
 
 

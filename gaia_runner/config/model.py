@@ -145,6 +145,8 @@ class AppConfig(_Frozen):
     """Run the app's processes as this user (gaia binds the sockets first, as root)."""
     gunicorn: Mapping[str, Any] = Field(default_factory=dict)
     uvicorn: Mapping[str, Any] = Field(default_factory=dict)
+    metrics: bool = True
+    """Measure every request (req/s, latency, 5xx); False: the app is not wrapped at all."""
 
     @property
     def is_command(self) -> bool:
@@ -173,6 +175,8 @@ class RunnerSettings(_Frozen):
     """Container image that `gaia export` puts in manifests when --image is not given."""
     user: str | None = None
     logs: LogRotation = LogRotation()
+    metrics: Bind | None = None
+    """Where gaia serves Prometheus text at /metrics; None: not served."""
 
 
 class GaiaConfig(_Frozen):

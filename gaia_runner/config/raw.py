@@ -170,6 +170,13 @@ def _url_path(v: str) -> str:
     return v
 
 
+def _metrics_address(v: str) -> str:
+    if v.startswith("unix:"):
+        raise ValueError(f'expected "HOST:PORT" (TCP), got {v!r}')
+    parse_bind(v, Path("/"))
+    return v
+
+
 def _bind(v: str) -> str:
     if v.startswith("unix:"):
         _path_text(v.removeprefix("unix:"))
@@ -180,6 +187,7 @@ def _bind(v: str) -> str:
 Argv = Annotated[list[str], BeforeValidator(_argv), Field(min_length=1)]
 ImportString = Annotated[str, AfterValidator(_import_string)]
 BindText = Annotated[str, AfterValidator(_bind)]
+MetricsAddress = Annotated[str, AfterValidator(_metrics_address)]
 EnvKey = Annotated[str, AfterValidator(_env_key)]
 EnvValue = Annotated[str, PlainValidator(_env_value)]
 PathText = Annotated[str, AfterValidator(_path_text)]
@@ -210,6 +218,7 @@ class RawGaia(_Raw):
     image: Annotated[str, Field(min_length=1)] | None = None
     user: UserName | None = None
     logs: RawLogs | None = None
+    metrics: MetricsAddress | None = None
 
 
 class RawHttps(_Raw):
@@ -274,6 +283,7 @@ class RawApp(_Raw):
     user: UserName | None = None
     gunicorn: ServerOptions | None = None
     uvicorn: ServerOptions | None = None
+    metrics: bool | None = None
 
 
 class RawFile(_Raw):

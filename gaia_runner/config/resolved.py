@@ -46,8 +46,11 @@ def _app(app: AppConfig) -> dict[str, Any]:
 
 
 def resolved_toml(config: GaiaConfig) -> str:
+    gaia = config.gaia.model_dump(mode="json")
+    if config.gaia.metrics is not None:
+        gaia["metrics"] = str(config.gaia.metrics)
     data = {
-        "gaia": config.gaia.model_dump(mode="json"),
+        "gaia": gaia,
         "apps": {name: _app(app) for name, app in config.apps.items()},
     }
     return tomli_w.dumps(_without_nulls(data))

@@ -10,7 +10,8 @@ from gaia_runner.config.model import GaiaConfig
 # running apps; stop_timeout is handed to each app's supervisor when it starts, and
 # logs (rotation) to each app's log file when it is opened. Applying any of them live
 # would leave some apps on the old value and some on the new.
-RESTART_ONLY = ("state_dir", "stop_timeout", "logs")
+# metrics: the endpoint is bound once, before any app starts, like the apps' own sockets.
+RESTART_ONLY = ("state_dir", "stop_timeout", "logs", "metrics")
 
 
 def check_live_edit(running: GaiaConfig, edited: LoadedConfig) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
+from gaia_runner.metrics.wire import SOCKET_ENV as METRICS_SOCKET_ENV
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 
@@ -100,7 +101,14 @@ def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]
         env["PATH"] = os.pathsep.join([bin_dir, path])
     env["PYTHONUNBUFFERED"] = "1"
     env["GAIA_APP"] = app.name
+    if app.command is not None or not app.metrics:
+        env.pop(METRICS_SOCKET_ENV, None)  # measurement off: the app is not wrapped at all
     return env
+
+
+def _measured(env: Mapping[str, str]) -> bool:
+    """gaia passes the metrics socket only to apps it measures (see child_environment)."""
+    return METRICS_SOCKET_ENV in env
 
 
 def short_socket_path(path: Path) -> Path:
@@ -118,6 +126,7 @@ def _gunicorn_config(
     control_socket: Path | None,
     ca_certs: Path | None,
     debug: bool,
+    measured: bool = False,
 ) -> str:
     settings: dict[str, object] = {
         "bind": [f"fd://{fd}" for fd in fds],
@@ -168,8 +177,29 @@ def _gunicorn_config(
             "",
             "    drain.install()",
         ]
+    if measured:
+        lines += _metrics_hooks(app)
     lines.append("")
     return "\n".join(lines)
+
+
+def _metrics_hooks(app: AppConfig) -> list[str]:
+    wsgi = app.worker_class in (WorkerClass.SYNC, WorkerClass.GTHREAD)
+    return [
+        "",
+        "",
+        "def post_worker_init(worker):",
+        "    # gaia measures every request: its middleware wraps the app this worker loaded.",
+        "    from gaia_runner.metrics.hooks import wrap_gunicorn_worker",
+        "",
+        f"    wrap_gunicorn_worker(worker, {'wsgi' if wsgi else 'asgi'!r})",
+        "",
+        "",
+        "def worker_exit(server, worker):",
+        "    from gaia_runner.metrics.hooks import flush",
+        "",
+        "    flush()",
+    ]
 
 
 def _uvicorn_options(app: AppConfig, ca_certs: Path | None) -> dict[str, object]:
@@ -230,7 +260,8 @@ def build_launch(
         conf = run_dir / f"{stem}.gunicorn.py"
         # Written atomically into a directory only gaia's user can write: what gunicorn
         # executes is exactly what gaia wrote.
-        write_private_file(conf, _gunicorn_config(app, fds, control, ca_certs, debug).encode())
+        text = _gunicorn_config(app, fds, control, ca_certs, debug, _measured(env))
+        write_private_file(conf, text.encode())
         config_fd = _open_for_child(conf, env) if as_other_user else None
         source = "python:gaia_runner.process.fd_config" if as_other_user else str(conf)
         gunicorn = (sys.executable, "-m", "gunicorn", "-c", source, app.app)
@@ -248,7 +279,7 @@ def build_launch(
     options = _uvicorn_options(app, ca_certs)
     if debug:
         options["log_level"] = "debug"
-    spec: dict[str, object] = {"fds": list(fds), "options": options}
+    spec: dict[str, object] = {"fds": list(fds), "options": options, "metrics": _measured(env)}
     if parse_app_target(app.app).has_arguments:
         spec["app_call"] = app.app
     write_private_file(conf, json.dumps(spec, indent=2).encode())

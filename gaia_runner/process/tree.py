@@ -18,6 +18,7 @@ class ProcessSample:
     uss: int  # memory freed if this process died: what a per-worker limit is about
     pss: int  # fair share of shared pages: these add up without double counting
     cpu_percent: float
+    cpu_seconds: float = 0.0  # user + system since the process started
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class TreeSample:
     def cpu_percent(self) -> float:
         total = sum(p.cpu_percent for p in (*self.workers, *self.others))
         return total + (self.root.cpu_percent if self.root else 0.0)
+
+    @property
+    def processes(self) -> tuple[ProcessSample, ...]:
+        return (*([self.root] if self.root else []), *self.workers, *self.others)
 
     @property
     def largest_worker(self) -> ProcessSample | None:
@@ -108,6 +113,7 @@ class TreeSampler:
                 handle = self._handles[pid] = psutil.Process(pid)
             with handle.oneshot():
                 cpu = handle.cpu_percent(None)
+                times = handle.cpu_times()
                 if full or pid not in self._memory:
                     try:
                         info = handle.memory_full_info()
@@ -116,7 +122,7 @@ class TreeSampler:
                         rss = handle.memory_info().rss
                         self._memory[pid] = (rss, rss)
             uss, pss = self._memory[pid]
-            return ProcessSample(pid, uss, pss, cpu)
+            return ProcessSample(pid, uss, pss, cpu, times.user + times.system)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             self._handles.pop(pid, None)
             self._memory.pop(pid, None)

@@ -21,13 +21,18 @@ from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
 
 
-def _worker_entry(target: Callable[..., None], parent: int, **kwargs: Any) -> None:
+def _worker_entry(target: Callable[..., None], parent: int, measured: bool, **kwargs: Any) -> None:
     die_with_parent(expected_parent=parent)
     drain.install()
+    if measured:
+        from gaia_runner.metrics.hooks import wrap_uvicorn_server
+
+        # target is Server.run: wrap what its Config loads, in this worker.
+        wrap_uvicorn_server(target.__self__.config)  # type: ignore[attr-defined]
     target(**kwargs)
 
 
-def _install_worker_hook() -> None:
+def _install_worker_hook(measured: bool) -> None:
     from uvicorn import _subprocess
     from uvicorn.supervisors import multiprocess
 
@@ -36,7 +41,7 @@ def _install_worker_hook() -> None:
     def get_subprocess(
         config: Any, target: Callable[..., None], sockets: list[socket.socket]
     ) -> Any:
-        wrapped = functools.partial(_worker_entry, target, os.getpid())
+        wrapped = functools.partial(_worker_entry, target, os.getpid(), measured)
         return original(config, wrapped, sockets)
 
     multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]
@@ -67,7 +72,7 @@ def main(argv: list[str]) -> int:
         options["app"] = functools.partial(load_app, spec["app_call"])
         options["factory"] = True
     config = uvicorn.Config(**options)
-    _install_worker_hook()
+    _install_worker_hook(bool(spec.get("metrics")))
     Multiprocess(config, sockets=sockets).run()
     return 0
 

@@ -5,9 +5,11 @@ against the transition table; the snapshot for the table is read from here."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 
 from gaia_runner.config.model import AppConfig
+from gaia_runner.metrics.cpu import CpuCounter
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.tree import TreeSample, TreeSampler
 from gaia_runner.supervise.state import AppState, check_transition
@@ -43,6 +45,8 @@ class AppRecord:
         # Kept after the detail line moves on: `gaia status` shows the last refused replace.
         self.last_rejected: str | None = None
         self._sampler = TreeSampler()
+        self.restart_reasons: Counter[str] = Counter()
+        self.cpu = CpuCounter()
 
     def snapshot(self) -> AppSnapshot:
         app, now = self.app, self.clock.now()
@@ -75,11 +79,14 @@ class AppRecord:
             unwritten_lines=self.log.unwritten,
             generation=self.current.number if self.current else None,
             rejected=self.last_rejected,
+            cpu_seconds_total=self.cpu.total,
+            restart_reasons=tuple(sorted(self.restart_reasons.items())),
         )
 
     def count_restart(self, label: str) -> None:
         self.restarts += 1
         self.last_reason = label
+        self.restart_reasons[label] += 1
 
     def _force_stopped(self) -> None:
         # Only states with a tree (or its prestart) pass through STOPPING.
@@ -108,6 +115,7 @@ class AppRecord:
                     self.sample = await asyncio.to_thread(
                         self._sampler.sample, generation.pids, generation.server, full
                     )
+                    self.cpu.observe((p.pid, p.cpu_seconds) for p in self.sample.processes)
                 except Exception as exc:  # psutil races with exiting processes
                     self._notify(f"sampling failed: {exc}")
             interval = self.app.memory.interval if self.app.memory else self.timings.sample

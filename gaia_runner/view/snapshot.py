@@ -33,6 +33,13 @@ class AppSnapshot:
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
+    # Requests over the last 10 s (gaia_runner/metrics); None when the app is not measured.
+    requests_per_second: float | None = None
+    latency_p50: float | None = None  # seconds; None also when there were no requests
+    latency_p99: float | None = None
+    errors_5xx_share: float | None = None  # 0..1 of the requests
+    cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down
+    restart_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), sorted by reason
 
 
 @dataclass(frozen=True)

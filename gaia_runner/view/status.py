@@ -140,6 +140,32 @@ def _uptime(app: AppSnapshot) -> str:
     return MISSING if app.uptime_seconds is None else _duration(app.uptime_seconds)
 
 
+def _rate(app: AppSnapshot) -> str:
+    rate = app.requests_per_second
+    if rate is None:
+        return MISSING
+    if rate >= 1000:
+        return f"{rate / 1000:.1f}k"
+    return f"{rate:.1f}" if 0 < rate < 10 else f"{rate:.0f}"
+
+
+def _latency(seconds: float | None) -> str:
+    if seconds is None:
+        return MISSING
+    if seconds < 0.001:
+        return "<1ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.1f}s"
+
+
+def _errors(app: AppSnapshot) -> str:
+    share = app.errors_5xx_share
+    if share is None:
+        return MISSING
+    return "0%" if share == 0 else f"{share * 100:.1f}%"
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -163,6 +189,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("pid", lambda app: MISSING if app.pid is None else str(app.pid), "right"),
     Column("workers", _workers, "right"),
     Column("url", lambda app: Text("\n".join(app.urls) or MISSING)),
+    # Requests over the last 10 s, measured in the workers (gaia_runner/metrics).
+    Column("req/s", _rate, "right"),
+    Column("p50", lambda app: _latency(app.latency_p50), "right"),
+    Column("p99", lambda app: _latency(app.latency_p99), "right"),
+    Column("5xx", _errors, "right"),
     Column("memory", _memory),
     Column("cpu", _cpu, "right"),
     Column("restarts", _restarts),
@@ -171,10 +202,15 @@ COLUMNS: tuple[Column, ...] = (
 
 SHORT_URL = Column("url", _short_url)
 # On a narrow terminal whole columns go, least useful first, rather than every column being
-# squeezed into ellipses. The URL is shortened first and dropped before anything an
-# operator watches: at 80 columns state, workers, restarts and memory always remain
-# (tested); only a narrower terminal loses those too. App and state are never dropped.
+# squeezed into ellipses. Request columns go first, then the URL is shortened and dropped
+# before anything an operator watches: at 80 columns state, workers, restarts and memory
+# always remain (tested); only a narrower terminal loses those too. App and state are
+# never dropped.
 SHRINK_STEPS = (
+    "p50",
+    "5xx",
+    "p99",
+    "req/s",
     "url:short",
     "server",
     "pid",
@@ -185,6 +221,8 @@ SHRINK_STEPS = (
     "workers",
     "memory",
 )
+
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx")
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
@@ -212,9 +250,14 @@ class StatusTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns, hidden = COLUMNS, []
+        if all(app.requests_per_second is None for app in self.apps):
+            # Nothing measured (only commands, or metrics = false): no columns of dashes.
+            columns = tuple(c for c in columns if c.header not in REQUEST_COLUMNS)
         for step in SHRINK_STEPS:
             if self._natural_width(console, options, columns) <= options.max_width:
                 break
+            if step in REQUEST_COLUMNS and not any(c.header == step for c in columns):
+                continue
             columns = _shrink(columns, step)
             if not step.endswith(":short"):
                 hidden.append(step)

@@ -1,0 +1,93 @@
+"""The Prometheus text gaia serves at /metrics, built from a snapshot and the request totals
+at the moment of the scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from gaia_runner.metrics.store import AppRequests
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Scrape:
+    snapshot: Snapshot
+    requests: Mapping[str, AppRequests]
+
+
+class GaiaCollector(Collector):
+    def __init__(self, source: Callable[[], Scrape]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        scrape = self.source()
+        yield from _request_metrics(scrape.requests)
+        yield from _app_metrics(scrape.snapshot)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+def _request_metrics(requests: Mapping[str, AppRequests]) -> Iterator[Metric]:
+    total = CounterMetricFamily(
+        "gaia_requests", "HTTP requests served, by status code.", labels=["app", "code"]
+    )
+    duration = HistogramMetricFamily(
+        "gaia_request_duration_seconds",
+        "Time from the request reaching the app to its response being sent.",
+        labels=["app"],
+    )
+    for app, stats in sorted(requests.items()):
+        for code, n in sorted(stats.codes.items()):
+            total.add_metric([app, str(code)], n)
+        buckets = [(_le(le), float(n)) for le, n in stats.cumulative_buckets()]
+        duration.add_metric([app], buckets, sum_value=stats.seconds)
+    yield total
+    yield duration
+
+
+def _app_metrics(snapshot: Snapshot) -> Iterator[Metric]:
+    up = GaugeMetricFamily("gaia_app_up", "1 while the app is RUNNING (serving).", labels=["app"])
+    state = GaugeMetricFamily(
+        "gaia_app_state",
+        "1 for the state the app is in, 0 for the others.",
+        labels=["app", "state"],
+    )
+    restarts = CounterMetricFamily(
+        "gaia_app_restarts", "Restarts by reason.", labels=["app", "reason"]
+    )
+    workers = GaugeMetricFamily("gaia_app_workers", "Live worker processes.", labels=["app"])
+    memory = GaugeMetricFamily(
+        "gaia_app_memory_bytes", "PSS of the app's whole process tree.", labels=["app"]
+    )
+    cpu = CounterMetricFamily(
+        "gaia_app_cpu_seconds", "CPU time used by the app's processes.", labels=["app"]
+    )
+    for app in snapshot.apps:
+        up.add_metric([app.name], 1.0 if app.state is AppState.RUNNING else 0.0)
+        for value in AppState:
+            state.add_metric([app.name, value.value], 1.0 if app.state is value else 0.0)
+        for reason, n in app.restart_reasons:
+            restarts.add_metric([app.name, reason], n)
+        workers.add_metric([app.name], app.workers_live)
+        if app.memory_bytes is not None:
+            memory.add_metric([app.name], app.memory_bytes)
+        cpu.add_metric([app.name], app.cpu_seconds_total)
+    yield from (up, state, restarts, workers, memory, cpu)
+
+
+def make_registry(source: Callable[[], Scrape]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GaiaCollector(source))
+    return registry

@@ -1,0 +1,66 @@
+"""Where the middleware goes in: called inside each worker once the server has loaded the app.
+
+Gunicorn: the generated config's post_worker_init hook replaces the worker's loaded app
+(``wsgi``, or ``asgi`` for gunicorn's own ASGI worker). Uvicorn: gaia's launcher wraps the
+worker's Config.load. Either way the server imports the user's app (factories included)
+exactly as it would without gaia, and its error handling is untouched.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
+from gaia_runner.metrics.recorder import flush, process_recorder
+
+__all__ = ["flush", "wrap_gunicorn_worker", "wrap_uvicorn_server"]
+
+
+def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
+    recorder = process_recorder()
+    if recorder is None:
+        return
+    if hasattr(worker, "asgi"):  # gunicorn's own ASGI worker keeps the app here
+        worker.asgi = ASGIMetrics(worker.asgi, recorder)
+    elif interface == "wsgi":
+        worker.wsgi = WSGIMetrics(worker.wsgi, recorder)
+    else:
+        worker.wsgi = ASGIMetrics(worker.wsgi, recorder)
+        _flush_after_uvicorn_shutdown()
+
+
+def wrap_uvicorn_server(config: Any) -> None:
+    """Make this worker's uvicorn Config wrap the app it loads. After uvicorn's own load,
+    the app is always ASGI 3 (uvicorn adapts ASGI 2 and WSGI apps itself)."""
+    recorder = process_recorder()
+    if recorder is None:
+        return
+    load = config.load
+
+    def load_and_wrap() -> None:
+        load()
+        config.loaded_app = ASGIMetrics(config.loaded_app, recorder)
+
+    config.load = load_and_wrap
+    _flush_after_uvicorn_shutdown()
+
+
+def _flush_after_uvicorn_shutdown() -> None:
+    """A uvicorn worker re-raises the SIGTERM it caught once it has shut down, with the
+    default action in place: the process dies at once, with no atexit and no gunicorn
+    worker_exit. So the last sums go out when the server has finished its last request."""
+    from uvicorn.server import Server
+
+    if getattr(Server.shutdown, "_gaia_flush", False):
+        return
+    original = Server.shutdown
+
+    async def shutdown(self: Any, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await original(self, sockets)
+        finally:
+            flush()
+
+    shutdown._gaia_flush = True  # type: ignore[attr-defined]
+    Server.shutdown = shutdown  # type: ignore[method-assign]

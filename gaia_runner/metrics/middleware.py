@@ -1,0 +1,137 @@
+"""The middlewares gaia wraps around an app: time every HTTP request, count it by status code.
+
+They change nothing the app or the client sees: every message and header passes through as
+is, and an exception propagates unchanged (it is counted as a 500, which is what the server
+answers, or the failure it is if the response had already started). WebSocket and lifespan
+scopes are not requests and are not counted; neither are gaia's own probes. A streaming
+response counts when it finishes, with its whole duration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from typing import Any, Protocol, cast
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+PROBE_AGENT = "gaia-probe"  # the User-Agent of gaia's readiness and health probes
+_PROBE_AGENT_BYTES = PROBE_AGENT.encode()
+SERVER_ERROR = 500
+
+
+class Record(Protocol):
+    def record(self, code: int, seconds: float) -> None: ...
+
+
+def _is_probe(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"user-agent":
+            return value == _PROBE_AGENT_BYTES
+    return False
+
+
+class ASGIMetrics:
+    def __init__(self, app: ASGIApp, recorder: Record) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _is_probe(scope.get("headers", ())):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception:
+            self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
+            raise
+        # An app that returns without answering gets a 500 from every server.
+        self.recorder.record(status or SERVER_ERROR, time.perf_counter() - started)
+
+
+class _Body:
+    """The app's response iterable, seen through: counted when the server closes it
+    (PEP 3333 says it must), so a streamed body is counted once it has been sent."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[bool], None]) -> None:
+        self._body = body
+        self._done = done
+        self._failed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._body
+        except Exception:
+            self._failed = True
+            raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done(self._failed)
+
+
+class WSGIMetrics:
+    def __init__(self, app: WSGIApp, recorder: Record) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("HTTP_USER_AGENT") == PROBE_AGENT:
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        status = [0]
+
+        def start_and_note(*args: Any, **kwargs: Any) -> Any:
+            status[0] = int(str(args[0])[:3])
+            return start_response(*args, **kwargs)
+
+        def done(failed: bool) -> None:
+            code = SERVER_ERROR if failed or not status[0] else status[0]
+            self.recorder.record(code, time.perf_counter() - started)
+
+        try:
+            body = self.app(environ, start_and_note)
+        except Exception:
+            done(True)
+            raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            # Wrapping it would hide the file from the server's sendfile path.
+            return _on_close(body, done)
+        return _Body(body, done)
+
+
+def _on_close(body: Any, done: Callable[[bool], None]) -> Iterable[bytes]:
+    original = getattr(body, "close", None)
+
+    def close() -> None:
+        try:
+            if original is not None:
+                original()
+        finally:
+            done(False)
+
+    try:
+        body.close = close
+    except AttributeError:
+        done(False)
+    return cast(Iterable[bytes], body)

@@ -1,0 +1,143 @@
+"""The metrics pieces that live in gaia's one asyncio process: the datagram socket workers
+send their batches to, and the optional HTTP endpoint serving /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gaia_runner.config.model import AppConfig, Bind
+from gaia_runner.metrics.exposition import Scrape, make_registry
+from gaia_runner.metrics.store import RequestStore
+from gaia_runner.metrics.wire import SOCKET_ENV, decode
+from gaia_runner.process.launch import short_socket_path
+from gaia_runner.process.statedir import ensure_private_dir
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+
+HTTP_READ_TIMEOUT = 5.0
+MAX_REQUEST_HEAD = 16 * 1024
+
+
+class MetricsError(Exception):
+    """The metrics endpoint could not be bound."""
+
+
+def measured(app: AppConfig) -> bool:
+    return app.app is not None and app.metrics
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self, store: RequestStore, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        batch = decode(data)
+        if batch is not None:  # malformed datagrams are dropped: they cannot be answered
+            self.store.add(batch, self.clock())
+
+
+class MetricsService:
+    def __init__(
+        self,
+        run_dir: Path,
+        endpoint: Bind | None,
+        snapshot: Callable[[], Snapshot],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.run_dir = run_dir
+        self.socket_path = short_socket_path(run_dir / "metrics.sock")
+        self.endpoint = endpoint
+        self.store = RequestStore()
+        self.clock = clock
+        self._snapshot = snapshot
+        self._transport: asyncio.DatagramTransport | None = None
+        self._http: asyncio.Server | None = None
+        self._registry = make_registry(lambda: Scrape(self._snapshot(), self.store.apps))
+
+    def child_env(self) -> dict[str, str]:
+        return {SOCKET_ENV: str(self.socket_path)}
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.endpoint is not None:
+            try:
+                self._http = await asyncio.start_server(
+                    self._answer, self.endpoint.host, self.endpoint.port, limit=MAX_REQUEST_HEAD
+                )
+            except OSError as exc:
+                raise MetricsError(
+                    f"cannot serve metrics on {self.endpoint}: {exc.strerror or exc}"
+                ) from None
+        ensure_private_dir(self.run_dir)
+        self.socket_path.unlink(missing_ok=True)  # left by a gaia that was killed
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(self.socket_path))
+        self.socket_path.chmod(0o600)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self._transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Receiver(self.store, self.clock), sock=sock
+        )
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        if self._transport is not None:
+            self._transport.close()
+            self.socket_path.unlink(missing_ok=True)
+
+    def annotate(self, snap: AppSnapshot, app: AppConfig) -> AppSnapshot:
+        """The snapshot with the app's last-10-seconds request figures, if it is measured."""
+        if not measured(app):
+            return snap
+        stats = self.store.window(app.name, self.clock())
+        return dataclasses.replace(
+            snap,
+            requests_per_second=stats.requests_per_second,
+            latency_p50=stats.p50,
+            latency_p99=stats.p99,
+            errors_5xx_share=stats.errors_5xx_share,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self._registry)
+
+    def _scrape(self) -> tuple[str, bytes, str]:
+        try:
+            return "200 OK", self.exposition(), CONTENT_TYPE_LATEST
+        except Exception as exc:
+            # A scrape must never take gaia's loop down, nor print over the live table.
+            return "500 Internal Server Error", f"{type(exc).__name__}\n".encode(), "text/plain"
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(HTTP_READ_TIMEOUT):
+                head = await reader.readuntil(b"\r\n\r\n")
+            words = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+            method, target = [*words, "", ""][:2]
+            path = target.split("?", 1)[0]
+            if method not in ("GET", "HEAD"):
+                status, body, kind = "405 Method Not Allowed", b"GET only\n", "text/plain"
+            elif path != "/metrics":
+                status, body, kind = "404 Not Found", b"see /metrics\n", "text/plain"
+            else:
+                status, body, kind = self._scrape()
+            headers = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(headers.encode() + (b"" if method == "HEAD" else body))
+            await writer.drain()
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

@@ -1,0 +1,123 @@
+"""gaia's side: cumulative request totals per app, and the last seconds for the table.
+
+Workers send deltas and gaia only ever adds them, so a worker that is recycled or a
+generation that is replaced can never make a counter go backwards.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gaia_runner.metrics.wire import BOUNDS, N_BUCKETS, PROMETHEUS_BOUNDS, Batch
+
+WINDOW = 10.0  # seconds behind req/s, p50, p99 and 5xx in the table
+MAX_APPS = 1000  # datagrams naming more apps than this are dropped
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    requests_per_second: float
+    p50: float | None  # seconds; None without requests
+    p99: float | None
+    errors_5xx_share: float | None  # 0..1 of the requests in the window
+
+
+def quantile(buckets: list[int], q: float) -> float | None:
+    """Estimate from bucket counts, linear inside the bucket the rank falls in."""
+    total = sum(buckets)
+    if not total:
+        return None
+    rank = q * total
+    seen = 0
+    for index, n in enumerate(buckets):
+        if n and seen + n >= rank:
+            lower = BOUNDS[index - 1] if index > 0 else 0.0
+            upper = BOUNDS[index] if index < len(BOUNDS) else lower
+            return lower + (upper - lower) * max(0.0, rank - seen) / n
+        seen += n
+    return BOUNDS[-1]
+
+
+@dataclass
+class AppRequests:
+    codes: dict[int, int] = field(default_factory=dict)
+    buckets: list[int] = field(default_factory=lambda: [0] * N_BUCKETS)
+    seconds: float = 0.0
+    first_seen: float | None = None
+    recent: deque[tuple[float, Batch]] = field(default_factory=deque)
+
+    @property
+    def count(self) -> int:
+        return sum(self.codes.values())
+
+    def add(self, batch: Batch, now: float) -> None:
+        if self.first_seen is None:
+            self.first_seen = now
+        for code, n in batch.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + n
+        for index, n in batch.buckets.items():
+            self.buckets[index] += n
+        self.seconds += batch.seconds
+        self.recent.append((now, batch))
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        while self.recent and self.recent[0][0] < now - WINDOW:
+            self.recent.popleft()
+
+    def cumulative_buckets(self) -> list[tuple[float, int]]:
+        """(le, count of requests <= le) for each Prometheus bound, then +Inf."""
+        out: list[tuple[float, int]] = []
+        running, index = 0, 0
+        for bound in PROMETHEUS_BOUNDS:
+            while index < len(BOUNDS) and BOUNDS[index] <= bound:
+                running += self.buckets[index]
+                index += 1
+            out.append((bound, running))
+        out.append((float("inf"), self.count))
+        return out
+
+    def window(self, now: float) -> WindowStats:
+        self._forget(now)
+        buckets = [0] * N_BUCKETS
+        count = errors = 0
+        for _, batch in self.recent:
+            for index, n in batch.buckets.items():
+                buckets[index] += n
+            for code, n in batch.codes.items():
+                count += n
+                if code >= 500:
+                    errors += n
+        # Just started: the rate is over the time gaia has been hearing, not the full window.
+        span = WINDOW if self.first_seen is None else min(WINDOW, max(1.0, now - self.first_seen))
+        return WindowStats(
+            requests_per_second=count / span,
+            p50=quantile(buckets, 0.5),
+            p99=quantile(buckets, 0.99),
+            errors_5xx_share=errors / count if count else None,
+        )
+
+
+class RequestStore:
+    def __init__(self) -> None:
+        self.apps: dict[str, AppRequests] = {}
+
+    def add(self, batch: Batch, now: float) -> None:
+        app = self.apps.get(batch.app)
+        if app is None:
+            if len(self.apps) >= MAX_APPS:
+                return
+            app = self.apps[batch.app] = AppRequests()
+        app.add(batch, now)
+
+    def add_all(self, batches: Iterable[Batch], now: float) -> None:
+        for batch in batches:
+            self.add(batch, now)
+
+    def window(self, app: str, now: float) -> WindowStats:
+        requests = self.apps.get(app)
+        if requests is None:
+            return WindowStats(0.0, None, None, None)
+        return requests.window(now)

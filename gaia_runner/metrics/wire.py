@@ -1,0 +1,121 @@
+"""What a worker sends gaia: request counts by status code and a latency histogram, as deltas.
+
+One JSON datagram every half second or so per busy worker, never one per request. Both ends
+are the same installed gaia, so they share the bucket bounds; a datagram built for other
+bounds (or anything malformed) is dropped whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+# prometheus_client's default buckets: what dashboards expect of a *_seconds histogram.
+PROMETHEUS_BOUNDS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+
+
+def _fine_bounds() -> tuple[float, ...]:
+    # ~25% apart from 100 us to 60 s: p50/p99 in the table are read from these. Every
+    # Prometheus bound is one of them, so the exposed histogram is exact, not estimated.
+    geometric = {round(0.0001 * 1.25**i, 7) for i in range(60) if 0.0001 * 1.25**i <= 60}
+    return tuple(sorted(geometric | set(PROMETHEUS_BOUNDS)))
+
+
+BOUNDS: tuple[float, ...] = _fine_bounds()
+N_BUCKETS = len(BOUNDS) + 1  # the last one is +Inf
+MAX_DATAGRAM = 60_000
+SOCKET_ENV = "GAIA_METRICS_SOCKET"
+VERSION = 1
+
+
+def bucket_index(seconds: float) -> int:
+    """The first bucket whose upper bound is >= seconds (Prometheus' `le`)."""
+    return bisect_left(BOUNDS, seconds)
+
+
+@dataclass
+class Batch:
+    """Requests finished in one worker since its last batch."""
+
+    app: str
+    codes: dict[int, int] = field(default_factory=dict)
+    buckets: dict[int, int] = field(default_factory=dict)  # bucket index -> count
+    seconds: float = 0.0  # sum of durations
+
+    @property
+    def count(self) -> int:
+        return sum(self.codes.values())
+
+    def add(self, other: Batch) -> None:
+        for code, n in other.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + n
+        for index, n in other.buckets.items():
+            self.buckets[index] = self.buckets.get(index, 0) + n
+        self.seconds += other.seconds
+
+
+def encode(batch: Batch) -> bytes:
+    message = {
+        "v": VERSION,
+        "n": N_BUCKETS,
+        "app": batch.app,
+        "c": {str(code): n for code, n in batch.codes.items()},
+        "b": sorted(batch.buckets.items()),
+        "s": batch.seconds,
+    }
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("bad count")
+    return value
+
+
+def decode(data: bytes) -> Batch | None:
+    """None for anything that is not a well-formed batch of this gaia's shape."""
+    if len(data) > MAX_DATAGRAM:
+        return None
+    try:
+        message = json.loads(data)
+        if not isinstance(message, dict) or message.get("v") != VERSION:
+            return None
+        app, codes, buckets, seconds = message["app"], message["c"], message["b"], message["s"]
+        if message.get("n") != N_BUCKETS or not isinstance(app, str) or not 0 < len(app) <= 100:
+            return None
+        if not isinstance(codes, dict) or not isinstance(buckets, list):
+            return None
+        if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+            return None
+        batch = Batch(app, seconds=float(seconds))
+        for code, n in codes.items():
+            if not code.isdigit() or not 100 <= int(code) <= 999:
+                return None
+            batch.codes[int(code)] = _count(n)
+        for pair in buckets:
+            if not isinstance(pair, list) or len(pair) != 2:
+                return None
+            index, n = _count(pair[0]), _count(pair[1])
+            if index >= N_BUCKETS:
+                return None
+            batch.buckets[index] = batch.buckets.get(index, 0) + n
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return batch

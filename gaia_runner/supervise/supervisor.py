@@ -44,6 +44,8 @@ from gaia_runner.supervise.timing import Clock, SystemClock, Timings
 from gaia_runner.view.applog import AppLog
 
 T = TypeVar("T")
+# How long a tree that never served gets to exit after SIGTERM before SIGKILL.
+FAILED_START_GRACE = 3.0
 
 
 class AppSupervisor(AppRecord):
@@ -301,8 +303,10 @@ class AppSupervisor(AppRecord):
             condemned, code = False, outcome
             reason = label = describe_exit(outcome)
         self._enter(AppState.STOPPING, reason)
-        await self._stop_current()
         was_running = self.running_since is not None
+        # A tree that never served has no requests to drain; uvicorn's parent, busy
+        # respawning workers that die at import, would otherwise use all of stop_timeout.
+        await self._stop_current(None if was_running else FAILED_START_GRACE)
         self.running_since = None
         self.failure_lines = self.log.post_mortem()
         decision = self._tracker.after_exit(
@@ -396,19 +400,21 @@ class AppSupervisor(AppRecord):
     async def _interruptible(self, work: Awaitable[T], accept: Accept) -> T:
         return await self._mailbox.unless(work, accept)
 
-    async def _stop_current(self) -> None:
+    async def _stop_current(self, grace: float | None = None) -> None:
         if self.current is None:
             return
         if self.state in (AppState.PRESTART, AppState.STARTING, AppState.RUNNING):
             self._enter(AppState.STOPPING)
         generation, self.current = self.current, None
-        await self._stop_generation(generation)
+        await self._stop_generation(generation, grace)
         self.sample = None
 
-    async def _stop_generation(self, generation: Generation) -> None:
-        """Graceful stop, while kill_everything can still find the tree."""
+    async def _stop_generation(self, generation: Generation, grace: float | None = None) -> None:
+        """Graceful stop (within stop_timeout, or a shorter `grace`), while kill_everything
+        can still find the tree."""
         self._stopping.append(generation)
         try:
-            await generation.stop(self.stop_timeout)
+            timeout = self.stop_timeout if grace is None else min(grace, self.stop_timeout)
+            await generation.stop(timeout)
         finally:
             self._stopping.remove(generation)

@@ -273,13 +273,21 @@ def app_user() -> Iterator[str]:
         capture_output=True,
         timeout=30,
     )
+    opened: list[tuple[Path, int]] = []
     try:
-        # The app runs this interpreter as that user: under a private home (pyenv in
-        # /root, say) it cannot, and that is the machine's setup, not gaia's.
+        # The app runs this interpreter as that user. Under a private home (pyenv in
+        # /root, as on this project's machines) it cannot; the directories on the way are
+        # made traversable (o+x, no listing) for this test only and restored after.
+        for directory in _closed_ancestors([Path(sys.executable).resolve(), Path(sys.base_prefix)]):
+            mode = directory.stat().st_mode & 0o7777
+            directory.chmod(mode | 0o001)
+            opened.append((directory, mode))
         try:
             code = subprocess.run(
                 [sys.executable, "-c", "import gaia_runner, hello"],
                 user=name,
+                group=name,
+                extra_groups=[],
                 cwd=FIXTURES,
                 env={"PYTHONPATH": str(FIXTURES)},
                 capture_output=True,
@@ -291,7 +299,19 @@ def app_user() -> Iterator[str]:
             pytest.skip(f"{sys.executable} (and gaia) cannot be run by another user here")
         yield name
     finally:
+        for directory, mode in reversed(opened):
+            directory.chmod(mode)
         subprocess.run(["userdel", name], capture_output=True, timeout=30)
+
+
+def _closed_ancestors(paths: list[Path]) -> list[Path]:
+    """Directories above `paths` that others may not traverse."""
+    closed: list[Path] = []
+    for path in paths:
+        for directory in reversed(path.parents):
+            if not directory.stat().st_mode & 0o001 and directory not in closed:
+                closed.append(directory)
+    return closed
 
 
 @needs_root

@@ -145,10 +145,16 @@ class ChildProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
-    async def stop(self, timeout: float, sig: int = signal.SIGTERM) -> int:
-        """Graceful stop: `sig` to the group, then SIGKILL to the group after `timeout`."""
+    async def stop(
+        self, timeout: float, sig: int = signal.SIGTERM, leader_only: bool = False
+    ) -> int:
+        """Graceful stop: `sig` to the group (or only to its leader, a server master that
+        stops its own workers), then SIGKILL to the group after `timeout`."""
         if self._proc.returncode is None:
-            signal_group(self.pid, sig)
+            if leader_only:
+                self.send_signal(sig)
+            else:
+                signal_group(self.pid, sig)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited), timeout)
         self.kill_group()

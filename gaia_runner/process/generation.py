@@ -230,8 +230,14 @@ class Generation:
             child.kill_group()
 
     async def stop(self, timeout: float) -> None:
+        # A server master stops its workers itself. Signalled too, uvicorn's workers can
+        # exit while their parent waits on a health-check ping to them, and that wait
+        # lasts the whole worker timeout before it notices its own SIGTERM.
+        master = self.server != "command"
         with contextlib.suppress(Exception):
-            await asyncio.gather(*(child.stop(timeout) for child in self.children))
+            await asyncio.gather(
+                *(child.stop(timeout, leader_only=master) for child in self.children)
+            )
         if self.private is not None:
             self.private.close()
         self.spec.remove_files()

@@ -44,6 +44,9 @@ class Listener:
     sock: socket.socket
     suspended: bool = False
     access: SocketAccess = SocketAccess()
+    # While suspended, a bound but not listening socket keeps the port gaia's: connections
+    # are refused, and no ephemeral bind (gaia's own probe listeners included) takes it.
+    _placeholder: socket.socket | None = None
 
     @property
     def fd(self) -> int:
@@ -55,12 +58,20 @@ class Listener:
         if not self.suspended:
             self.close()
             self.suspended = True
+            if self.bind.kind is BindKind.TCP:
+                self._placeholder = _reserve(self.sock.family, self.bind)
 
     def resume(self) -> None:
         """Raises BindError when another process took the address meanwhile."""
         if self.suspended:
+            self._release()
             self.sock = bind_listener(self.bind, self.access).sock
             self.suspended = False
+
+    def _release(self) -> None:
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
 
     def set_access(self, access: SocketAccess) -> None:
         """Apply `access` to a unix socket's inode, which its published path shares; the
@@ -72,12 +83,24 @@ class Listener:
                 _apply_access(_private_unix_name(self.bind.path), access)
 
     def close(self) -> None:
+        self._release()
         if self.suspended:
             return
         self.sock.close()
         if self.bind.kind is BindKind.UNIX and self.bind.path is not None:
             self.bind.path.unlink(missing_ok=True)
             _private_unix_name(self.bind.path).unlink(missing_ok=True)
+
+
+def _reserve(family: int, bind: Bind) -> socket.socket | None:
+    """Bind without listening (and without SO_REUSEADDR, so nobody binds beside it)."""
+    holder = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        holder.bind((bind.host or "0.0.0.0", bind.port))
+    except OSError:
+        holder.close()
+        return None
+    return holder
 
 
 def _describe(exc: OSError) -> str:

@@ -27,6 +27,7 @@ from gaia_runner.config.model import (
     ServerKind,
     WorkerClass,
 )
+from gaia_runner.export.server_flags import gunicorn_flags, uvicorn_flags
 from gaia_runner.process.launch import GUNICORN_WORKER_CLASSES, _uvicorn_options
 
 APP_ROOT = PurePosixPath("/app")
@@ -112,32 +113,21 @@ def bind_notes(app: AppConfig) -> list[str]:
 
 
 def forwarded_allow_ips(app: AppConfig) -> str | None:
-    # The key arrives with the proxy work (issue 10); until then nothing is passed and
-    # the servers keep their loopback-only default.
-    value = getattr(app, "forwarded_allow_ips", None)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return None
+    """Only what the user configured: a unix-only app trusts every local peer, but in a
+    container it listens on TCP, where that default would trust the whole network."""
+    if app.forwarded_allow_ips is None:
+        return None
+    return ",".join(app.forwarded_allow_ips)
 
 
 def uvicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, ...]:
-    one = app.model_copy(update={"workers": 1, "https": _https_in_container(app, tls)})
+    one = app.model_copy(update={"workers": 1, "https": _https_in_container(app, tls), "bind": ()})
     ca = Path(tls.ca_certs) if tls and tls.ca_certs else None
     options = _uvicorn_options(one, ca)
     argv = ["uvicorn", str(options.pop("app")), "--host", "0.0.0.0", "--port", str(port)]
-    if options.pop("factory"):
-        argv.append("--factory")
     options.pop("timeout_worker_healthcheck")  # only used by uvicorn's multiprocess supervisor
-    if not options.pop("access_log"):
-        argv.append("--no-access-log")
-    for key, value in options.items():
-        argv += [f"--{key.replace('_', '-')}", str(value)]
-    allowed = forwarded_allow_ips(app)
-    if allowed is not None:
-        argv += ["--forwarded-allow-ips", allowed]
-    return tuple(argv)
+    flags, _ = uvicorn_flags(options)
+    return (*argv, *flags)
 
 
 def gunicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, ...]:
@@ -175,7 +165,24 @@ def gunicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str,
     allowed = forwarded_allow_ips(app)
     if allowed is not None:
         argv += ["--forwarded-allow-ips", allowed]
+    argv += gunicorn_flags(app.gunicorn)[0]
     return (*argv, app.app)
+
+
+def server_option_notes(app: AppConfig) -> list[str]:
+    """Server settings the container's server cannot take as flags, said in the output."""
+    if app.is_command:
+        return []
+    if is_asgi_on_uvicorn(app):
+        _, missing = uvicorn_flags(app.uvicorn)
+        if app.server is ServerKind.GUNICORN and app.gunicorn:
+            missing += [f"gunicorn.{name}" for name in app.gunicorn]
+    else:
+        _, missing = gunicorn_flags(app.gunicorn)
+    return [
+        f"not mapped: {app.name}: server setting {name} has no command-line flag"
+        for name in missing
+    ]
 
 
 def _https_in_container(app: AppConfig, tls: TlsPaths | None) -> HttpsConfig | None:
@@ -211,7 +218,7 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
         notes.append(f"note: {app.name} is served by uvicorn directly, one worker per container")
     if app.workers > 1:
         notes.append(f"note: {app.name}: workers = {app.workers} becomes {app.workers} replicas")
-    return notes
+    return notes + server_option_notes(app)
 
 
 def container_for(

@@ -214,3 +214,59 @@ def test_runner_gaia_runs_gaia_up_per_app(full: Project) -> None:
     # gaia recycles workers itself, so the container gets the whole tree's memory.
     assert container["resources"]["limits"]["memory"] == "768Mi"
     assert compose(full, Runner.GAIA)["services"]["api"]["command"][0] == "gaia"
+
+
+SERVER_TABLES = """
+[apps.api]
+app = "hello:app"
+server = "uvicorn"
+bind = "127.0.0.1:8000"
+forwarded_allow_ips = ["10.0.0.0/8"]
+[apps.api.uvicorn]
+root_path = "/api"
+timeout_keep_alive = 7
+headers = [["X-Served-By", "gaia"]]
+server_header = false
+
+[apps.legacy]
+app = "wsgi_hello:application"
+worker_class = "sync"
+bind = "127.0.0.1:8001"
+[apps.legacy.gunicorn]
+keepalive = 5
+preload_app = true
+limit_request_line = 100
+secure_scheme_headers = { X-FORWARDED-PROTO = "https" }
+"""
+
+
+def test_server_options_become_the_servers_own_flags(tmp_path: Any) -> None:
+    """The mapping row "server options, forwarded_allow_ips -> the server's command-line
+    flags": each flag parses with the installed server's own CLI, and a setting with no
+    flag is named in the output instead of dropped."""
+    import click
+    from gunicorn.config import Config
+    from uvicorn import main as uvicorn_cli
+
+    from gaia_runner.config import load_config
+    from gaia_runner.export.mapping import unmapped_notes, uvicorn_argv
+
+    (tmp_path / "gaia.toml").write_text(SERVER_TABLES)
+    config = load_config(tmp_path / "gaia.toml").config
+    api, legacy = config.apps["api"], config.apps["legacy"]
+
+    argv = uvicorn_argv(api, 8000, None)
+    for flag in ("--root-path", "--timeout-keep-alive", "--header", "--no-server-header"):
+        assert flag in argv, argv
+    assert argv[argv.index("--forwarded-allow-ips") + 1] == "10.0.0.0/8"
+    assert argv[argv.index("--header") + 1] == "X-Served-By:gaia"
+    context = uvicorn_cli.make_context("uvicorn", list(argv[1:]))
+    assert context.params["root_path"] == "/api" and context.params["timeout_keep_alive"] == 7
+    assert isinstance(context, click.Context)
+
+    argv = gunicorn_argv(legacy, 8001, None)
+    parsed = Config().parser().parse_args(list(argv[1:]))
+    assert (parsed.keepalive, parsed.preload_app, parsed.limit_request_line) == (5, True, 100)
+    assert parsed.args == ["wsgi_hello:application"]
+    notes = unmapped_notes(legacy, Runner.SERVER)
+    assert any("secure_scheme_headers has no command-line flag" in n for n in notes), notes

@@ -21,4 +21,4 @@ HEALTHCHECK --interval=10s --timeout=2s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8443/healthz',timeout=2)"]
 # Default command: api; Kubernetes and Compose set each app's own.
 WORKDIR /app/app
-CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8443", "--workers", "1", "--timeout-graceful-shutdown", "15"]
+CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8443", "--workers", "1", "--timeout-graceful-shutdown", "15", "--access-log"]

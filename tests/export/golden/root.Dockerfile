@@ -21,4 +21,4 @@ HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/healthz',timeout=5)"]
 # Default command: web; Kubernetes and Compose set each app's own.
 WORKDIR /app/examples/fastapi_app
-CMD ["uvicorn", "webapp:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--workers", "1", "--timeout-graceful-shutdown", "30"]
+CMD ["uvicorn", "webapp:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--timeout-graceful-shutdown", "30", "--no-access-log"]

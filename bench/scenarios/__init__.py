@@ -16,6 +16,7 @@ NAMES = (
     "f8_reload",
     "f9_scale",
     "f10_log_throughput",
+    "f12_table_cpu",
 )
 
 

@@ -25,6 +25,7 @@ FIGURES = (
     "f8_reload",
     "f9_scale",
     "f10_log_throughput",
+    "f12_table_cpu",
 )
 
 

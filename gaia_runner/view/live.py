@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.segment import Segment
-from rich.text import Span, Text
+from rich.style import Style
 
 from gaia_runner.view.clean import prefix, printable_lines
 from gaia_runner.view.snapshot import Snapshot
@@ -86,6 +86,7 @@ class TuiDisplay:
         self._shown = Rendered(render_status(Snapshot(apps=())))
         self._fingerprint: Hashable = fingerprint(Snapshot(apps=()))
         self._colours: dict[str, str] = {}
+        self._styles: dict[str, Style] = {}
         self._prefix_width = len(GAIA)
         self._pending: list[tuple[str, str, Sequence[str]]] = []
         self._flush_due: asyncio.TimerHandle | None = None
@@ -146,20 +147,30 @@ class TuiDisplay:
         pending, self._pending = self._pending, []
         # Pad to the widest prefix seen so far so that the bars mostly line up.
         self._prefix_width = max(self._prefix_width, *(len(name) for name, _, _ in pending))
-        self.console.print(
-            self._text(pending), markup=False, highlight=False, emoji=False, overflow="fold"
-        )
+        self.console.print(self._block(pending), soft_wrap=True)
 
-    def _text(self, pending: Iterable[tuple[str, str, Sequence[str]]]) -> Text:
-        # Text, never a str: app output like "[red]" or ":smile:" must print as written.
-        # The prefixes are styled by offset rather than by a Text per line.
-        spans: list[Span] = []
-        chunks: list[str] = []
-        pos = 0
+    def _block(self, pending: Iterable[tuple[str, str, Sequence[str]]]) -> LogBlock:
+        lines: list[tuple[str, Style, str]] = []
         for name, style, texts in pending:
             head = f"{name.ljust(self._prefix_width)} | "
-            for line in printable_lines(texts):
-                spans.append(Span(pos, pos + len(head), style))
-                chunks.append(head + line)
-                pos += len(head) + len(line) + 1
-        return Text("\n".join(chunks), spans=spans)
+            styled = self._styles.get(style) or self._styles.setdefault(
+                style, self.console.get_style(style)
+            )
+            lines += [(head, styled, line) for line in printable_lines(texts)]
+        return LogBlock(lines)
+
+
+class LogBlock:
+    """Log lines as ready segments: the prefix styled, the line as written (never markup),
+    no wrapping or cropping by Rich (the terminal wraps a long line, as it would without
+    the table). Laying out thousands of lines as Text cost more than the table itself."""
+
+    def __init__(self, lines: Sequence[tuple[str, Style, str]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        newline = Segment.line()
+        for head, style, line in self.lines:
+            yield Segment(head, style)
+            yield Segment(line)
+            yield newline

@@ -17,6 +17,7 @@ NAMES = (
     "f9_scale",
     "f10_log_throughput",
     "f12_table_cpu",
+    "f13_dev_reload",
 )
 
 

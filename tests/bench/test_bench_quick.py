@@ -26,6 +26,7 @@ FIGURES = (
     "f9_scale",
     "f10_log_throughput",
     "f12_table_cpu",
+    "f13_dev_reload",
 )
 
 

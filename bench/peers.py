@@ -71,4 +71,29 @@ def versions() -> dict[str, str]:
         check=False,
     ).stdout
     pins = dict(line.split("==", 1) for line in out.splitlines() if "==" in line)
-    return {name: pins[name] for name in PACKAGES if name in pins}
+    return {name: pins[name] for name in (*PACKAGES, "granian") if name in pins}
+
+
+GRANIAN = ("granian[reload]", "fastapi")
+
+
+@functools.cache
+def granian_bin() -> Path:
+    """granian (with its reloader) and FastAPI in the peers venv, installed on first use;
+    never a gaia dependency. NotAvailable with the reason if it cannot be installed."""
+    bin_dir = peers_bin()
+    if (bin_dir / "granian").exists():
+        return bin_dir
+    log.info("installing %s into %s (one-off)", " ".join(GRANIAN), PEERS_VENV)
+    try:
+        subprocess.run(
+            [str(bin_dir / "python"), "-m", "pip", "install", "-q", *GRANIAN],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise NotAvailable(f"could not install granian into {PEERS_VENV}: {exc}") from None
+    if not (bin_dir / "granian").exists():
+        raise NotAvailable("granian installed but has no granian script")
+    return bin_dir

@@ -2,6 +2,9 @@
 the original, which a watch on the file itself misses after the first time. So the
 directories are watched, filtered on the names, and a save only counts when the
 content really changed.
+
+watchfiles is imported when watching starts, after the apps were spawned: its import
+(with anyio and multiprocessing) is not on the path to the first generation.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import watchfiles
+if TYPE_CHECKING:
+    import watchfiles
 
 IGNORED_DIRS = frozenset(
     {
@@ -56,23 +61,24 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-class _NamedFiles(watchfiles.DefaultFilter):
+class _NamedFiles:
     def __init__(self, names: frozenset[Path]) -> None:
-        super().__init__()
         self._names = names
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
         return Path(path) in self._names
 
 
-class _SourceFiles(watchfiles.DefaultFilter):
+class _SourceFiles:
     def __init__(self, ignored: Iterable[Path]) -> None:
-        super().__init__(ignore_dirs=tuple(IGNORED_DIRS))
+        import watchfiles
+
+        self._default = watchfiles.DefaultFilter(ignore_dirs=tuple(IGNORED_DIRS))
         self._ignored = tuple(p.resolve() for p in ignored)
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
         p = Path(path)
-        if p.suffix not in SOURCE_SUFFIXES or not super().__call__(change, path):
+        if p.suffix not in SOURCE_SUFFIXES or not self._default(change, path):
             return False
         return not any(p.is_relative_to(root) for root in self._ignored)
 
@@ -105,6 +111,8 @@ async def watch_named_files(
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
     changed content. Watching restarts when the set of directories changes."""
+    import watchfiles
+
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
@@ -125,6 +133,8 @@ async def watch_named_files(
 async def watch_sources(
     root: Path, ignored: Iterable[Path], quiet: float, stop: asyncio.Event
 ) -> AsyncIterator[set[Path]]:
+    import watchfiles
+
     raw = watchfiles.awatch(
         root, watch_filter=_SourceFiles(ignored), debounce=50, step=20, stop_event=stop
     )

@@ -17,6 +17,8 @@ NAMES = (
     "f9_scale",
     "f10_log_throughput",
     "f11_metrics",
+    "f12_table_cpu",
+    "f13_dev_reload",
 )
 
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from gaia_runner.cli import lifecycle
 from gaia_runner.cli.options import EXIT_FORCED, ConfigOption, fail, load, private_state_dir
 from gaia_runner.pidfile import pid_file, pid_record, running_gaia
 from gaia_runner.runner import Runner, StartupError
@@ -52,6 +51,8 @@ def up(
     if detach:
         argv = ["-c", str(loaded.config.source), *(apps or [])]
         argv += [flag for flag, on in (("--dev", dev), ("--no-watch", no_watch)) if on]
+        from gaia_runner.cli import lifecycle
+
         lifecycle.detach(state_dir, argv, wait)
         return
     display: Display = (

@@ -101,9 +101,13 @@ async def watch_crash_loop(sup: Host, gen: Generation, serving: bool) -> Condemn
         await asyncio.sleep(poll)
         if gen.server == "command":
             continue
-        pids = [
-            p.pid for p in await asyncio.to_thread(worker_processes, gen.leader.pid, gen.server)
-        ]
+        sample = sup.sample if serving and sup.current is gen else None
+        if sample is not None:
+            # The sampler already read this tree: no second pass over /proc per app.
+            pids = [w.pid for w in sample.workers]
+        else:
+            found = await asyncio.to_thread(worker_processes, gen.leader.pid, gen.server)
+            pids = [p.pid for p in found]
         births = turnover.observe(time.monotonic(), pids)
         if births < limit:
             continue

@@ -19,6 +19,7 @@ from gaia_runner.view.snapshot import AppSnapshot
 
 Notify = Callable[[str], None]
 FULL_MEMORY_EVERY = 5
+SLOWEST_SAMPLE = 4  # times the sample interval, for a tree that does not change
 
 
 class AppRecord:
@@ -104,13 +105,14 @@ class AppRecord:
         self._notify(f"{old.value} -> {state.value}{suffix}")
 
     async def sample_forever(self) -> None:
-        tick = 0
+        tick, steady = 0, 0
         while True:
             generation = self.current
             # Memory limits need fresh USS every sample; the table can wait a few seconds.
             full = self.app.memory is not None or tick % FULL_MEMORY_EVERY == 0
             tick += 1
             if generation is not None:
+                before = _pids(self.sample)
                 try:
                     self.sample = await asyncio.to_thread(
                         self._sampler.sample, generation.pids, generation.server, full
@@ -118,8 +120,16 @@ class AppRecord:
                     self.cpu.observe((p.pid, p.cpu_seconds) for p in self.sample.processes)
                 except Exception as exc:  # psutil races with exiting processes
                     self._notify(f"sampling failed: {exc}")
-            interval = self.app.memory.interval if self.app.memory else self.timings.sample
-            await asyncio.sleep(interval)
+                steady = steady + 1 if _pids(self.sample) == before else 0
+            await asyncio.sleep(self._sample_interval(steady))
+
+    def _sample_interval(self, steady: int) -> float:
+        """A memory limit sets its own interval. Otherwise a tree whose processes stay
+        the same is sampled less and less often (up to SLOWEST_SAMPLE x the interval):
+        twenty idle apps must not keep gaia busy. Any new or gone process resets it."""
+        if self.app.memory is not None:
+            return float(self.app.memory.interval)
+        return self.timings.sample * min(1 << max(0, steady - 1), SLOWEST_SAMPLE)
 
     def log_event(self, message: str) -> None:
         self.log.write("gaia", message)
@@ -134,3 +144,10 @@ class AppRecord:
         self._notify(message)
 
     # -- helpers ----------------------------------------------------------------------
+
+
+def _pids(sample: TreeSample | None) -> set[int]:
+    if sample is None:
+        return set()
+    roots = [sample.root] if sample.root is not None else []
+    return {p.pid for p in (*roots, *sample.workers, *sample.others)}

@@ -1,4 +1,5 @@
-"""The output side of `gaia up`: app logs scrolling above a live status table, or plain lines."""
+"""The output side of `gaia up`: plain lines, or (view/live.py, loaded only on a terminal)
+app logs scrolling above a live status table."""
 
 from __future__ import annotations
 
@@ -7,32 +8,25 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import IO, Literal, Protocol
-
-from rich.console import Console, RenderableType
-from rich.live import Live
-from rich.text import Span, Text
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 from gaia_runner.view.applog import Warn, warn_stderr
+from gaia_runner.view.clean import MAX_LINE_CHARS, prefix, printable_block, printable_lines
 from gaia_runner.view.snapshot import Snapshot
-from gaia_runner.view.status import clean_block, render_status
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 GAIA = "gaia"
-# Red is left out: it means trouble in the status table, not "this is the third app".
-PALETTE = (
-    "cyan",
-    "magenta",
-    "green",
-    "yellow",
-    "blue",
-    "bright_cyan",
-    "bright_magenta",
-    "bright_green",
-    "bright_yellow",
-    "bright_blue",
-)
-# A child that prints a megabyte without a newline must not stall every redraw.
-MAX_LINE_CHARS = 10_000
+__all__ = [
+    "MAX_LINE_CHARS",
+    "Display",
+    "PlainDisplay",
+    "make_display",
+    "prefix",
+    "printable_block",
+    "printable_lines",
+]
 
 
 class Display(Protocol):
@@ -49,28 +43,6 @@ class Display(Protocol):
     def update(self, snapshot: Snapshot) -> None: ...
 
 
-def prefix(app: str, source: str = "") -> str:
-    return f"{app}:{source}" if source else app
-
-
-def printable_block(texts: Sequence[str]) -> str:
-    """The batch as one cleaned, newline-separated text: one pass per batch, not per line,
-    so a chatty app costs gaia little."""
-    text = clean_block("\n".join(texts))
-    # Cleaning only shortens a line, except for tabs (at most 8 columns each): most
-    # batches are proven short from their input lengths without splitting them.
-    if max(map(len, texts), default=0) * 8 > MAX_LINE_CHARS:
-        text = "\n".join(
-            line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line
-            for line in text.split("\n")
-        )
-    return text
-
-
-def printable_lines(texts: Sequence[str]) -> list[str]:
-    return printable_block(texts).split("\n")
-
-
 def _discard_writes(stream: IO[str]) -> None:
     """Point the stream's descriptor at /dev/null: Python flushes stdout once more at exit,
     and a failure there would turn gaia's clean exit into status 120."""
@@ -79,65 +51,6 @@ def _discard_writes(stream: IO[str]) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, fd)
         os.close(devnull)
-
-
-class TuiDisplay:
-    """Rich Live status table; logs are printed above it and scroll away like normal output."""
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
-        self._snapshot = Snapshot(apps=())
-        self._colours: dict[str, str] = {}
-        self._prefix_width = len(GAIA)
-        self._live = Live(
-            console=self.console,
-            transient=False,
-            redirect_stdout=True,
-            redirect_stderr=True,
-            refresh_per_second=1,
-            # Read at every refresh, so update() is a plain assignment and never blocks.
-            get_renderable=self._render,
-        )
-
-    def _render(self) -> RenderableType:
-        return render_status(self._snapshot)
-
-    def start(self) -> None:
-        self._live.start()
-
-    def stop(self) -> None:
-        self._live.stop()
-
-    def update(self, snapshot: Snapshot) -> None:
-        self._snapshot = snapshot
-
-    def colour(self, app: str) -> str:
-        # By first appearance, so the first few apps never share a colour.
-        return self._colours.setdefault(app, PALETTE[len(self._colours) % len(PALETTE)])
-
-    def log_line(self, app: str, source: str, line: str) -> None:
-        self.log_lines(app, source, [line])
-
-    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
-        self._print(prefix(app, source), self.colour(app), lines)
-
-    def event(self, message: str) -> None:
-        self._print(GAIA, "bold", [message])
-
-    def _print(self, name: str, style: str, texts: Sequence[str]) -> None:
-        # Pad to the widest prefix seen so far so that the bars mostly line up.
-        self._prefix_width = max(self._prefix_width, len(name))
-        head = f"{name.ljust(self._prefix_width)} | "
-        lines = printable_lines(texts)
-        # Text, never a str: app output like "[red]" or ":smile:" must print as written.
-        # One Text and one print per batch (each print re-renders the live table under
-        # it); the prefixes are styled by offset rather than by a Text per line.
-        spans, pos, step = [], 0, len(head) + 1
-        for line in lines:
-            spans.append(Span(pos, pos + len(head), style))
-            pos += step + len(line)
-        out = Text(head + f"\n{head}".join(lines), spans=spans)
-        self.console.print(out, markup=False, highlight=False, emoji=False, overflow="fold")
 
 
 class PlainDisplay:
@@ -229,5 +142,7 @@ def make_display(mode: Literal["auto", "tui", "plain"], console: Console | None 
         interactive = terminal and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
         mode = "tui" if interactive else "plain"
     if mode == "tui":
+        from gaia_runner.view.live import TuiDisplay
+
         return TuiDisplay(console)
     return PlainDisplay(console.file if console is not None else None)

@@ -26,6 +26,8 @@ FIGURES = (
     "f9_scale",
     "f10_log_throughput",
     "f11_metrics",
+    "f12_table_cpu",
+    "f13_dev_reload",
 )
 
 

@@ -9,9 +9,9 @@ from gaia_runner.supervise.state import AppState
 from gaia_runner.view.display import (
     MAX_LINE_CHARS,
     PlainDisplay,
-    TuiDisplay,
     make_display,
 )
+from gaia_runner.view.live import TuiDisplay
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 

@@ -1,0 +1,181 @@
+"""The live view of `gaia up` on a terminal: app logs scrolling above the status table.
+
+Rich redraws the table under every print, so two things keep a chatty app from turning
+the table into gaia's main cost: the table is laid out once per visible change (and
+replayed from its rendered lines otherwise), and log lines reach the terminal in batches
+of up to BATCH_SECONDS, one print per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Hashable, Iterable, Sequence
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.live import Live
+from rich.segment import Segment
+from rich.style import Style
+
+from gaia_runner.view.clean import prefix, printable_lines
+from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.view.status import COLUMNS, render_status
+
+GAIA = "gaia"
+# Red is left out: it means trouble in the status table, not "this is the third app".
+PALETTE = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "blue",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "bright_yellow",
+    "bright_blue",
+)
+# Log lines wait at most this long to be printed together (10 prints a second at most).
+BATCH_SECONDS = 0.1
+
+
+def fingerprint(snapshot: Snapshot) -> Hashable:
+    """Equal for two snapshots that draw the same table: the uptime ticking from 3.51 s
+    to 3.98 s changes no character on screen."""
+    apps = tuple(
+        (
+            # Numbers that change on every snapshot: the cells below say what is shown of them.
+            dataclasses.replace(
+                app,
+                uptime_seconds=None,
+                cpu_percent=None,
+                memory_bytes=None,
+                largest_worker_bytes=None,
+                backoff_seconds_left=None,
+                requests_per_second=None,
+                latency_p50=None,
+                latency_p99=None,
+                errors_5xx_share=None,
+                cpu_seconds_total=0.0,
+            ),
+            tuple(str(column.cell(app)) for column in COLUMNS),
+        )
+        for app in snapshot.apps
+    )
+    return (apps, snapshot.config_path, snapshot.config_error, snapshot.notices)
+
+
+class Rendered:
+    """A renderable laid out once per width and replayed as segments afterwards."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._lines: list[list[Segment]] = []
+        self._width = -1
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width != self._width:
+            self._lines = console.render_lines(self.renderable, options, pad=False)
+            self._width = options.max_width
+        newline = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield newline
+
+
+class TuiDisplay:
+    """Rich Live status table; logs are printed above it and scroll away like normal output."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._shown = Rendered(render_status(Snapshot(apps=())))
+        self._fingerprint: Hashable = fingerprint(Snapshot(apps=()))
+        self._colours: dict[str, str] = {}
+        self._styles: dict[str, Style] = {}
+        self._prefix_width = len(GAIA)
+        self._pending: list[tuple[str, str, Sequence[str]]] = []
+        self._flush_due: asyncio.TimerHandle | None = None
+        self._live = Live(
+            console=self.console,
+            transient=False,
+            redirect_stdout=True,
+            redirect_stderr=True,
+            # Redrawn when the table changes (update) and under every print; no timer thread.
+            auto_refresh=False,
+            get_renderable=lambda: self._shown,
+        )
+
+    def start(self) -> None:
+        self._live.start()
+
+    def stop(self) -> None:
+        self.flush()
+        self._live.stop()
+
+    def update(self, snapshot: Snapshot) -> None:
+        seen = fingerprint(snapshot)
+        if seen == self._fingerprint:
+            return
+        self._fingerprint = seen
+        self._shown = Rendered(render_status(snapshot))
+        self.flush()
+        self._live.refresh()
+
+    def colour(self, app: str) -> str:
+        # By first appearance, so the first few apps never share a colour.
+        return self._colours.setdefault(app, PALETTE[len(self._colours) % len(PALETTE)])
+
+    def log_line(self, app: str, source: str, line: str) -> None:
+        self.log_lines(app, source, [line])
+
+    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
+        self._pending.append((prefix(app, source), self.colour(app), lines))
+        if self._flush_due is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a test, a final message): print now
+                self.flush()
+                return
+            self._flush_due = loop.call_later(BATCH_SECONDS, self.flush)
+
+    def event(self, message: str) -> None:
+        self._pending.append((GAIA, "bold", [message]))
+        self.flush()
+
+    def flush(self) -> None:
+        """Print every pending line at once, in the order the lines came."""
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        # Pad to the widest prefix seen so far so that the bars mostly line up.
+        self._prefix_width = max(self._prefix_width, *(len(name) for name, _, _ in pending))
+        self.console.print(self._block(pending), soft_wrap=True)
+
+    def _block(self, pending: Iterable[tuple[str, str, Sequence[str]]]) -> LogBlock:
+        lines: list[tuple[str, Style, str]] = []
+        for name, style, texts in pending:
+            head = f"{name.ljust(self._prefix_width)} | "
+            styled = self._styles.get(style) or self._styles.setdefault(
+                style, self.console.get_style(style)
+            )
+            lines += [(head, styled, line) for line in printable_lines(texts)]
+        return LogBlock(lines)
+
+
+class LogBlock:
+    """Log lines as ready segments: the prefix styled, the line as written (never markup),
+    no wrapping or cropping by Rich (the terminal wraps a long line, as it would without
+    the table). Laying out thousands of lines as Text cost more than the table itself."""
+
+    def __init__(self, lines: Sequence[tuple[str, Style, str]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        newline = Segment.line()
+        for head, style, line in self.lines:
+            yield Segment(head, style)
+            yield Segment(line)
+            yield newline

@@ -1,0 +1,72 @@
+"""The live view redraws only for a visible change and prints log lines in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+
+from rich.console import Console
+
+from gaia_runner.supervise.state import AppState
+from gaia_runner.view.live import BATCH_SECONDS, TuiDisplay, fingerprint
+from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+
+
+def console() -> Console:
+    return Console(width=120, color_system=None, record=True, file=io.StringIO())
+
+
+def snapshot(**fields: object) -> Snapshot:
+    app = AppSnapshot("web", "gunicorn", AppState.RUNNING, pid=10, uptime_seconds=3.2)
+    return Snapshot(apps=(dataclasses.replace(app, **fields),))  # type: ignore[arg-type]
+
+
+def test_fingerprint_ignores_what_the_table_does_not_show() -> None:
+    assert fingerprint(snapshot(uptime_seconds=3.2)) == fingerprint(snapshot(uptime_seconds=3.9))
+    assert fingerprint(snapshot(cpu_percent=1.2)) == fingerprint(snapshot(cpu_percent=0.9))
+
+
+def test_fingerprint_changes_with_what_the_table_shows() -> None:
+    assert fingerprint(snapshot(uptime_seconds=3.2)) != fingerprint(snapshot(uptime_seconds=4.2))
+    assert fingerprint(snapshot(cpu_percent=1.0)) != fingerprint(snapshot(cpu_percent=12.0))
+    assert fingerprint(snapshot()) != fingerprint(snapshot(state=AppState.FAILED))
+    assert fingerprint(snapshot()) != fingerprint(snapshot(restarts=1))
+
+
+def test_an_unchanged_table_is_not_laid_out_again() -> None:
+    display = TuiDisplay(console())
+    display.update(snapshot(uptime_seconds=3.2))
+    shown = display._shown
+    display.update(snapshot(uptime_seconds=3.7))
+    assert display._shown is shown
+    display.update(snapshot(uptime_seconds=5.0))
+    assert display._shown is not shown
+
+
+def test_log_lines_wait_for_the_batch_and_keep_their_order() -> None:
+    out = console()
+    display = TuiDisplay(out)
+
+    async def chatty() -> tuple[str, str]:
+        display.log_lines("web", "", ["one", "two"])
+        display.log_lines("api", "", ["three"])
+        before = out.export_text(clear=False)
+        await asyncio.sleep(BATCH_SECONDS * 3)
+        return before, out.export_text()
+
+    before, after = asyncio.run(chatty())
+    assert before == ""
+    assert after.splitlines() == ["web  | one", "web  | two", "api  | three"]
+
+
+def test_an_event_flushes_pending_lines_first() -> None:
+    out = console()
+    display = TuiDisplay(out)
+
+    async def run() -> None:
+        display.log_lines("web", "", ["line"])
+        display.event("web: running -> stopping")
+
+    asyncio.run(run())
+    assert out.export_text().splitlines() == ["web  | line", "gaia | web: running -> stopping"]

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from app_configs import make_app as make
 
-from gaia_runner.config.model import AppConfig, Bind, BindKind, ServerKind
+from gaia_runner.config.model import ServerKind
 from gaia_runner.plan import Action, plan_reload
-
-
-def make(name: str = "web", **changes: object) -> AppConfig:
-    fields: dict[str, object] = {
-        "name": name,
-        "app": "hello:app",
-        "cwd": Path("/srv"),
-        "bind": (Bind(kind=BindKind.TCP, host="127.0.0.1", port=8000),),
-    }
-    fields.update(changes)
-    return AppConfig.model_validate(fields)
 
 
 def test_plan_names_the_smallest_change() -> None:

@@ -5,19 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gaia_runner.config.model import AppConfig, Bind, BindKind, ServerKind, WorkerClass
+from app_configs import make_app as make
+
+from gaia_runner.config.model import ServerKind, WorkerClass
 from gaia_runner.process.launch import build_launch, child_environment, short_socket_path
-
-
-def make(name: str = "web", **changes: object) -> AppConfig:
-    fields: dict[str, object] = {
-        "name": name,
-        "app": "hello:app",
-        "cwd": Path("/srv"),
-        "bind": (Bind(kind=BindKind.TCP, host="127.0.0.1", port=8000),),
-    }
-    fields.update(changes)
-    return AppConfig.model_validate(fields)
 
 
 def test_gunicorn_gets_a_config_file_with_fd_binds_and_its_own_control_socket(

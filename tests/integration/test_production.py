@@ -27,6 +27,8 @@ from load import SteadyLoad
 from test_reload import save_atomically
 from test_up import app_master, workers_of
 
+import gaia_runner
+
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
 )
@@ -278,7 +280,9 @@ def app_user() -> Iterator[str]:
         # The app runs this interpreter as that user. Under a private home (pyenv in
         # /root, as on this project's machines) it cannot; the directories on the way are
         # made traversable (o+x, no listing) for this test only and restored after.
-        for directory in _closed_ancestors([Path(sys.executable).resolve(), Path(sys.base_prefix)]):
+        needed = [Path(sys.executable).resolve(), Path(sys.base_prefix), Path(sys.prefix)]
+        needed += [Path(gaia_runner.__file__).parent, FIXTURES]  # a checkout in a 0700 tmp dir
+        for directory in _closed_ancestors(needed):
             mode = directory.stat().st_mode & 0o7777
             directory.chmod(mode | 0o001)
             opened.append((directory, mode))
@@ -305,10 +309,12 @@ def app_user() -> Iterator[str]:
 
 
 def _closed_ancestors(paths: list[Path]) -> list[Path]:
-    """Directories above `paths` that others may not traverse."""
+    """Directories above (and including) `paths` that others may not traverse."""
     closed: list[Path] = []
     for path in paths:
-        for directory in reversed(path.parents):
+        for directory in (
+            [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents)
+        ):
             if not directory.stat().st_mode & 0o001 and directory not in closed:
                 closed.append(directory)
     return closed

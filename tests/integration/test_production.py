@@ -281,10 +281,12 @@ def app_user() -> Iterator[str]:
         # /root, as on this project's machines) it cannot; the directories on the way are
         # made traversable (o+x, no listing) for this test only and restored after.
         needed = [Path(sys.executable).resolve(), Path(sys.base_prefix), Path(sys.prefix)]
-        needed += [Path(gaia_runner.__file__).parent, FIXTURES]  # a checkout in a 0700 tmp dir
-        for directory in _closed_ancestors(needed):
+        # A checkout in a 0700 temp dir (CI's clean clone): its root is an import path,
+        # which Python must also list (o+r), not only cross.
+        import_root = Path(gaia_runner.__file__).parent.parent
+        for directory in _closed_ancestors([*needed, import_root / "x", FIXTURES / "x"]):
             mode = directory.stat().st_mode & 0o7777
-            directory.chmod(mode | 0o001)
+            directory.chmod(mode | (0o005 if directory in (import_root, FIXTURES) else 0o001))
             opened.append((directory, mode))
         try:
             code = subprocess.run(

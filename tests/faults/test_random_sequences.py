@@ -109,16 +109,16 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
         return len(apps) == 3 and all(a["state"] == "running" for a in apps.values())
 
     def settled() -> bool:
+        """Every app running and no tree still changing: the sample in a snapshot can be a
+        few seconds old, so the trees themselves are read twice, a second apart."""
         if not all_running():
             return False
-        apps = _status(state_dir)
-        if any(a["workers_live"] != a["workers_desired"] for a in apps.values()):
-            return False
         try:
-            _serving_pids(state_dir)
+            before = _serving_pids(state_dir)
+            time.sleep(1.0)
+            return all_running() and _serving_pids(state_dir) == before
         except psutil.NoSuchProcess:  # a tree is being replaced right now
             return False
-        return True
 
     wait_until(all_running, 30, "every app running")
     actions: list[str] = []

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from gaia_runner import operations
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
@@ -23,6 +26,7 @@ from gaia_runner.control import control_path, serve
 from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
+from gaia_runner.process.child import signal_group
 from gaia_runner.process.sockets import Listener, SocketAccess
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -155,7 +159,7 @@ class Runner:
             log=log,
             base_env=self.base_env,
             stop_timeout=self.config.gaia.stop_timeout,
-            notify=self._notifier(app.name),
+            notify=functools.partial(self._app_event, app.name),
             timings=self.timings,
             debug=self.dev,
         )
@@ -171,6 +175,9 @@ class Runner:
         self.display.event(f"{GAIA}: forced stop: SIGKILL to every app")
         for sup in self.supervisors.values():
             sup.kill_everything()
+        # Each child of gaia leads a session: this also reaches a TERM-deaf prestart step.
+        for child in psutil.Process().children():
+            signal_group(child.pid, signal.SIGKILL)
 
     def _report_crash(self, task: asyncio.Task[None]) -> None:
         """A supervisor must never die silently: its app would be left unwatched."""
@@ -181,12 +188,6 @@ class Runner:
         self.display.event(f"{GAIA}: internal error supervising {task.get_name()}: {exc!r}")
         for line in "".join(lines).splitlines():
             self.display.event(f"{GAIA}:   {line}")
-
-    def _notifier(self, name: str) -> Callable[[str], None]:
-        def notify(message: str) -> None:
-            self.display.event(f"{name}: {message}")
-
-        return notify
 
     async def stop_app(self, name: str) -> None:
         sup, task = self.supervisors[name], self.tasks[name]
@@ -215,6 +216,9 @@ class Runner:
             self.event(f"start requested for {app.name}")
             self._start_app(app)
         return None
+
+    def _app_event(self, name: str, message: str) -> None:
+        self.display.event(f"{name}: {message}")
 
     def event(self, message: str) -> None:
         self.display.event(f"{GAIA}: {message}")

@@ -76,3 +76,23 @@ def test_init_writes_a_health_check_only_for_the_app_it_writes(tmp_path: Path, g
     wait_until(lambda: try_get(port), 30, "the starter app serving")
     g.wait_for(r"web: starting -> running")
     assert g.stop() == 0
+
+
+@pytest.mark.timeout(40)
+def test_a_second_ctrl_c_reaches_a_prestart_step_deaf_to_sigterm(gaia) -> None:
+    g = gaia(f"""
+        [gaia]
+        stop_timeout = "30s"
+
+        [apps.api]
+        app = "hello:app"
+        bind = "127.0.0.1:{free_port()}"
+        prestart = [["sh", "-c", "trap '' TERM; echo migrating; while true; do sleep 1; done"]]
+    """)
+    g.wait_for(r"migrating", timeout=20)
+    g.signal(signal.SIGINT)
+    g.wait_for(r"stopping gracefully \(Ctrl-C again to force\)")
+    started = time.monotonic()
+    g.signal(signal.SIGINT)
+    assert g.wait(10) == 130
+    assert time.monotonic() - started < 5

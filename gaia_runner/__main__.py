@@ -1,3 +1,3 @@
-from gaia_runner.cli.app import main
+from gaia_runner.cli import main
 
 main()

@@ -148,7 +148,7 @@ async def scale(runner: Host, message: Answer) -> Answer:
             runner.scaled[name] = (in_file, workers)
         if workers != old:
             runner.event(f"scale requested for {name}: {old} -> {workers} (gaia.toml: {in_file})")
-            sup.send(Scale(sup.app.model_copy(update={"workers": workers})))
+            sup.send(Scale(dataclasses.replace(sup.app, workers=workers)))
     return {"app": name, "workers": workers, "was": old, "in_file": in_file}
 
 

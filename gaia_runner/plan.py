@@ -5,6 +5,7 @@ Pure: two configs in, a plan out. The runner prints the plan, then applies it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,8 +40,9 @@ class AppPlan:
 
 
 def changed_keys(old: AppConfig, new: AppConfig) -> tuple[str, ...]:
-    before, after = old.model_dump(), new.model_dump()
-    return tuple(key for key in after if before.get(key) != after[key])
+    return tuple(
+        f.name for f in dataclasses.fields(new) if getattr(old, f.name) != getattr(new, f.name)
+    )
 
 
 def plan_app(

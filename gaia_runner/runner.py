@@ -18,8 +18,7 @@ from typing import Any
 import psutil
 
 from gaia_runner import operations
-from gaia_runner.config import ConfigError, GaiaConfig, load_config
-from gaia_runner.config.derive import dev_variant, tls_files, watched_config_files
+from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.control import control_path, serve
@@ -98,7 +97,7 @@ class Runner:
         self.scaled: dict[str, tuple[int, int]] = {}
         self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
-        self._tls_digests = {n: fingerprint(tls_files(a)) for n, a in config.apps.items()}
+        self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
         run_dir = config.gaia.state_dir / "run"
         self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
         self.base_env.update(self.metrics.child_env())
@@ -107,11 +106,11 @@ class Runner:
 
     def _wanted(self, config: GaiaConfig) -> dict[str, AppConfig]:
         apps = select_apps(config, self.only)
-        wanted = {n: dev_variant(a) if self.dev else a for n, a in apps.items()}
+        wanted = {n: derive.dev_variant(a) if self.dev else a for n, a in apps.items()}
         for name, (in_file, workers) in self.scaled.items():
             # A scale holds until the file's own workers value for that app changes.
             if name in wanted and apps[name].workers == in_file:
-                wanted[name] = wanted[name].model_copy(update={"workers": workers})
+                wanted[name] = derive.with_workers(wanted[name], workers)
         return {n: a for n, a in wanted.items() if n not in self.stopped}
 
     def known_apps(self) -> list[str]:
@@ -371,11 +370,11 @@ class Runner:
 
     def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
         running = {name: sup.target for name, sup in self.supervisors.items()}
-        digests = {n: fingerprint(tls_files(a)) for n, a in wanted.items()}
+        digests = {n: fingerprint(derive.tls_files(a)) for n, a in wanted.items()}
         touched = {
             n: ("TLS files",)
             for n, d in digests.items()
-            if n in running and tls_files(wanted[n]) and self._tls_digests.get(n) != d
+            if n in running and derive.tls_files(wanted[n]) and self._tls_digests.get(n) != d
         }
         return digests, plan_reload(running, wanted, touched)
 
@@ -394,9 +393,10 @@ class Runner:
                 )
 
     async def _watch_config(self) -> None:
-        async for _ in watch_named_files(
-            lambda: watched_config_files(self.config), self.timings.debounce, self._stop_watching
-        ):
+        def files() -> list[Path]:
+            return derive.watched_config_files(self.config)
+
+        async for _ in watch_named_files(files, self.timings.debounce, self._stop_watching):
             self._events.put_nowait("reload")
 
     # -- dev mode ------------------------------------------------------------------------

@@ -1,12 +1,23 @@
 """The `gaia` command line: the only place that prints usage or exits."""
 
+import sys
+
 
 def main() -> None:
-    # The entry point imports the typer app only when called, so importing any
-    # gaia_runner.cli module never pulls in every command group.
-    from gaia_runner.cli.app import main as run
+    # `gaia up` is the long-lived process: it parses its own flags and never imports
+    # typer. Every other command imports the typer app, and only its own module.
+    argv = sys.argv[1:]
+    try:
+        if argv[:1] == ["up"]:
+            from gaia_runner.cli import up
 
-    run()
+            up.main(argv[1:])
+        else:
+            from gaia_runner.cli.app import main as run
+
+            run(argv)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 __all__ = ["main"]

@@ -9,7 +9,6 @@ export, status or log-reading code.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Sequence
 
 import typer
@@ -18,7 +17,6 @@ from gaia_runner import __version__
 
 # command name -> (module under gaia_runner.cli, function)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "up": ("up", "up"),
     "check": ("files", "check"),
     "config": ("files", "show_config"),
     "init": ("files", "init"),
@@ -48,6 +46,8 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     wanted = argv[0] if argv and argv[0] in COMMANDS else None
+    if wanted is None:
+        _register_up(app)
     for name, (module, attr) in COMMANDS.items():
         if wanted is None or name == wanted:
             command = getattr(importlib.import_module(f"gaia_runner.cli.{module}"), attr)
@@ -63,8 +63,19 @@ def build(argv: Sequence[str] = ()) -> typer.Typer:
     return app
 
 
-def main() -> None:
-    try:
-        build(sys.argv[1:])()
-    except KeyboardInterrupt:
-        sys.exit(130)
+def _register_up(app: typer.Typer) -> None:
+    """`gaia up` in the command list and `gaia --help`; main() runs it without typer."""
+    from gaia_runner.cli import up
+
+    @app.command(
+        name="up",
+        help=up.HELP,
+        add_help_option=False,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def _up(ctx: typer.Context) -> None:
+        up.main(ctx.args)
+
+
+def main(argv: Sequence[str]) -> None:
+    build(argv)()

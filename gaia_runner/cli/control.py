@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 from gaia_runner import control
-from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, ConfigOption, fail
+from gaia_runner.cli.flags import ConfigOption
+from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, fail
 from gaia_runner.cli.remote import ask
 from gaia_runner.view.report import status_document
 from gaia_runner.view.snapshot import Snapshot

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from gaia_runner.cli.options import ConfigOption, fail, load
+from gaia_runner.cli.flags import ConfigOption
+from gaia_runner.cli.options import fail, load
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.dockerfile import export_dockerfile

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from gaia_runner.cli.options import ConfigOption, fail, load
+from gaia_runner.cli.flags import ConfigOption
+from gaia_runner.cli.options import fail, load
 from gaia_runner.cli.starter import STARTER_APP, starter_text
 from gaia_runner.config.resolved import resolved_toml
 

@@ -15,12 +15,12 @@ import typer
 
 from gaia_runner import control
 from gaia_runner.cli.control import print_status
+from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import (
     EXIT_APP_FAILED,
     EXIT_NO_GAIA,
     EXIT_TIMEOUT,
     NO_GAIA,
-    ConfigOption,
     fail,
 )
 from gaia_runner.cli.remote import running_state_dir
@@ -79,11 +79,11 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
         time.sleep(POLL)
     if snapshot is not None:
         print_status(snapshot)
-    typer.echo(f"gaia runs in the background (pid {child.pid}); `gaia down` stops it")
+    print(f"gaia runs in the background (pid {child.pid}); `gaia down` stops it")
     if snapshot is None or not _settled(snapshot):
         raise fail(f"error: apps still starting after {timeout:g}s", EXIT_TIMEOUT)
     if any(app.state is not AppState.RUNNING for app in snapshot.apps):
-        raise typer.Exit(EXIT_APP_FAILED)
+        raise SystemExit(EXIT_APP_FAILED)
 
 
 def down(

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, ConfigOption, fail
+from gaia_runner.cli.flags import ConfigOption
+from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, fail
 from gaia_runner.cli.target import config_path_leniently, find_state_dir
 from gaia_runner.config.units import parse_duration
 from gaia_runner.view.display import printable_lines

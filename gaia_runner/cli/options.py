@@ -4,10 +4,8 @@ the one way a command fails (a message on stderr and an exit code)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
@@ -23,15 +21,14 @@ EXIT_TIMEOUT = 5  # down: gaia did not exit in time
 EXIT_FORCED = 130  # up: a second Ctrl-C killed the apps instead of a graceful stop
 NO_GAIA = "error: no gaia running for this config"
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="gaia.toml to use (else $GAIA_CONFIG, else ./gaia.toml)."),
-]
+CONFIG_HELP = "gaia.toml to use (else $GAIA_CONFIG, else ./gaia.toml)."
 
 
-def fail(message: str, code: int = EXIT_CONFIG) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
+def fail(message: str, code: int = EXIT_CONFIG) -> SystemExit:
+    """Print ``message`` on stderr; the caller raises the result. SystemExit rather than
+    typer's Exit, so `gaia up` (which parses its own flags) fails the same way."""
+    print(message, file=sys.stderr)
+    return SystemExit(code)
 
 
 def load(config: Path | None) -> LoadedConfig:
@@ -41,7 +38,7 @@ def load(config: Path | None) -> LoadedConfig:
     except ConfigError as exc:
         raise fail(f"error: invalid configuration\n{exc}") from None
     for warning in loaded.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        print(f"warning: {warning}", file=sys.stderr)
     return loaded
 
 

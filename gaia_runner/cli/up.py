@@ -1,70 +1,94 @@
-"""`gaia up`: the one long-running command."""
+"""`gaia up`: the one long-running command.
+
+It parses its own flags with argparse instead of typer: typer builds a pydantic
+adapter for every parameter it parses, and whatever `gaia up` imports stays in
+memory for as long as the apps run and delays the first spawn (issue 13).
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-from typing import Annotated
+from collections.abc import Sequence
+from pathlib import Path
 
-import typer
-
-from gaia_runner.cli.options import EXIT_FORCED, ConfigOption, fail, load, private_state_dir
+from gaia_runner.cli.options import (
+    CONFIG_HELP,
+    EXIT_FORCED,
+    fail,
+    load,
+    private_state_dir,
+)
 from gaia_runner.pidfile import pid_file, pid_record, running_gaia
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.view.display import Display, make_display
 from gaia_runner.view.events import QuietDisplay, Timestamped
 
+HELP = "Validate gaia.toml, run prestart steps, start and supervise every app."
 
-def up(
-    apps: Annotated[list[str] | None, typer.Argument(help="Start only these apps.")] = None,
-    config: ConfigOption = None,
-    dev: Annotated[
-        bool, typer.Option("--dev", help="Reload apps when their code changes; one worker each.")
-    ] = False,
-    no_tui: Annotated[
-        bool, typer.Option("--no-tui", help="Plain prefixed lines, even on a terminal.")
-    ] = False,
-    no_watch: Annotated[
-        bool, typer.Option("--no-watch", help="Do not apply gaia.toml edits on save.")
-    ] = False,
-    detach: Annotated[
-        bool,
-        typer.Option(
-            "--detach", "-d", help="Run in the background; return once every app is up or failed."
-        ),
-    ] = False,
-    timestamps: Annotated[
-        bool, typer.Option("--timestamps", help="Start every line on screen with its time.")
-    ] = False,
-    wait: Annotated[
-        float, typer.Option("--wait", help="With -d: seconds to wait for the apps to settle.")
-    ] = 300.0,
-    detached_child: Annotated[bool, typer.Option("--detached-child", hidden=True)] = False,
-) -> None:
-    """Validate gaia.toml, run prestart steps, start and supervise every app."""
-    loaded = load(config)
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gaia up", description=HELP)
+    p.add_argument("apps", nargs="*", metavar="APP", help="Start only these apps.")
+    p.add_argument("-c", "--config", type=Path, help=CONFIG_HELP)
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="Reload apps when their code changes; one worker each.",
+    )
+    p.add_argument(
+        "--no-tui", action="store_true", help="Plain prefixed lines, even on a terminal."
+    )
+    p.add_argument("--no-watch", action="store_true", help="Do not apply gaia.toml edits on save.")
+    p.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="Run in the background; return once every app is up or failed.",
+    )
+    p.add_argument(
+        "--timestamps", action="store_true", help="Start every line on screen with its time."
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=300.0,
+        help="With -d: seconds to wait for the apps to settle (default: 300).",
+    )
+    p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str]) -> None:
+    args = parser().parse_args(argv)
+    loaded = load(args.config)
     state_dir = private_state_dir(loaded, create=True)
     pids = pid_file(state_dir)
     other = running_gaia(pids)
     if other is not None and other != os.getpid():
         raise fail(f"error: gaia is already running for this state_dir (pid {other})")
-    if detach:
-        argv = ["-c", str(loaded.config.source), *(apps or [])]
-        argv += [flag for flag, on in (("--dev", dev), ("--no-watch", no_watch)) if on]
+    if args.detach:
+        forwarded = ["-c", str(loaded.config.source), *args.apps]
+        forwarded += [
+            flag for flag, on in (("--dev", args.dev), ("--no-watch", args.no_watch)) if on
+        ]
         from gaia_runner.cli import lifecycle
 
-        lifecycle.detach(state_dir, argv, wait)
+        lifecycle.detach(state_dir, forwarded, args.wait)
         return
     display: Display = (
-        QuietDisplay() if detached_child else make_display("plain" if no_tui else "auto")
+        QuietDisplay() if args.detached_child else make_display("plain" if args.no_tui else "auto")
     )
-    if timestamps:
+    if args.timestamps:
         display = Timestamped(display)
-    runner = Runner(loaded.config, display, only=apps or (), dev=dev, watch_config=not no_watch)
+    runner = Runner(
+        loaded.config, display, only=args.apps, dev=args.dev, watch_config=not args.no_watch
+    )
     try:
         with pid_record(pids):
             asyncio.run(runner.run())
     except StartupError as exc:
         raise fail(f"error: nothing started\n{exc}") from None
     if runner.forced:
-        raise typer.Exit(EXIT_FORCED)
+        raise SystemExit(EXIT_FORCED)

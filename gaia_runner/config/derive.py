@@ -3,6 +3,7 @@ whose edits a running gaia must notice."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, GaiaConfig
@@ -12,7 +13,11 @@ def dev_variant(app: AppConfig) -> AppConfig:
     """Dev mode: one worker, so a code change restarts quickly."""
     if app.command is not None:
         return app
-    return app.model_copy(update={"workers": 1})
+    return with_workers(app, 1)
+
+
+def with_workers(app: AppConfig, workers: int) -> AppConfig:
+    return dataclasses.replace(app, workers=workers)
 
 
 def tls_files(app: AppConfig) -> list[Path]:

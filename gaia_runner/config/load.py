@@ -8,9 +8,9 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
-from pydantic import ValidationError
 
 from gaia_runner.config.build import build_config
 from gaia_runner.config.checks import check_rules, warn_memory
@@ -23,10 +23,10 @@ from gaia_runner.config.locate import (
     deepest_line,
     quote_source_line,
 )
-from gaia_runner.config.messages import translate
 from gaia_runner.config.model import GaiaConfig
-from gaia_runner.config.raw import RawFile
+from gaia_runner.config.raw import FILE
 from gaia_runner.config.report import Reporter
+from gaia_runner.config.schema import INVALID, Problems, validate
 
 CONFIG_ENV_VAR = "GAIA_CONFIG"
 _TOO_DEEP = "nested too deeply to read (arrays or tables inside each other)"
@@ -138,12 +138,7 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     env_files = check_files_on_disk(data, path.parent, report) if check_files else None
     if report.errors or raw is None:
         raise ConfigError(report.sorted_errors())
-    try:
-        config = build_config(raw, path, env_files, available_cpus)
-    except ValidationError as exc:
-        # The raw models should have caught everything; report rather than crash if not.
-        _report_validation(exc, {}, report)
-        raise ConfigError(report.sorted_errors()) from None
+    config = build_config(raw, path, env_files, available_cpus)
     warn_memory(config, machine_memory(), report)
     return LoadedConfig(config, report.sorted_warnings(), lines)
 
@@ -160,15 +155,12 @@ def machine_memory() -> int:
     return int(psutil.virtual_memory().total)
 
 
-def _validate(data: Mapping[str, object], report: Reporter) -> RawFile | None:
-    try:
-        return RawFile.model_validate(data)
-    except ValidationError as exc:
-        _report_validation(exc, data, report)
+def _validate(data: Mapping[str, object], report: Reporter) -> Mapping[str, Any] | None:
+    problems: Problems = []
+    raw = validate(FILE, data, (), problems)
+    for key, message in problems:
+        report.error(key, message)
+    if raw is INVALID:
         return None
-
-
-def _report_validation(exc: ValidationError, data: object, report: Reporter) -> None:
-    for error in exc.errors(include_url=False):
-        path, message = translate(error, data)
-        report.error(path, message)
+    assert isinstance(raw, dict)
+    return raw

@@ -1,28 +1,20 @@
 """The resolved, typed, frozen shape of a gaia.toml.
 
 These models are the product's contract: every key a user can write is declared
-here once, with its default, and the loader turns pydantic's errors into
-messages that name the TOML line. Values arrive already normalised (durations
-in seconds, sizes in bytes, paths absolute), so nothing downstream parses text.
+here once, with its default (raw.py declares what may be written, and how it is
+checked). Values arrive already normalised (durations in seconds, sizes in
+bytes, paths absolute, arrays as tuples), so nothing downstream parses text.
+Plain frozen dataclasses: the running gaia holds them for its whole life.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from enum import StrEnum
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-
-from gaia_runner.config.units import parse_duration, parse_size
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Bytes = Annotated[int, BeforeValidator(parse_size)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+from typing import Any, Literal
 
 
 class ServerKind(StrEnum):
@@ -48,7 +40,8 @@ class BindKind(StrEnum):
     UNIX = "unix"
 
 
-class Bind(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Bind:
     """One listening address. gaia binds it itself and hands the fd down."""
 
     kind: BindKind
@@ -76,35 +69,40 @@ class ClientAuth(StrEnum):
     REQUIRED = "required"
 
 
-class HttpsConfig(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class HttpsConfig:
     certfile: Path
     keyfile: Path
     ca_certs: Path | None = None
     client_auth: ClientAuth = ClientAuth.NONE
 
 
-class MemoryLimits(_Frozen):
-    worker: Bytes | None = None
-    total: Bytes | None = None
-    interval: Seconds = 1.0
-    samples: int = Field(default=3, ge=1)
+@dataclass(frozen=True, kw_only=True)
+class MemoryLimits:
+    worker: int | None = None
+    total: int | None = None
+    interval: float = 1.0
+    samples: int = 3
 
 
-class HealthCheck(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class HealthCheck:
     path: str = "/"
-    interval: Seconds = 5.0
-    timeout: Seconds = 5.0
-    failures: int = Field(default=3, ge=1)
+    interval: float = 5.0
+    timeout: float = 5.0
+    failures: int = 3
 
 
-class Backoff(_Frozen):
-    initial: Seconds = 1.0
-    factor: float = Field(default=2.0, ge=1.0)
-    max: Seconds = 60.0
-    reset_after: Seconds = 60.0
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    initial: float = 1.0
+    factor: float = 2.0
+    max: float = 60.0
+    reset_after: float = 60.0
 
 
-class AppConfig(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class AppConfig:
     """One [apps.NAME] table. Exactly one of `app` and `command` is set."""
 
     name: str
@@ -112,27 +110,27 @@ class AppConfig(_Frozen):
     command: tuple[str, ...] | None = None
     server: ServerKind = ServerKind.GUNICORN
     worker_class: WorkerClass = WorkerClass.UVICORN
-    workers: int = Field(default=1, ge=1)
+    workers: int = 1
     bind: tuple[Bind, ...] = ()
     cwd: Path
-    env: Mapping[str, str] = Field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Fully merged: [gaia].env_file < app env_file < app env. Never printed."""
     env_file: Path | None = None
     prestart: tuple[tuple[str, ...], ...] = ()
-    prestart_timeout: Seconds = 300.0
+    prestart_timeout: float = 300.0
     https: HttpsConfig | None = None
-    timeout: Seconds = 30.0
-    graceful_timeout: Seconds = 30.0
-    max_requests: int = Field(default=0, ge=0)
-    max_requests_jitter: int = Field(default=0, ge=0)
-    threads: int = Field(default=1, ge=1)
+    timeout: float = 30.0
+    graceful_timeout: float = 30.0
+    max_requests: int = 0
+    max_requests_jitter: int = 0
+    threads: int = 1
     access_log: bool = False
     """One line per request. Off by default, as in gunicorn: every line also passes
     through gaia, which costs throughput on a busy app."""
-    start_timeout: Seconds = 60.0
+    start_timeout: float = 60.0
     restart: RestartPolicy = RestartPolicy.ALWAYS
-    max_start_failures: int = Field(default=5, ge=1)
-    backoff: Backoff = Backoff()
+    max_start_failures: int = 5
+    backoff: Backoff = field(default_factory=lambda: Backoff())
     memory: MemoryLimits | None = None
     health: HealthCheck | None = None
     socket_mode: int = 0o666
@@ -143,8 +141,8 @@ class AppConfig(_Frozen):
     """None: the server's default (127.0.0.1 and ::1), or "*" for an app on unix sockets only."""
     user: str | None = None
     """Run the app's processes as this user (gaia binds the sockets first, as root)."""
-    gunicorn: Mapping[str, Any] = Field(default_factory=dict)
-    uvicorn: Mapping[str, Any] = Field(default_factory=dict)
+    gunicorn: Mapping[str, Any] = field(default_factory=dict)
+    uvicorn: Mapping[str, Any] = field(default_factory=dict)
     metrics: bool = True
     """Measure every request (req/s, latency, 5xx); False: the app is not wrapped at all."""
 
@@ -157,32 +155,50 @@ class AppConfig(_Frozen):
         return self.https is not None
 
 
-class LogRotation(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class LogRotation:
     """[gaia].logs: each file in state_dir/logs rolls over at max_size; NAME.log.1 ..
     NAME.log.KEEP hold the previous ones."""
 
-    max_size: Bytes = 10 * 1024 * 1024
-    keep: int = Field(default=3, ge=0)
+    max_size: int = 10 * 1024 * 1024
+    keep: int = 3
 
 
-class RunnerSettings(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class RunnerSettings:
     """The [gaia] table."""
 
     state_dir: Path
-    stop_timeout: Seconds = 30.0
+    stop_timeout: float = 30.0
     env_file: Path | None = None
     image: str | None = None
     """Container image that `gaia export` puts in manifests when --image is not given."""
     user: str | None = None
-    logs: LogRotation = LogRotation()
+    logs: LogRotation = field(default_factory=lambda: LogRotation())
     metrics: Bind | None = None
     """Where gaia serves Prometheus text at /metrics; None: not served."""
 
 
-class GaiaConfig(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class GaiaConfig:
     source: Path
     gaia: RunnerSettings
     apps: Mapping[str, AppConfig]
 
 
 LogMode = Literal["tui", "plain"]
+
+
+def as_plain(value: Any) -> Any:
+    """A model as JSON-shaped data: tables as dicts, tuples as lists, paths as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: as_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value

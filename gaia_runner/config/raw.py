@@ -1,10 +1,10 @@
-"""Pydantic models of exactly what a user may write in gaia.toml.
+"""The schema of exactly what a user may write in gaia.toml.
 
 Every table forbids unknown keys so typos are caught, every field defaults to
 "not written" so the resolved models in model.py stay the one place defaults
 live, and every field whose TOML shape may vary (a string *or* an array, a
 string *or* a table) is normalised by a validator with a plain-English error,
-instead of a pydantic union that would report one error per alternative.
+instead of a union that would report one error per alternative.
 
 Cross-key rules (``app`` vs ``command``, server-specific keys, clashing binds)
 are not here: they are checked on the parsed TOML in checks.py so they are
@@ -18,17 +18,22 @@ import ipaddress
 import pwd
 import shlex
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.binds import parse_bind
+from gaia_runner.config.schema import (
+    Check,
+    ListOf,
+    MapOf,
+    Scalar,
+    Table,
+    at_least,
+    at_most,
+    non_empty,
+    one_of,
+    one_or_many,
+)
 from gaia_runner.config.units import parse_config_duration, parse_interval, parse_size
-
-Duration = Annotated[float, PlainValidator(parse_config_duration)]
-Interval = Annotated[float, PlainValidator(parse_interval)]
-Size = Annotated[int, PlainValidator(parse_size)]
 
 
 def _kind(v: object) -> str:
@@ -57,10 +62,6 @@ def _argv(v: object) -> object:
     if isinstance(v, list):
         return v
     raise ValueError(f"expected a command string or an array of strings, got {_kind(v)}")
-
-
-def _one_or_many(v: object) -> object:
-    return [v] if isinstance(v, str) else v
 
 
 def _import_string(v: str) -> str:
@@ -184,108 +185,112 @@ def _bind(v: str) -> str:
     return v
 
 
-Argv = Annotated[list[str], BeforeValidator(_argv), Field(min_length=1)]
-ImportString = Annotated[str, AfterValidator(_import_string)]
-BindText = Annotated[str, AfterValidator(_bind)]
-MetricsAddress = Annotated[str, AfterValidator(_metrics_address)]
-EnvKey = Annotated[str, AfterValidator(_env_key)]
-EnvValue = Annotated[str, PlainValidator(_env_value)]
-PathText = Annotated[str, AfterValidator(_path_text)]
+def _str(*checks: Check) -> Scalar:
+    return Scalar(str, checks)
 
 
-class _Raw(BaseModel):
-    # strict: TOML values are already typed, so `workers = true` or
-    # `port = "80"` are mistakes to report, not strings to coerce.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+def _int(*checks: Check) -> Scalar:
+    return Scalar(int, checks)
 
 
-UserName = Annotated[str, AfterValidator(_user)]
-GroupName = Annotated[str, AfterValidator(_group)]
+Argv = ListOf(Scalar(str), non_empty=True, shorthand=_argv)
+Duration = parse_config_duration
+Interval = parse_interval
+Size = parse_size
+PathText = _str(_path_text)
+UserName = _str(_user)
+GroupName = _str(_group)
 # Settings for the server, passed through as written; checks.py validates them
 # against the installed server, where the server the app uses is known.
-ServerOptions = dict[str, object]
+ServerOptions = Scalar(dict)
 
+LOGS = Table({"max_size": Size, "keep": _int(at_least(0), at_most(100))})
 
-class RawLogs(_Raw):
-    max_size: Size | None = None
-    keep: int | None = Field(default=None, ge=0, le=100)
+GAIA = Table(
+    {
+        "state_dir": PathText,
+        "stop_timeout": Duration,
+        "env_file": PathText,
+        "image": _str(non_empty),
+        "user": UserName,
+        "logs": LOGS,
+        "metrics": _str(_metrics_address),
+    }
+)
 
+HTTPS = Table(
+    {
+        "certfile": PathText,
+        "keyfile": PathText,
+        "ca_certs": PathText,
+        "client_auth": one_of("none", "optional", "required"),
+    },
+    required=("certfile", "keyfile"),
+)
 
-class RawGaia(_Raw):
-    state_dir: PathText | None = None
-    stop_timeout: Duration | None = None
-    env_file: PathText | None = None
-    image: Annotated[str, Field(min_length=1)] | None = None
-    user: UserName | None = None
-    logs: RawLogs | None = None
-    metrics: MetricsAddress | None = None
+BACKOFF = Table(
+    {
+        "initial": Duration,
+        "factor": Scalar(float, (at_least(1.0),)),
+        "max": Duration,
+        "reset_after": Duration,
+    }
+)
 
+MEMORY = Table(
+    {
+        "worker": Size,
+        "total": Size,
+        "interval": Interval,
+        "samples": _int(at_least(1)),
+    }
+)
 
-class RawHttps(_Raw):
-    certfile: PathText
-    keyfile: PathText
-    ca_certs: PathText | None = None
-    client_auth: Literal["none", "optional", "required"] | None = None
+HEALTH = Table(
+    {
+        "path": _str(_url_path),
+        "interval": Interval,
+        "timeout": Interval,
+        "failures": _int(at_least(1)),
+    },
+    shorthand=_health,
+)
 
+APP = Table(
+    {
+        "app": _str(_import_string),
+        "command": Argv,
+        "server": one_of("gunicorn", "uvicorn"),
+        "worker_class": one_of("uvicorn", "asgi", "sync", "gthread"),
+        "workers": _workers,
+        "bind": ListOf(_str(_bind), non_empty=True, shorthand=one_or_many),
+        "cwd": PathText,
+        "env": MapOf(_env_value, key=_env_key),
+        "env_file": PathText,
+        "prestart": ListOf(Argv, shorthand=one_or_many),
+        "prestart_timeout": Duration,
+        "https": HTTPS,
+        "timeout": Duration,
+        "graceful_timeout": Duration,
+        "max_requests": _int(at_least(0)),
+        "max_requests_jitter": _int(at_least(0)),
+        "threads": _int(at_least(1)),
+        "access_log": Scalar(bool),
+        "start_timeout": Duration,
+        "restart": one_of("always", "on-failure", "never"),
+        "max_start_failures": _int(at_least(1)),
+        "backoff": BACKOFF,
+        "memory": MEMORY,
+        "health": HEALTH,
+        "socket_mode": _str(_socket_mode),
+        "socket_user": UserName,
+        "socket_group": GroupName,
+        "forwarded_allow_ips": _forwarded_allow_ips,
+        "user": UserName,
+        "gunicorn": ServerOptions,
+        "uvicorn": ServerOptions,
+        "metrics": Scalar(bool),
+    }
+)
 
-class RawBackoff(_Raw):
-    initial: Duration | None = None
-    factor: float | None = Field(default=None, ge=1.0)
-    max: Duration | None = None
-    reset_after: Duration | None = None
-
-
-class RawMemory(_Raw):
-    worker: Size | None = None
-    total: Size | None = None
-    interval: Interval | None = None
-    samples: int | None = Field(default=None, ge=1)
-
-
-class RawHealth(_Raw):
-    path: Annotated[str, AfterValidator(_url_path)] | None = None
-    interval: Interval | None = None
-    timeout: Interval | None = None
-    failures: int | None = Field(default=None, ge=1)
-
-
-class RawApp(_Raw):
-    app: ImportString | None = None
-    command: Argv | None = None
-    server: Literal["gunicorn", "uvicorn"] | None = None
-    worker_class: Literal["uvicorn", "asgi", "sync", "gthread"] | None = None
-    workers: Annotated[int | Literal["auto"], PlainValidator(_workers)] | None = None
-    bind: Annotated[list[BindText], BeforeValidator(_one_or_many), Field(min_length=1)] | None = (
-        None
-    )
-    cwd: PathText | None = None
-    env: dict[EnvKey, EnvValue] | None = None
-    env_file: PathText | None = None
-    prestart: Annotated[list[Argv], BeforeValidator(_one_or_many)] | None = None
-    prestart_timeout: Duration | None = None
-    https: RawHttps | None = None
-    timeout: Duration | None = None
-    graceful_timeout: Duration | None = None
-    max_requests: int | None = Field(default=None, ge=0)
-    max_requests_jitter: int | None = Field(default=None, ge=0)
-    threads: int | None = Field(default=None, ge=1)
-    access_log: bool | None = None
-    start_timeout: Duration | None = None
-    restart: Literal["always", "on-failure", "never"] | None = None
-    max_start_failures: int | None = Field(default=None, ge=1)
-    backoff: RawBackoff | None = None
-    memory: RawMemory | None = None
-    health: Annotated[RawHealth, BeforeValidator(_health)] | None = None
-    socket_mode: Annotated[str, AfterValidator(_socket_mode)] | None = None
-    socket_user: UserName | None = None
-    socket_group: GroupName | None = None
-    forwarded_allow_ips: Annotated[list[str], PlainValidator(_forwarded_allow_ips)] | None = None
-    user: UserName | None = None
-    gunicorn: ServerOptions | None = None
-    uvicorn: ServerOptions | None = None
-    metrics: bool | None = None
-
-
-class RawFile(_Raw):
-    gaia: RawGaia | None = None
-    apps: dict[str, RawApp] | None = None
+FILE = Table({"gaia": GAIA, "apps": MapOf(APP)})

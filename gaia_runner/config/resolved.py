@@ -12,7 +12,7 @@ from typing import Any
 import tomli_w
 
 from gaia_runner.config.checks import WEB_ONLY_KEYS
-from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind
+from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind, as_plain
 
 MASK = "***"
 
@@ -27,7 +27,8 @@ def _without_nulls(data: Any) -> Any:
 
 
 def _app(app: AppConfig) -> dict[str, Any]:
-    data = app.model_dump(mode="json", exclude={"name"})
+    data: dict[str, Any] = as_plain(app)
+    del data["name"]
     data["env"] = dict.fromkeys(app.env, MASK)
     data["bind"] = [str(bind) for bind in app.bind]
     data["socket_mode"] = f"{app.socket_mode:04o}"
@@ -46,7 +47,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
 
 
 def resolved_toml(config: GaiaConfig) -> str:
-    gaia = config.gaia.model_dump(mode="json")
+    gaia = as_plain(config.gaia)
     if config.gaia.metrics is not None:
         gaia["metrics"] = str(config.gaia.metrics)
     data = {

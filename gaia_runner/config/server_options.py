@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Mapping
-from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from gaia_runner.config.schema import describe
 
 _BIND = "set `bind` instead: gaia binds every socket itself"
 _HTTPS = "set the `https` table instead"
@@ -130,14 +130,73 @@ def check_gunicorn_option(name: str, value: object) -> str | None:
 
 
 @functools.cache
-def _uvicorn_adapter(name: str) -> TypeAdapter[Any] | None:
+def _uvicorn_hints() -> Mapping[str, object]:
     import uvicorn
 
     try:
-        hints = typing.get_type_hints(uvicorn.Config.__init__)
-        return TypeAdapter(hints[name])
-    except Exception:  # an annotation pydantic cannot model is checked by uvicorn itself
-        return None
+        return typing.get_type_hints(uvicorn.Config.__init__)
+    except Exception:  # an annotation that cannot be resolved is checked by uvicorn itself
+        return {}
+
+
+_SCALARS: Mapping[object, str] = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+}
+
+
+def _fits(value: object, annotation: object) -> bool | None:
+    """Whether a TOML value fits a uvicorn.Config annotation; None: cannot tell here
+    (a class or a callable, which TOML cannot write), so uvicorn decides."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is typing.Any:
+        return True
+    if annotation in _SCALARS:
+        if annotation is float:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if annotation is int:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, annotation)  # type: ignore[arg-type]
+    if annotation is type(None):
+        return False  # TOML has no null
+    if origin is typing.Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        answers = [_fits(value, option) for option in args]
+        return True if True in answers else (None if None in answers else False)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) is not False for v in value)
+    if origin is tuple:
+        # TOML has no tuples: an array of the right length stands for one.
+        return (
+            isinstance(value, list)
+            and len(value) == len(args)
+            and all(_fits(v, a) is not False for v, a in zip(value, args, strict=True))
+        )
+    if origin is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def _expected(annotation: object) -> str:
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        known = [_expected(a) for a in args if a is not type(None)]
+        return " or ".join(k for k in known if k)
+    if origin is list:
+        return f"an array whose items are each {_expected(args[0]) or 'a value uvicorn takes'}"
+    if origin is tuple:
+        items = ", ".join(_expected(a) or "a value" for a in args)
+        return f"an array of {len(args)} values ({items})"
+    if origin is dict:
+        return "a table"
+    return ""
 
 
 def check_uvicorn_option(name: str, value: object) -> str | None:
@@ -145,12 +204,9 @@ def check_uvicorn_option(name: str, value: object) -> str | None:
         return f"gaia sets {name!r} itself: {UVICORN_OWNED[name]}"
     if name not in uvicorn_parameters():
         return _unknown(name, uvicorn_parameters(), "uvicorn")
-    adapter = _uvicorn_adapter(name)
-    if adapter is not None:
-        try:
-            adapter.validate_python(value, strict=not isinstance(value, list))
-        except ValidationError as exc:
-            # Strict for scalars ("5" is not 5); lax for arrays, which TOML cannot make tuples.
-            first = exc.errors(include_url=False)[0]["msg"]
-            return f"uvicorn expects another type here: {first}"
+    annotation = _uvicorn_hints().get(name, typing.Any)
+    if _fits(value, annotation) is False:
+        # Strict for scalars ("5" is not 5), as the rest of gaia.toml.
+        expected = _expected(annotation) or "another type"
+        return f"uvicorn expects {expected} here, got {describe(value, redact=False)}"
     return None

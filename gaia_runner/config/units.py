@@ -115,7 +115,7 @@ def parse_size(v: object) -> int:
             raise ValueError(f"must not be negative, got {_shown(v)}")
         return round(amount)
     if not isinstance(v, str):
-        # ValueError, not TypeError: pydantic only turns ValueError into a report.
+        # ValueError, not TypeError: the schema turns only ValueError into a report.
         raise ValueError(f"expected {_SIZE_HINT}, got {_shown(v)}")  # noqa: TRY004
     match = _SIZE.fullmatch(v.strip())
     if match is None or match.group(2).lower() not in _SIZE_UNITS:

@@ -12,6 +12,7 @@ command asks the server for what `gaia up` asks it for.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from gaia_runner.config.model import (
     AppConfig,
+    Backoff,
     BindKind,
     GaiaConfig,
     HttpsConfig,
@@ -121,7 +123,7 @@ def forwarded_allow_ips(app: AppConfig) -> str | None:
 
 
 def uvicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, ...]:
-    one = app.model_copy(update={"workers": 1, "https": _https_in_container(app, tls), "bind": ()})
+    one = dataclasses.replace(app, workers=1, https=_https_in_container(app, tls), bind=())
     ca = Path(tls.ca_certs) if tls and tls.ca_certs else None
     options = _uvicorn_options(one, ca)
     argv = ["uvicorn", str(options.pop("app")), "--host", "0.0.0.0", "--port", str(port)]
@@ -189,8 +191,8 @@ def _https_in_container(app: AppConfig, tls: TlsPaths | None) -> HttpsConfig | N
     if tls is None or app.https is None:
         return None
     ca = Path(tls.ca_certs) if tls.ca_certs else None
-    return app.https.model_copy(
-        update={"certfile": Path(tls.certfile), "keyfile": Path(tls.keyfile), "ca_certs": ca}
+    return dataclasses.replace(
+        app.https, certfile=Path(tls.certfile), keyfile=Path(tls.keyfile), ca_certs=ca
     )
 
 
@@ -209,7 +211,7 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
             f"not mapped: {app.name}: recycling one worker over its memory limit without "
             "downtime has no equivalent; a container over its limit is OOM-killed and restarted"
         )
-    if app.max_start_failures != 5 or app.backoff.model_fields_set:
+    if app.max_start_failures != 5 or app.backoff != Backoff():
         notes.append(
             f"not mapped: {app.name}: backoff and max_start_failures are the orchestrator's own "
             "(CrashLoopBackOff / restart policy)"

@@ -10,16 +10,17 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from typing import TYPE_CHECKING
 
 from gaia_runner.config.model import AppConfig, Bind
-from gaia_runner.metrics.exposition import Scrape, make_registry
 from gaia_runner.metrics.store import RequestStore
 from gaia_runner.metrics.wire import SOCKET_ENV, decode
 from gaia_runner.process.launch import short_socket_path
 from gaia_runner.process.statedir import ensure_private_dir
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import CollectorRegistry
 
 HTTP_READ_TIMEOUT = 5.0
 MAX_REQUEST_HEAD = 16 * 1024
@@ -60,7 +61,8 @@ class MetricsService:
         self._snapshot = snapshot
         self._transport: asyncio.DatagramTransport | None = None
         self._http: asyncio.Server | None = None
-        self._registry = make_registry(lambda: Scrape(self._snapshot(), self.store.apps))
+        # prometheus_client is imported on the first scrape: most gaias serve no endpoint.
+        self._registry: CollectorRegistry | None = None
 
     def child_env(self) -> dict[str, str]:
         return {SOCKET_ENV: str(self.socket_path)}
@@ -107,9 +109,17 @@ class MetricsService:
         )
 
     def exposition(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        from gaia_runner.metrics.exposition import Scrape, make_registry
+
+        if self._registry is None:
+            self._registry = make_registry(lambda: Scrape(self._snapshot(), self.store.apps))
         return generate_latest(self._registry)
 
     def _scrape(self) -> tuple[str, bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
         try:
             return "200 OK", self.exposition(), CONTENT_TYPE_LATEST
         except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -192,7 +193,7 @@ def test_server_options_are_command_line_flags(full: Project) -> None:
     assert compose(full)["services"]["site"]["command"] == ["gunicorn", *args]
     app = full.config.apps["site"]
     # forwarded_allow_ips comes with the proxy work: whenever the key is set, it is passed on.
-    proxied = app.model_copy(update={"forwarded_allow_ips": ["10.0.0.0/8", "192.168.0.1"]})
+    proxied = dataclasses.replace(app, forwarded_allow_ips=("10.0.0.0/8", "192.168.0.1"))
     argv = gunicorn_argv(proxied, 8080, None)
     assert argv[argv.index("--forwarded-allow-ips") + 1] == "10.0.0.0/8,192.168.0.1"
 

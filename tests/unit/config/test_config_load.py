@@ -17,7 +17,14 @@ from gaia_runner.config import (
 )
 from gaia_runner.config import load as load_module
 from gaia_runner.config.load import LoadedConfig
-from gaia_runner.config.model import BindKind, ClientAuth, RestartPolicy, ServerKind, WorkerClass
+from gaia_runner.config.model import (
+    BindKind,
+    ClientAuth,
+    RestartPolicy,
+    ServerKind,
+    WorkerClass,
+    as_plain,
+)
 from gaia_runner.config.report import format_key
 
 GiB = 1024**3
@@ -138,7 +145,7 @@ def test_full_file_resolves(project: Path) -> None:
     assert (web.max_requests, web.max_requests_jitter) == (1000, 50)
     assert web.restart is RestartPolicy.ON_FAILURE
     assert web.max_start_failures == 2
-    assert web.backoff.model_dump() == {
+    assert as_plain(web.backoff) == {
         "initial": 0.5,
         "factor": 3.0,
         "max": 60.0,
@@ -148,7 +155,7 @@ def test_full_file_resolves(project: Path) -> None:
     assert (web.memory.worker, web.memory.total) == (512 * 1024**2, 2 * GiB)
     assert (web.memory.interval, web.memory.samples) == (2.0, 4)
     assert web.health is not None
-    assert web.health.model_dump() == {
+    assert as_plain(web.health) == {
         "path": "/healthz",
         "interval": 10.0,
         "timeout": 1.0,

@@ -9,6 +9,7 @@ from tls_files import TlsFiles
 
 from gaia_runner.config import GaiaConfig, parse_config_text
 from gaia_runner.config import load as load_module
+from gaia_runner.config.model import as_plain
 from gaia_runner.config.resolved import MASK, resolved_toml
 
 APPS = {
@@ -34,7 +35,8 @@ def _fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _comparable(config: GaiaConfig) -> dict[str, object]:
-    data = config.model_dump(exclude={"source"})
+    data = as_plain(config)
+    del data["source"]
     for app in data["apps"].values():
         # Values are masked in the output, so only the names can survive the trip.
         app["env"] = sorted(app["env"])

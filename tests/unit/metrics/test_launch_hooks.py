@@ -22,7 +22,7 @@ def make(**changes: object) -> AppConfig:
         "bind": (Bind(kind=BindKind.TCP, host="127.0.0.1", port=8000),),
     }
     fields.update(changes)
-    return AppConfig.model_validate(fields)
+    return AppConfig(**fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,5 @@ def test_uvicorn_launch_file_says_whether_to_measure(tmp_path: Path) -> None:
 
 
 def test_commands_never_get_the_socket(tmp_path: Path) -> None:
-    app = AppConfig.model_validate(
-        {"name": "w", "command": ("python", "-m", "w"), "cwd": Path("/srv")}
-    )
+    app = AppConfig(name="w", command=("python", "-m", "w"), cwd=Path("/srv"))
     assert SOCKET_ENV not in build_launch(app, [], tmp_path, 1, SOCKET).env

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gaia_runner.config.model import AppConfig
+from gaia_runner.config.model import AppConfig, MemoryLimits
 from gaia_runner.process.tree import ProcessSample, TreeSample
 from gaia_runner.supervise.record import SLOWEST_SAMPLE, AppRecord, _pids
 from gaia_runner.supervise.timing import Timings
@@ -21,7 +21,7 @@ class Clock:
 
 
 def record(tmp_path: Path, **app: object) -> AppRecord:
-    config = AppConfig.model_validate({"name": "job", "command": ("true",), "cwd": tmp_path, **app})
+    config = AppConfig(name="job", command=("true",), cwd=tmp_path, **app)  # type: ignore[arg-type]
     log = AppLog("job", tmp_path / "logs", lambda *_: None)
     return AppRecord(config, log, Clock(), lambda _: None, Timings(sample=1.0))
 
@@ -35,7 +35,7 @@ def test_a_steady_tree_is_sampled_less_often_up_to_a_bound(tmp_path: Path) -> No
 
 
 def test_a_memory_limit_keeps_its_own_interval(tmp_path: Path) -> None:
-    rec = record(tmp_path, memory={"worker": "100MiB", "interval": "250ms"})
+    rec = record(tmp_path, memory=MemoryLimits(worker=100 * 1024**2, interval=0.25))
     assert rec._sample_interval(10) == 0.25
 
 

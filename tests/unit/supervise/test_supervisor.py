@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,9 +84,7 @@ class Harness:
         self.scripts = scripts
         self.generations: list[FakeGeneration] = []
         self.events: list[str] = []
-        config = AppConfig.model_validate(
-            {"name": "job", "command": ("true",), "cwd": tmp_path, **app}
-        )
+        config = AppConfig(name="job", command=("true",), cwd=tmp_path, **app)
         self.sup = AppSupervisor(
             config,
             (),
@@ -177,7 +176,7 @@ def test_a_config_change_leaves_fatal_and_forgives_the_past(tmp_path: Path) -> N
         h = Harness(tmp_path, [("crash", 1), ("serve", None)], max_start_failures=1)
         task = asyncio.create_task(h.sup.run())
         await h.until(lambda: h.sup.state is AppState.FATAL)
-        fixed = h.sup.app.model_copy(update={"env": {"FIXED": "1"}})
+        fixed = dataclasses.replace(h.sup.app, env={"FIXED": "1"})
         h.sup.send(Replace(fixed, ()))
         await h.until(lambda: h.sup.state is AppState.RUNNING)
         assert h.sup.app.env == {"FIXED": "1"}

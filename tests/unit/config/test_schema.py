@@ -1,0 +1,77 @@
+"""The small validator under raw.py: shapes, paths and messages."""
+
+from __future__ import annotations
+
+from gaia_runner.config.schema import (
+    INVALID,
+    ListOf,
+    MapOf,
+    Problems,
+    Scalar,
+    Table,
+    at_least,
+    one_of,
+    one_or_many,
+    validate,
+)
+
+PORTS = Table(
+    {
+        "name": Scalar(str),
+        "port": Scalar(int, (at_least(1),)),
+        "ratio": Scalar(float),
+        "mode": one_of("a", "b", "c"),
+        "hosts": ListOf(Scalar(str), non_empty=True, shorthand=one_or_many),
+        "env": MapOf(Scalar(str)),
+    },
+    required=("name",),
+)
+
+
+def check(data: object) -> tuple[object, Problems]:
+    problems: Problems = []
+    return validate(PORTS, data, ("t",), problems), problems
+
+
+def test_a_valid_table_comes_back_with_only_the_keys_written() -> None:
+    value, problems = check({"name": "x", "ratio": 2, "hosts": "h"})
+    assert problems == []
+    assert value == {"name": "x", "ratio": 2, "hosts": ["h"]}
+
+
+def test_every_problem_is_reported_with_its_key_path() -> None:
+    value, problems = check({"port": 0, "mode": "d", "hosts": ["h", 5], "prot": 1})
+    assert value is INVALID
+    assert sorted(problems) == sorted(
+        [
+            (("t", "name"), "required key is missing"),
+            (("t", "port"), "must be >= 1, got 0"),
+            (("t", "mode"), "must be 'a', 'b' or 'c', got string 'd'"),
+            (("t", "hosts", 1), "expected a string, got integer 5"),
+            (("t", "prot"), "unknown key 'prot'; did you mean 'port'?"),
+        ]
+    )
+
+
+def test_booleans_are_not_numbers_and_nothing_is_coerced() -> None:
+    _, problems = check({"name": "x", "port": True, "ratio": "1.5"})
+    assert (("t", "port"), "expected an integer, got true") in problems
+    assert (("t", "ratio"), "expected a number, got string '1.5'") in problems
+
+
+def test_a_single_item_written_without_the_array_is_reported_at_the_key() -> None:
+    _, problems = check({"name": "x", "hosts": 7})
+    assert problems == [(("t", "hosts"), "expected an array, got integer 7")]
+    _, problems = check({"name": "x", "hosts": []})
+    assert problems == [(("t", "hosts"), "must not be empty")]
+
+
+def test_env_values_are_described_by_type_only() -> None:
+    _, problems = check({"name": "x", "env": {"TOKEN": 12345}})
+    assert problems == [(("t", "env", "TOKEN"), "expected a string, got an integer")]
+
+
+def test_a_table_in_the_wrong_shape() -> None:
+    value, problems = check(["not", "a", "table"])
+    assert value is INVALID
+    assert problems == [(("t",), "expected a table, got an array")]

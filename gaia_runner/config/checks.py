@@ -17,7 +17,6 @@ from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
-from gaia_runner.config.server_options import check_gunicorn_option, check_uvicorn_option
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -147,6 +146,9 @@ def _check_server_tables(
 ) -> None:
     if server not in ("gunicorn", "uvicorn"):
         return
+    # Imported only for a config that has such a table: it loads the server's settings.
+    from gaia_runner.config.server_options import check_gunicorn_option, check_uvicorn_option
+
     checkers = {"gunicorn": check_gunicorn_option, "uvicorn": check_uvicorn_option}
     for table, check in checkers.items():
         options = app.get(table)

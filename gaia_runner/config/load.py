@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped, unused-ignore]
-
 from gaia_runner.config.build import build_config
 from gaia_runner.config.checks import check_rules, warn_memory
 from gaia_runner.config.cpus import available_cpus
@@ -152,7 +150,7 @@ def _syntax_issue(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> Config
 
 
 def machine_memory() -> int:
-    return int(psutil.virtual_memory().total)
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def _validate(data: Mapping[str, object], report: Reporter) -> Mapping[str, Any] | None:

@@ -10,7 +10,6 @@ first) as a key path and a message in the words a TOML editor uses.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -200,6 +199,8 @@ def _list(spec: ListOf, value: object, path: KeyPath, problems: Problems) -> obj
 
 
 def unknown_key(key: str, allowed: list[str]) -> str:
+    import difflib
+
     message = f"unknown key {key!r}"
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:

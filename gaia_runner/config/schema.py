@@ -87,11 +87,13 @@ def describe(value: object, *, redact: bool) -> str:
     return "a date/time"
 
 
-_EXPECTED = {
+_EXPECTED: Mapping[type, str] = {
     int: "an integer",
     float: "a number",
     str: "a string",
     bool: "true or false",
+    list: "an array",
+    dict: "a table",
 }
 
 

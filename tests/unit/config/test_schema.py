@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import tomli_w
+
+from gaia_runner.config import ConfigError, parse_config_text
+from gaia_runner.config.raw import FILE
 from gaia_runner.config.schema import (
     INVALID,
     ListOf,
@@ -75,3 +81,48 @@ def test_a_table_in_the_wrong_shape() -> None:
     value, problems = check(["not", "a", "table"])
     assert value is INVALID
     assert problems == [(("t",), "expected a table, got an array")]
+
+
+def _leaf_paths(spec: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if isinstance(spec, Table):
+        return [p for key, sub in spec.fields.items() for p in _leaf_paths(sub, (*path, key))]
+    if isinstance(spec, MapOf):
+        return _leaf_paths(spec.value, (*path, "web" if path == ("apps",) else "KEY"))
+    return [path]
+
+
+def _nest(path: tuple[str, ...], value: object) -> dict[str, object]:
+    data: dict[str, object] = {}
+    here = data
+    for key in path[:-1]:
+        here = here.setdefault(key, {})  # type: ignore[assignment]
+    here[path[-1]] = value
+    return data
+
+
+WRONG = [
+    True,
+    -(2**63),
+    1e308,
+    "",
+    "\0",
+    [],
+    [{}],
+    {"x": {}},
+    __import__("datetime").date(2026, 1, 1),
+]
+
+
+def test_no_wrong_value_anywhere_is_a_crash(tmp_path: Path) -> None:
+    # Every key of gaia.toml, every kind of wrong value, through the whole loader (cross-key
+    # checks and building included): reported, never an internal error.
+    for path in _leaf_paths(FILE, ()):
+        for value in WRONG:
+            data = _nest(path, value)
+            apps = data.setdefault("apps", {})
+            if isinstance(apps, dict):
+                apps.setdefault("web", {"app": "m:app"})
+            try:
+                parse_config_text(tomli_w.dumps(data), tmp_path / "gaia.toml", check_files=False)
+            except ConfigError as exc:
+                assert "bug" not in str(exc), (path, value, str(exc))

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaia_runner.inotify import DirWatch, dir_changes
+
 if TYPE_CHECKING:
     import watchfiles
 
@@ -83,13 +85,29 @@ class _SourceFiles:
         return not any(p.is_relative_to(root) for root in self._ignored)
 
 
-async def _debounced(
-    changes: AsyncIterator[set[tuple[watchfiles.Change, str]]], quiet: float
+async def _paths(
+    changes: AsyncIterator[set[tuple[watchfiles.Change, str]]],
 ) -> AsyncIterator[set[Path]]:
+    async for batch in changes:
+        yield {Path(p) for _, p in batch}
+
+
+async def _named(
+    changes: AsyncIterator[set[Path] | None], wanted: frozenset[Path]
+) -> AsyncIterator[set[Path]]:
+    """inotify reports every entry of the directories: keep the named files (all of
+    them when the kernel's queue overflowed)."""
+    async for batch in changes:
+        named = set(wanted) if batch is None else batch & wanted
+        if named:
+            yield named
+
+
+async def _debounced(changes: AsyncIterator[set[Path]], quiet: float) -> AsyncIterator[set[Path]]:
     """Merge bursts: yield once nothing more arrived for `quiet` seconds."""
     pending: set[Path] = set()
     iterator = changes.__aiter__()
-    next_batch: asyncio.Future[set[tuple[watchfiles.Change, str]]] | None = None
+    next_batch: asyncio.Future[set[Path]] | None = None
     while True:
         if next_batch is None:
             next_batch = asyncio.ensure_future(iterator.__anext__())
@@ -100,7 +118,7 @@ async def _debounced(
             except StopAsyncIteration:
                 return
             next_batch = None
-            pending |= {Path(p) for _, p in batch}
+            pending |= batch
             continue
         yield pending
         pending = set()
@@ -111,16 +129,11 @@ async def watch_named_files(
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
     changed content. Watching restarts when the set of directories changes."""
-    import watchfiles
-
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
         last = fingerprint(wanted)
-        raw = watchfiles.awatch(
-            *dirs, watch_filter=_NamedFiles(wanted), debounce=50, step=20, stop_event=stop
-        )
-        async for changed in _debounced(raw, quiet):
+        async for changed in _debounced(_named_file_changes(dirs, wanted, stop), quiet):
             now = fingerprint(wanted)
             if now == last:
                 continue  # a touch, or a save of identical content
@@ -128,6 +141,28 @@ async def watch_named_files(
             yield changed
             if frozenset(p.absolute() for p in paths()) != wanted:
                 break
+
+
+def _named_file_changes(
+    dirs: list[Path], wanted: frozenset[Path], stop: asyncio.Event
+) -> AsyncIterator[set[Path]]:
+    """inotify where the system has it: it costs nothing while nothing changes. watchfiles
+    otherwise (a thread that wakes every `step` ms)."""
+    try:
+        watch = DirWatch(dirs)
+    except OSError:
+        import watchfiles
+
+        raw = watchfiles.awatch(
+            *dirs,
+            watch_filter=_NamedFiles(wanted),
+            debounce=50,
+            step=20,
+            stop_event=stop,
+            recursive=False,
+        )
+        return _paths(raw)
+    return _named(dir_changes(watch, stop), wanted)
 
 
 async def watch_sources(
@@ -138,7 +173,7 @@ async def watch_sources(
     raw = watchfiles.awatch(
         root, watch_filter=_SourceFiles(ignored), debounce=50, step=20, stop_event=stop
     )
-    async for changed in _debounced(raw, quiet):
+    async for changed in _debounced(_paths(raw), quiet):
         yield changed
 
 

@@ -10,8 +10,9 @@ watchfiles is imported when watching starts, after the apps were spawned: its im
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,25 +104,33 @@ async def _named(
             yield named
 
 
-async def _debounced(changes: AsyncIterator[set[Path]], quiet: float) -> AsyncIterator[set[Path]]:
+async def _debounced(
+    changes: AsyncIterator[set[Path]], quiet: float
+) -> AsyncGenerator[set[Path], None]:
     """Merge bursts: yield once nothing more arrived for `quiet` seconds."""
     pending: set[Path] = set()
     iterator = changes.__aiter__()
     next_batch: asyncio.Future[set[Path]] | None = None
-    while True:
-        if next_batch is None:
-            next_batch = asyncio.ensure_future(iterator.__anext__())
-        done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
-        if next_batch in done:
-            try:
-                batch = next_batch.result()
-            except StopAsyncIteration:
-                return
-            next_batch = None
-            pending |= batch
-            continue
-        yield pending
-        pending = set()
+    try:
+        while True:
+            if next_batch is None:
+                next_batch = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
+            if next_batch in done:
+                try:
+                    batch = next_batch.result()
+                except StopAsyncIteration:
+                    return
+                next_batch = None
+                pending |= batch
+                continue
+            yield pending
+            pending = set()
+    finally:
+        # Closed early (the watched directories changed): the read in flight ends its
+        # watch too, rather than keeping a descriptor until gaia stops.
+        if next_batch is not None:
+            next_batch.cancel()
 
 
 async def watch_named_files(
@@ -133,14 +142,16 @@ async def watch_named_files(
         wanted = frozenset(p.absolute() for p in paths())
         dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
         last = fingerprint(wanted)
-        async for changed in _debounced(_named_file_changes(dirs, wanted, stop), quiet):
-            now = fingerprint(wanted)
-            if now == last:
-                continue  # a touch, or a save of identical content
-            last = now
-            yield changed
-            if frozenset(p.absolute() for p in paths()) != wanted:
-                break
+        changes = _debounced(_named_file_changes(dirs, wanted, stop), quiet)
+        async with contextlib.aclosing(changes):
+            async for changed in changes:
+                now = fingerprint(wanted)
+                if now == last:
+                    continue  # a touch, or a save of identical content
+                last = now
+                yield changed
+                if frozenset(p.absolute() for p in paths()) != wanted:
+                    break
 
 
 def _named_file_changes(

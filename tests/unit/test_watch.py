@@ -86,3 +86,33 @@ def test_named_files_yield_real_content_changes_only(tmp_path: Path) -> None:
             await _next(changes)
 
     asyncio.run(scenario())
+
+
+def test_a_new_directory_to_watch_closes_the_old_watch(tmp_path: Path) -> None:
+    config, other_dir = tmp_path / "gaia.toml", tmp_path / "env"
+    other_dir.mkdir()
+    config.write_text("a = 1\n")
+    named = [config]
+
+    def open_fds() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        changes = watch_named_files(lambda: list(named), QUIET, stop)
+        pending = asyncio.ensure_future(_next(changes))
+        await asyncio.sleep(0.1)
+        before = open_fds()
+        named.append(other_dir / "app.env")  # the config now names a file elsewhere
+        config.write_text("a = 2\n")
+        assert await pending == {config}
+        pending = asyncio.ensure_future(_next(changes))
+        await asyncio.sleep(0.1)
+        assert open_fds() == before  # one watch replaced by one, none left behind
+        (other_dir / "app.env").write_text("X=1\n")
+        assert await pending == {other_dir / "app.env"}
+        stop.set()
+        with pytest.raises(StopAsyncIteration):
+            await _next(changes)
+
+    asyncio.run(scenario())

@@ -39,7 +39,6 @@ from gaia_runner.watch import fingerprint, watch_app_sources, watch_named_files
 GAIA = "gaia"
 SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
 
-
 # Extra time a supervisor gets beyond stop_timeout before gaia kills its trees.
 STOP_SLACK = 1.0
 
@@ -309,7 +308,8 @@ class Runner:
 
     async def _refresh_display(self) -> None:
         while True:
-            self.display.update(self.snapshot())
+            if self.display.shows_status:
+                self.display.update(self.snapshot())
             self.close_unused_sockets()
             await asyncio.sleep(SNAPSHOT_INTERVAL)
 

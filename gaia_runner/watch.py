@@ -10,10 +10,13 @@ watchfiles is imported when watching starts, after the apps were spawned: its im
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from gaia_runner.inotify import DirWatch, dir_changes
 
 if TYPE_CHECKING:
     import watchfiles
@@ -83,27 +86,51 @@ class _SourceFiles:
         return not any(p.is_relative_to(root) for root in self._ignored)
 
 
-async def _debounced(
-    changes: AsyncIterator[set[tuple[watchfiles.Change, str]]], quiet: float
+async def _paths(
+    changes: AsyncIterator[set[tuple[watchfiles.Change, str]]],
 ) -> AsyncIterator[set[Path]]:
+    async for batch in changes:
+        yield {Path(p) for _, p in batch}
+
+
+async def _named(
+    changes: AsyncIterator[set[Path] | None], wanted: frozenset[Path]
+) -> AsyncIterator[set[Path]]:
+    """inotify reports every entry of the directories: keep the named files (all of
+    them when the kernel's queue overflowed)."""
+    async for batch in changes:
+        named = set(wanted) if batch is None else batch & wanted
+        if named:
+            yield named
+
+
+async def _debounced(
+    changes: AsyncIterator[set[Path]], quiet: float
+) -> AsyncGenerator[set[Path], None]:
     """Merge bursts: yield once nothing more arrived for `quiet` seconds."""
     pending: set[Path] = set()
     iterator = changes.__aiter__()
-    next_batch: asyncio.Future[set[tuple[watchfiles.Change, str]]] | None = None
-    while True:
-        if next_batch is None:
-            next_batch = asyncio.ensure_future(iterator.__anext__())
-        done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
-        if next_batch in done:
-            try:
-                batch = next_batch.result()
-            except StopAsyncIteration:
-                return
-            next_batch = None
-            pending |= {Path(p) for _, p in batch}
-            continue
-        yield pending
-        pending = set()
+    next_batch: asyncio.Future[set[Path]] | None = None
+    try:
+        while True:
+            if next_batch is None:
+                next_batch = asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
+            if next_batch in done:
+                try:
+                    batch = next_batch.result()
+                except StopAsyncIteration:
+                    return
+                next_batch = None
+                pending |= batch
+                continue
+            yield pending
+            pending = set()
+    finally:
+        # Closed early (the watched directories changed): the read in flight ends its
+        # watch too, rather than keeping a descriptor until gaia stops.
+        if next_batch is not None:
+            next_batch.cancel()
 
 
 async def watch_named_files(
@@ -111,23 +138,42 @@ async def watch_named_files(
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
     changed content. Watching restarts when the set of directories changes."""
-    import watchfiles
-
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
         last = fingerprint(wanted)
+        changes = _debounced(_named_file_changes(dirs, wanted, stop), quiet)
+        async with contextlib.aclosing(changes):
+            async for changed in changes:
+                now = fingerprint(wanted)
+                if now == last:
+                    continue  # a touch, or a save of identical content
+                last = now
+                yield changed
+                if frozenset(p.absolute() for p in paths()) != wanted:
+                    break
+
+
+def _named_file_changes(
+    dirs: list[Path], wanted: frozenset[Path], stop: asyncio.Event
+) -> AsyncIterator[set[Path]]:
+    """inotify where the system has it: it costs nothing while nothing changes. watchfiles
+    otherwise (a thread that wakes every `step` ms)."""
+    try:
+        watch = DirWatch(dirs)
+    except OSError:
+        import watchfiles
+
         raw = watchfiles.awatch(
-            *dirs, watch_filter=_NamedFiles(wanted), debounce=50, step=20, stop_event=stop
+            *dirs,
+            watch_filter=_NamedFiles(wanted),
+            debounce=50,
+            step=20,
+            stop_event=stop,
+            recursive=False,
         )
-        async for changed in _debounced(raw, quiet):
-            now = fingerprint(wanted)
-            if now == last:
-                continue  # a touch, or a save of identical content
-            last = now
-            yield changed
-            if frozenset(p.absolute() for p in paths()) != wanted:
-                break
+        return _paths(raw)
+    return _named(dir_changes(watch, stop), wanted)
 
 
 async def watch_sources(
@@ -138,7 +184,7 @@ async def watch_sources(
     raw = watchfiles.awatch(
         root, watch_filter=_SourceFiles(ignored), debounce=50, step=20, stop_event=stop
     )
-    async for changed in _debounced(raw, quiet):
+    async for changed in _debounced(_paths(raw), quiet):
         yield changed
 
 

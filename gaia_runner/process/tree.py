@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
@@ -50,16 +51,19 @@ class TreeSample:
 
 def child_pids(pid: int) -> list[int]:
     """Direct children, from /proc/PID/task/*/children: psutil's children() reads the stat
-    file of every process on the machine to find them, which made an idle gaia busy."""
+    file of every process on the machine to find them, which made an idle gaia busy.
+    (Plain strings and os calls: this runs for every process of every app each sample.)"""
+    base = f"/proc/{pid}/task/"
     try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        tasks = os.listdir(base)  # noqa: PTH208 (pathlib doubles the cost here)
     except OSError:
         return []
     found: list[int] = []
     readable = False
     for task in tasks:
         try:
-            found += [int(p) for p in (task / "children").read_text().split()]
+            with open(f"{base}{task}/children", "rb") as file:
+                found += [int(p) for p in file.read().split()]
             readable = True
         except OSError:
             continue
@@ -69,9 +73,10 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
-def descendant_pids(pid: int) -> list[int]:
+def descendant_pids(pid: int, children: list[int] | None = None) -> list[int]:
+    """Every process below `pid`; `children`, when already read, are its direct ones."""
     out: list[int] = []
-    queue = child_pids(pid)
+    queue = list(children) if children is not None else child_pids(pid)
     while queue:
         child = queue.pop()
         out.append(child)
@@ -103,6 +108,8 @@ class TreeSampler:
     def __init__(self) -> None:
         self._handles: dict[int, psutil.Process] = {}
         self._memory: dict[int, tuple[int, int]] = {}
+        self._cpu: dict[int, tuple[float, float]] = {}  # pid -> (cpu seconds, when)
+        self._workers: set[int] = set()  # once a worker (past exec), always one
 
     def _sample(self, pid: int, full: bool) -> ProcessSample | None:
         """USS/PSS come from smaps, which costs far more than the rest: unless `full`,
@@ -112,7 +119,6 @@ class TreeSampler:
             if handle is None:
                 handle = self._handles[pid] = psutil.Process(pid)
             with handle.oneshot():
-                cpu = handle.cpu_percent(None)
                 times = handle.cpu_times()
                 if full or pid not in self._memory:
                     try:
@@ -122,11 +128,37 @@ class TreeSampler:
                         rss = handle.memory_info().rss
                         self._memory[pid] = (rss, rss)
             uss, pss = self._memory[pid]
-            return ProcessSample(pid, uss, pss, cpu, times.user + times.system)
+            seconds = times.user + times.system
+            return ProcessSample(pid, uss, pss, self._cpu_percent(pid, seconds), seconds)
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-            self._handles.pop(pid, None)
-            self._memory.pop(pid, None)
+            self._forget(pid)
             return None
+
+    def _cpu_percent(self, pid: int, seconds: float) -> float:
+        """As psutil's cpu_percent(None) (0.0 the first time), without its cpu_count()
+        and second read of the stat file per call."""
+        now = time.monotonic()
+        last = self._cpu.get(pid)
+        self._cpu[pid] = (seconds, now)
+        if last is None or now <= last[1]:
+            return 0.0
+        return max(0.0, 100.0 * (seconds - last[0]) / (now - last[1]))
+
+    def _is_worker(self, pid: int, server: str) -> bool:
+        if pid in self._workers:
+            return True
+        # Not cached when false: a spawned uvicorn worker has its parent's command line
+        # until it execs.
+        found = is_worker(self._handles[pid], server)
+        if found:
+            self._workers.add(pid)
+        return found
+
+    def _forget(self, pid: int) -> None:
+        self._handles.pop(pid, None)
+        self._memory.pop(pid, None)
+        self._cpu.pop(pid, None)
+        self._workers.discard(pid)
 
     def sample(self, roots: Sequence[int], server: str, full: bool = True) -> TreeSample:
         """A server has one root (the master) whose direct children are workers; a plain
@@ -143,16 +175,17 @@ class TreeSampler:
                     workers.append(top)
             else:
                 root = top
-            direct_children = set(child_pids(root_pid))
-            for pid in descendant_pids(root_pid):
+            direct = child_pids(root_pid)
+            direct_children = set(direct)
+            for pid in descendant_pids(root_pid, direct):
                 seen.add(pid)
                 sample = self._sample(pid, full)
                 if sample is None:
                     continue
-                direct = server != "command" and pid in direct_children
-                is_a_worker = direct and is_worker(self._handles[pid], server)
+                is_a_worker = (
+                    server != "command" and pid in direct_children and self._is_worker(pid, server)
+                )
                 (workers if is_a_worker else others).append(sample)
         for stale in set(self._handles) - seen:
-            del self._handles[stale]
-            self._memory.pop(stale, None)
+            self._forget(stale)
         return TreeSample(root, tuple(workers), tuple(others))

@@ -35,6 +35,7 @@ class Host(Protocol):
     def sample(self) -> TreeSample | None: ...
     @property
     def current(self) -> Generation | None: ...
+    async def next_sample(self) -> TreeSample: ...
     def log_event(self, message: str) -> None: ...
     def count_restart(self, label: str) -> None: ...
 
@@ -70,6 +71,28 @@ class WorkerTurnover:
 
 
 @dataclass
+class StartingWorkers:
+    """Before the app has ever answered, one worker that dies already says the start
+    failed: uvicorn would respawn an import error ~4 times a second. A worker seen and
+    now gone (a reaped or zombie uvicorn worker is not listed), or one beyond the
+    initial set (a replacement the watch did not see die), ends the start."""
+
+    expected: int
+    seen: set[int] = field(default_factory=set)
+
+    def observe(self, pids: Iterable[int]) -> str | None:
+        alive = set(pids)
+        gone = sorted(self.seen - alive)
+        replaced = len(self.seen) >= self.expected and bool(alive - self.seen)
+        self.seen |= alive
+        if gone:
+            return f"worker {gone[0]} died before the app answered"
+        if replaced:
+            return "a worker was replaced before the app answered"
+        return None
+
+
+@dataclass
 class OverLimit:
     """Per-worker count of consecutive samples over a limit: one spike is not a leak."""
 
@@ -89,34 +112,36 @@ class OverLimit:
 
 async def watch_crash_loop(sup: Host, gen: Generation, serving: bool) -> Condemned:
     """A master that keeps replacing dying workers looks alive but serves nothing."""
+    if gen.server == "command":
+        await asyncio.Event().wait()  # copies are gaia's own children: first_exit sees them
+    if not serving:
+        return await _watch_start(gen)
     turnover = WorkerTurnover(window=sup.timings.crash_window, expected=gen.workers_desired)
-    # Before the app has ever answered, one replaced worker already says the start
-    # failed (uvicorn would otherwise respawn an import error ~4 times a second).
-    limit = sup.timings.crash_limit if serving else 1
-    # While starting, workers that die at import live a fraction of a second: look
-    # often. Once serving, a crash loop also has to stop answering, so a slow look
-    # (and a cheap gaia) is enough.
-    poll = sup.timings.sample if serving else TURNOVER_POLL
     while True:
-        await asyncio.sleep(poll)
-        if gen.server == "command":
+        # Once serving, a crash loop also has to stop answering, so each fresh sample of
+        # the tree is enough: no timer and no second pass over /proc of its own.
+        sample = await sup.next_sample()
+        if sup.current is not gen:
             continue
-        sample = sup.sample if serving and sup.current is gen else None
-        if sample is not None:
-            # The sampler already read this tree: no second pass over /proc per app.
-            pids = [w.pid for w in sample.workers]
-        else:
-            found = await asyncio.to_thread(worker_processes, gen.leader.pid, gen.server)
-            pids = [p.pid for p in found]
-        births = turnover.observe(time.monotonic(), pids)
-        if births < limit:
-            continue
-        if serving and (await gen.probe("/", timeout=2.0)).answered:
+        births = turnover.observe(time.monotonic(), [w.pid for w in sample.workers])
+        if births < sup.timings.crash_limit or (await gen.probe("/", timeout=2.0)).answered:
             continue
         return Condemned(
             f"worker crash loop: {births} workers replaced within {turnover.window:g}s",
             "worker crash loop",
         )
+
+
+async def _watch_start(gen: Generation) -> Condemned:
+    """Workers that die at import live a fraction of a second: look often, and end the
+    start at the death rather than at the replacement (a new interpreter each time)."""
+    workers = StartingWorkers(gen.workers_desired)
+    while True:
+        await asyncio.sleep(TURNOVER_POLL)
+        found = await asyncio.to_thread(worker_processes, gen.leader.pid, gen.server)
+        failed = workers.observe(p.pid for p in found)
+        if failed is not None:
+            return Condemned(failed, "worker died")
 
 
 async def watch_health(sup: Host, gen: Generation) -> Condemned:
@@ -143,9 +168,10 @@ async def watch_memory(sup: Host, gen: Generation) -> Condemned:
     worker_over = OverLimit(limits.samples)
     total_over = OverLimit(limits.samples)
     while True:
-        await asyncio.sleep(limits.interval)
-        sample = sup.sample
-        if sample is None or sup.current is not gen:
+        # The sampler reads the tree every `limits.interval` for an app with limits:
+        # each fresh sample is looked at once, so "samples in a row" are real samples.
+        sample = await sup.next_sample()
+        if sup.current is not gen:
             continue
         alive = [w.pid for w in sample.workers]
         over = [w.pid for w in sample.workers if limits.worker and w.uss > limits.worker]

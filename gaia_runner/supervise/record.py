@@ -46,6 +46,7 @@ class AppRecord:
         # Kept after the detail line moves on: `gaia status` shows the last refused replace.
         self.last_rejected: str | None = None
         self._sampler = TreeSampler()
+        self._sample_waiters: list[asyncio.Future[TreeSample]] = []
         self.restart_reasons: Counter[str] = Counter()
         self.cpu = CpuCounter()
 
@@ -114,14 +115,31 @@ class AppRecord:
             if generation is not None:
                 before = _pids(self.sample)
                 try:
-                    self.sample = await asyncio.to_thread(
+                    sample = await asyncio.to_thread(
                         self._sampler.sample, generation.pids, generation.server, full
                     )
-                    self.cpu.observe((p.pid, p.cpu_seconds) for p in self.sample.processes)
+                    self.cpu.observe((p.pid, p.cpu_seconds) for p in sample.processes)
                 except Exception as exc:  # psutil races with exiting processes
                     self._notify(f"sampling failed: {exc}")
+                else:
+                    if generation is self.current:
+                        self._publish(sample)
                 steady = steady + 1 if _pids(self.sample) == before else 0
             await asyncio.sleep(self._sample_interval(steady))
+
+    def _publish(self, sample: TreeSample) -> None:
+        self.sample = sample
+        waiters, self._sample_waiters = self._sample_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(sample)
+
+    async def next_sample(self) -> TreeSample:
+        """The next sample of the current generation's tree: the watchers wake with the
+        sampler instead of on timers of their own."""
+        waiter: asyncio.Future[TreeSample] = asyncio.get_running_loop().create_future()
+        self._sample_waiters.append(waiter)
+        return await waiter
 
     def _sample_interval(self, steady: int) -> float:
         """A memory limit sets its own interval. Otherwise a tree whose processes stay

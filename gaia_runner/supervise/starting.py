@@ -68,9 +68,9 @@ async def until_serving(
     if exited in done:
         code = exited.result().returncode
         return code if code is not None else -1
+    if serving in done:
+        return None  # a worker that dies once the app has answered is the watchers' business
     if looping in done:
         return looping.result()
-    if serving in done:
-        return None
     last = f" (last probe: {generation.last_probe})" if generation.last_probe else ""
     return Condemned(f"not serving after {timeout:g}s{last}", "start timeout")

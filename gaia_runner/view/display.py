@@ -30,6 +30,10 @@ __all__ = [
 
 
 class Display(Protocol):
+    # False: update() ignores snapshots, so nobody needs to build one twice a second.
+    @property
+    def shows_status(self) -> bool: ...
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -60,6 +64,8 @@ class PlainDisplay:
     apps, their log files and gaia itself carry on. A closed pipe never comes back; after
     a full disk, writing resumes with a note of how many lines were not shown.
     """
+
+    shows_status = False
 
     def __init__(self, stream: IO[str] | None = None, warn: Warn = warn_stderr) -> None:
         self._stream = stream

@@ -19,6 +19,8 @@ def no_forward(app: str, source: str, lines: Sequence[str]) -> None:
 class QuietDisplay:
     """`gaia up -d`: nothing on screen; the log files are the output."""
 
+    shows_status = False
+
     def start(self) -> None:
         pass
 
@@ -44,6 +46,10 @@ class EventLog:
     def __init__(self, inner: Display, log: AppLog) -> None:
         self.inner = inner
         self.log = log
+
+    @property
+    def shows_status(self) -> bool:
+        return self.inner.shows_status
 
     def start(self) -> None:
         self.inner.start()
@@ -72,6 +78,10 @@ class Timestamped:
 
     def __init__(self, inner: Display) -> None:
         self.inner = inner
+
+    @property
+    def shows_status(self) -> bool:
+        return self.inner.shows_status
 
     def start(self) -> None:
         self.inner.start()

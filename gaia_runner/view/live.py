@@ -86,6 +86,8 @@ class Rendered:
 class TuiDisplay:
     """Rich Live status table; logs are printed above it and scroll away like normal output."""
 
+    shows_status = True
+
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self._shown = Rendered(render_status(Snapshot(apps=())))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaia_runner.supervise.monitors import OverLimit, WorkerTurnover
+from gaia_runner.supervise.monitors import OverLimit, StartingWorkers, WorkerTurnover
 
 
 def test_turnover_counts_births_after_the_first_set_within_the_window() -> None:
@@ -24,3 +24,19 @@ def test_over_limit_needs_consecutive_samples() -> None:
     assert o.observe([7], [7, 8]) == []
     assert o.observe([7], [7, 8]) == []
     assert o.observe([7], [7, 8]) == [7]
+
+
+def test_a_start_fails_at_the_first_worker_death() -> None:
+    w = StartingWorkers(expected=2)
+    assert w.observe([]) is None  # nothing forked yet
+    assert w.observe([11]) is None  # the second worker is still being spawned
+    assert w.observe([11, 12]) is None
+    assert w.observe([11, 12]) is None
+    assert w.observe([12]) == "worker 11 died before the app answered"
+
+
+def test_a_start_fails_at_a_replacement_whose_death_was_not_seen() -> None:
+    w = StartingWorkers(expected=2)
+    assert w.observe([11, 12]) is None
+    # Died and replaced between two looks: the newcomer gives it away.
+    assert w.observe([11, 12, 13]) == "a worker was replaced before the app answered"

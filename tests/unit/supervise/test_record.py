@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -44,3 +45,24 @@ def test_pids_cover_the_whole_tree() -> None:
     sample = TreeSample(one, (ProcessSample(2, 0, 0, 0.0),), (ProcessSample(3, 0, 0, 0.0),))
     assert _pids(sample) == {1, 2, 3}
     assert _pids(None) == set()
+
+
+def test_watchers_get_each_new_sample_once(tmp_path: Path) -> None:
+    rec = record(tmp_path)
+    first = TreeSample(None, (ProcessSample(2, 0, 0, 0.0),))
+    second = TreeSample(None, (ProcessSample(3, 0, 0, 0.0),))
+
+    async def scenario() -> None:
+        a = asyncio.ensure_future(rec.next_sample())
+        b = asyncio.ensure_future(rec.next_sample())
+        await asyncio.sleep(0)
+        rec._publish(first)
+        assert await a is first and await b is first
+        assert rec.sample is first
+        later = asyncio.ensure_future(rec.next_sample())
+        await asyncio.sleep(0)
+        assert not later.done()  # the sample already seen is not handed out again
+        rec._publish(second)
+        assert await later is second
+
+    asyncio.run(asyncio.wait_for(scenario(), 5))

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from gaia_runner.supervise.state import AppState
+from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import (
     MAX_LINE_CHARS,
     PlainDisplay,
     make_display,
 )
+from gaia_runner.view.events import EventLog, QuietDisplay, Timestamped, no_forward
 from gaia_runner.view.live import TuiDisplay
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
@@ -195,3 +198,12 @@ def test_plain_batch_is_cleaned_and_cut_per_line() -> None:
         "web | ok",
         "",
     ]
+
+
+def test_only_the_live_table_asks_for_snapshots(tmp_path: Path) -> None:
+    log = AppLog("gaia", tmp_path, no_forward)
+    plain = PlainDisplay(io.StringIO())
+    assert not plain.shows_status and not QuietDisplay().shows_status
+    assert not EventLog(Timestamped(plain), log).shows_status
+    assert EventLog(Timestamped(TuiDisplay(console())), log).shows_status
+    log.close()

@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 from gaia_runner.view.applog import Warn, warn_stderr
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 GAIA = "gaia"
 __all__ = [
     "MAX_LINE_CHARS",
+    "DeferredDisplay",
     "Display",
     "PlainDisplay",
     "make_display",
@@ -141,6 +142,63 @@ class PlainDisplay:
         stream.flush()
 
 
+class DeferredDisplay:
+    """A display created on its first status update (or at stop), so that importing Rich
+    (~70 ms) comes after the apps were spawned, not before (issue 13). Output until then
+    is queued and replayed in order."""
+
+    shows_status = True
+
+    def __init__(self, create: Callable[[], Display]) -> None:
+        self._create = create
+        self._inner: Display | None = None
+        self._queued: list[Callable[[Display], None]] = []
+        self._started = False
+        self._lock = threading.Lock()
+
+    def _ready(self) -> Display:
+        with self._lock:
+            if self._inner is None:
+                inner = self._create()
+                if self._started:
+                    inner.start()
+                for call in self._queued:
+                    call(inner)
+                self._queued.clear()
+                self._inner = inner
+            return self._inner
+
+    def _send(self, call: Callable[[Display], None]) -> None:
+        with self._lock:
+            if self._inner is None:
+                self._queued.append(call)
+                return
+            inner = self._inner
+        call(inner)
+
+    def start(self) -> None:
+        with self._lock:
+            self._started = True
+            inner = self._inner
+        if inner is not None:
+            inner.start()
+
+    def stop(self) -> None:
+        self._ready().stop()
+
+    def update(self, snapshot: Snapshot) -> None:
+        self._ready().update(snapshot)
+
+    def log_line(self, app: str, source: str, line: str) -> None:
+        self._send(lambda d: d.log_line(app, source, line))
+
+    def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
+        self._send(lambda d: d.log_lines(app, source, lines))
+
+    def event(self, message: str) -> None:
+        self._send(lambda d: d.event(message))
+
+
 def make_display(mode: Literal["auto", "tui", "plain"], console: Console | None = None) -> Display:
     """Pick the display; with a console given, plain output goes to that console's file."""
     if mode == "auto":
@@ -148,7 +206,11 @@ def make_display(mode: Literal["auto", "tui", "plain"], console: Console | None 
         interactive = terminal and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
         mode = "tui" if interactive else "plain"
     if mode == "tui":
-        from gaia_runner.view.live import TuiDisplay
 
-        return TuiDisplay(console)
+        def live() -> Display:
+            from gaia_runner.view.live import TuiDisplay
+
+            return TuiDisplay(console)
+
+        return DeferredDisplay(live)
     return PlainDisplay(console.file if console is not None else None)

@@ -10,6 +10,7 @@ from gaia_runner.supervise.state import AppState
 from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import (
     MAX_LINE_CHARS,
+    DeferredDisplay,
     PlainDisplay,
     make_display,
 )
@@ -112,13 +113,40 @@ def test_plain_degrades_on_an_ascii_stream() -> None:
 
 def test_make_display_explicit_modes() -> None:
     assert isinstance(make_display("plain", console()), PlainDisplay)
-    assert isinstance(make_display("tui", console()), TuiDisplay)
+    assert isinstance(make_display("tui", console()), DeferredDisplay)
+
+
+def test_the_live_table_is_created_at_its_first_update_and_replays_what_came_before() -> None:
+    made: list[PlainDisplay] = []
+    out = io.StringIO()
+
+    def create() -> PlainDisplay:
+        made.append(PlainDisplay(out))
+        return made[0]
+
+    display = DeferredDisplay(create)
+    display.start()
+    display.event("first")
+    display.log_lines("web", "", ["a", "b"])
+    assert made == [] and out.getvalue() == ""
+    display.update(Snapshot(apps=(), config_error=None))
+    display.event("after")
+    assert len(made) == 1
+    assert out.getvalue() == "gaia | first\nweb | a\nweb | b\ngaia | after\n"
+
+
+def test_a_deferred_display_never_updated_still_shows_everything_at_stop() -> None:
+    out = io.StringIO()
+    display = DeferredDisplay(lambda: PlainDisplay(out))
+    display.event("bind failed")
+    display.stop()
+    assert out.getvalue() == "gaia | bind failed\n"
 
 
 @pytest.mark.parametrize(
     ("terminal", "env", "expected"),
     [
-        (True, {"TERM": "xterm-256color"}, TuiDisplay),
+        (True, {"TERM": "xterm-256color"}, DeferredDisplay),
         (False, {"TERM": "xterm-256color"}, PlainDisplay),
         (True, {"TERM": "xterm-256color", "CI": "true"}, PlainDisplay),
         (True, {"TERM": "dumb"}, PlainDisplay),
@@ -128,7 +156,7 @@ def test_make_display_auto(
     monkeypatch: pytest.MonkeyPatch,
     terminal: bool,
     env: dict[str, str],
-    expected: type[TuiDisplay | PlainDisplay],
+    expected: type[DeferredDisplay | PlainDisplay],
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
     for key, value in env.items():

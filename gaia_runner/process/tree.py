@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psutil
 
+from gaia_runner.process.warm import FORKED_WORKER_NAME
+
 _UVICORN_WORKER_MARK = "multiprocessing.spawn"
 
 
@@ -80,10 +82,13 @@ def descendant_pids(pid: int) -> list[int]:
 
 
 def is_worker(proc: psutil.Process, server: str) -> bool:
-    """Gunicorn forks only workers; uvicorn also starts a resource tracker we must not count."""
+    """Gunicorn forks only workers; uvicorn also starts a resource tracker we must not count.
+    Its workers are spawned, or in dev mode forked (and named so)."""
     if server != "uvicorn":
         return True
     try:
+        if proc.name() == FORKED_WORKER_NAME:
+            return True
         return any(_UVICORN_WORKER_MARK in part for part in proc.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False

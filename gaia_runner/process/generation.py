@@ -19,10 +19,18 @@ from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, Bind, BindKind
 from gaia_runner.process.child import ChildProcess, LineSink
-from gaia_runner.process.launch import LaunchSpec, build_launch, short_socket_path
+from gaia_runner.process.launch import (
+    LaunchSpec,
+    build_launch,
+    child_environment,
+    imports_record,
+    short_socket_path,
+    switched_user,
+)
 from gaia_runner.process.probe import ProbeResult, http_probe
 from gaia_runner.process.probe_tls import probe_context
 from gaia_runner.process.sockets import Listener, bind_private_listener
+from gaia_runner.process.standby import Standby
 from gaia_runner.process.statedir import ensure_private_dir
 
 PROBE_INTERVAL = 0.05
@@ -89,6 +97,7 @@ class Generation:
         self._retired: set[ChildProcess] = set()
         self._changed = asyncio.Event()
         self.probe_tls: ssl.SSLContext | None = None
+        self.served = asyncio.Event()  # set once wait_serving returned
 
     @classmethod
     async def start(
@@ -130,6 +139,55 @@ class Generation:
             raise
         spec.close_config_fd()
         generation = cls(number, app, spec, private, children, sink)
+        generation.probe_tls = probe_context(app, run_dir)
+        return generation
+
+    @staticmethod
+    async def standby(
+        number: int,
+        app: AppConfig,
+        public: Sequence[Listener],
+        run_dir: Path,
+        base_env: Mapping[str, str],
+        sink: LineSink,
+    ) -> Standby | None:
+        """Dev mode: generation `number`'s process, started ahead (see standby.py). None
+        for what has no warm start: a command, an app run as another user."""
+        if app.command is not None or switched_user(app) is not None:
+            return None
+        private = private_listener_for(app, run_dir, number)
+        env = child_environment(app, base_env)
+        sink = hiding_private(sink, private.bind)
+        imports = imports_record(run_dir, app)
+        try:
+            return await Standby.spawn(number, private, public, env, app.cwd, sink, imports)
+        except BaseException:
+            private.close()
+            raise
+
+    @classmethod
+    def from_standby(
+        cls,
+        standby: Standby,
+        app: AppConfig,
+        public: Sequence[Listener],
+        run_dir: Path,
+        base_env: Mapping[str, str],
+        *,
+        debug: bool = False,
+    ) -> Generation | None:
+        """Release `standby` as this generation; None if it does not fit any more."""
+        fds = [*(listener.fd for listener in public), standby.private.fd]
+        spec = build_launch(app, fds, run_dir, standby.number, base_env, debug=debug)
+        if not standby.fits(spec, public):
+            spec.close_config_fd()
+            spec.remove_files()  # the cold start gets a number of its own
+            return None
+        try:
+            child = standby.release(spec.argv)
+        except OSError:  # it died just now
+            return None
+        generation = cls(standby.number, app, spec, standby.private, [child], standby.sink)
         generation.probe_tls = probe_context(app, run_dir)
         return generation
 
@@ -202,6 +260,7 @@ class Generation:
         """
         if self.private is None:
             await asyncio.sleep(self.command_grace)
+            self.served.set()
             return
         health = self.app.health
         path, timeout = (health.path, health.timeout) if health else ("/", 5.0)
@@ -213,6 +272,7 @@ class Generation:
             result = await self.probe(path, timeout=timeout)
             self.last_probe = result.describe(path)
             if result.healthy if health else result.answered:
+                self.served.set()
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, PROBE_BACKOFF_MAX)

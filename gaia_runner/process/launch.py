@@ -127,6 +127,7 @@ def _gunicorn_config(
     ca_certs: Path | None,
     debug: bool,
     measured: bool = False,
+    imports: Path | None = None,
 ) -> str:
     settings: dict[str, object] = {
         "bind": [f"fd://{fd}" for fd in fds],
@@ -177,6 +178,15 @@ def _gunicorn_config(
             "",
             "    drain.install()",
         ]
+    if measured or imports is not None:
+        lines += ["", "", "def post_worker_init(worker):"]
+    if imports is not None:
+        lines += [
+            "    # Dev mode: the app's next standby imports these libraries ahead of a save.",
+            "    from gaia_runner.process.warm import record_imports",
+            "",
+            f"    record_imports({str(imports)!r})",
+        ]
     if measured:
         lines += _metrics_hooks(app)
     lines.append("")
@@ -186,9 +196,6 @@ def _gunicorn_config(
 def _metrics_hooks(app: AppConfig) -> list[str]:
     wsgi = app.worker_class in (WorkerClass.SYNC, WorkerClass.GTHREAD)
     return [
-        "",
-        "",
-        "def post_worker_init(worker):",
         "    # gaia measures every request: its middleware wraps the app this worker loaded.",
         "    from gaia_runner.metrics.hooks import wrap_gunicorn_worker",
         "",
@@ -200,6 +207,11 @@ def _metrics_hooks(app: AppConfig) -> list[str]:
         "",
         "    flush()",
     ]
+
+
+def imports_record(run_dir: Path, app: AppConfig) -> Path:
+    """Dev mode: where the app's workers list the libraries its next standby imports."""
+    return run_dir / f"{app.name}.imports"
 
 
 def _uvicorn_options(app: AppConfig, ca_certs: Path | None) -> dict[str, object]:
@@ -260,7 +272,8 @@ def build_launch(
         conf = run_dir / f"{stem}.gunicorn.py"
         # Written atomically into a directory only gaia's user can write: what gunicorn
         # executes is exactly what gaia wrote.
-        text = _gunicorn_config(app, fds, control, ca_certs, debug, _measured(env))
+        imports = imports_record(run_dir, app) if debug and not as_other_user else None
+        text = _gunicorn_config(app, fds, control, ca_certs, debug, _measured(env), imports)
         write_private_file(conf, text.encode())
         config_fd = _open_for_child(conf, env) if as_other_user else None
         source = "python:gaia_runner.process.fd_config" if as_other_user else str(conf)
@@ -280,6 +293,12 @@ def build_launch(
     if debug:
         options["log_level"] = "debug"
     spec: dict[str, object] = {"fds": list(fds), "options": options, "metrics": _measured(env)}
+    if debug:
+        # Dev mode: workers are forked from the launcher, so what it already imported (all
+        # of it, when a standby was released) is not imported again; see uvicorn_main.
+        spec["fork_workers"] = True
+        if not as_other_user:
+            spec["record_imports"] = str(imports_record(run_dir, app))
     if parse_app_target(app.app).has_arguments:
         spec["app_call"] = app.app
     write_private_file(conf, json.dumps(spec, indent=2).encode())

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import psutil
 
+from gaia_runner.process.warm import FORKED_WORKER_NAME
+
 _UVICORN_WORKER_MARK = "multiprocessing.spawn"
 
 
@@ -85,10 +87,13 @@ def descendant_pids(pid: int, children: list[int] | None = None) -> list[int]:
 
 
 def is_worker(proc: psutil.Process, server: str) -> bool:
-    """Gunicorn forks only workers; uvicorn also starts a resource tracker we must not count."""
+    """Gunicorn forks only workers; uvicorn also starts a resource tracker we must not count.
+    Its workers are spawned, or in dev mode forked (and named so)."""
     if server != "uvicorn":
         return True
     try:
+        if proc.name() == FORKED_WORKER_NAME:
+            return True
         return any(_UVICORN_WORKER_MARK in part for part in proc.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False

@@ -19,29 +19,66 @@ from typing import Any
 from gaia_runner.config.apptarget import load_app
 from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
+from gaia_runner.process.warm import name_forked_worker, record_imports
 
 
-def _worker_entry(target: Callable[..., None], parent: int, measured: bool, **kwargs: Any) -> None:
+def _worker_entry(
+    target: Callable[..., None], parent: int, spec: dict[str, Any], **kwargs: Any
+) -> None:
     die_with_parent(expected_parent=parent)
     drain.install()
-    if measured:
+    config = target.__self__.config  # type: ignore[attr-defined]
+    if spec.get("metrics"):
         from gaia_runner.metrics.hooks import wrap_uvicorn_server
 
         # target is Server.run: wrap what its Config loads, in this worker.
-        wrap_uvicorn_server(target.__self__.config)  # type: ignore[attr-defined]
+        wrap_uvicorn_server(config)
+    if "record_imports" in spec:
+        _record_after_load(config, spec["record_imports"])
     target(**kwargs)
 
 
-def _install_worker_hook(measured: bool) -> None:
+def _record_after_load(config: Any, path: str) -> None:
+    load = config.load
+
+    def load_and_record() -> None:
+        load()
+        record_imports(path)
+
+    config.load = load_and_record
+
+
+def _forked(config: Any, target: Callable[..., None], sockets: list[socket.socket]) -> Any:
+    """Dev mode: a worker forked from this process, which has not imported the app (so
+    the worker imports it fresh) but has imported the server and, released from a
+    standby, the app's libraries. It starts with the default signal handlers, as a
+    spawned worker does: uvicorn's parent installed its own."""
+    import multiprocessing
+    import signal
+
+    from uvicorn._subprocess import subprocess_started
+    from uvicorn.supervisors.multiprocess import SIGNALS
+
+    def started(**kwargs: Any) -> None:
+        name_forked_worker()
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        subprocess_started(**kwargs)
+
+    kwargs = {"config": config, "target": target, "sockets": sockets, "stdin_fileno": None}
+    return multiprocessing.get_context("fork").Process(target=started, kwargs=kwargs)
+
+
+def _install_worker_hook(spec: dict[str, Any]) -> None:
     from uvicorn import _subprocess
     from uvicorn.supervisors import multiprocess
 
-    original = _subprocess.get_subprocess
+    original = _forked if spec.get("fork_workers") else _subprocess.get_subprocess
 
     def get_subprocess(
         config: Any, target: Callable[..., None], sockets: list[socket.socket]
     ) -> Any:
-        wrapped = functools.partial(_worker_entry, target, os.getpid(), measured)
+        wrapped = functools.partial(_worker_entry, target, os.getpid(), spec)
         return original(config, wrapped, sockets)
 
     multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]
@@ -72,7 +109,7 @@ def main(argv: list[str]) -> int:
         options["app"] = functools.partial(load_app, spec["app_call"])
         options["factory"] = True
     config = uvicorn.Config(**options)
-    _install_worker_hook(bool(spec.get("metrics")))
+    _install_worker_hook(spec)
     Multiprocess(config, sockets=sockets).run()
     return 0
 

@@ -135,6 +135,7 @@ class AppSupervisor(AppRecord):
             await self._stop_generation(generation)
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
+        await self._starter.close()  # dev mode's standby goes with the app
         if self.state is not AppState.STOPPED:
             self._force_stopped()
 
@@ -361,7 +362,7 @@ class AppSupervisor(AppRecord):
         old = self.current
         assert old is not None
         kept = f"still serving the previous version (generation {old.number})"
-        self._notify(f"starting generation {self._starter.number + 1} ({reason})")
+        self._notify(f"starting generation {self._starter.next_number} ({reason})")
         if not skip_prestart:
             prestart = await self._run_prestart(app, only_stop)
             if not prestart.ok:
@@ -387,9 +388,7 @@ class AppSupervisor(AppRecord):
         self._tracker.mark_running(self.clock.now())
         self.running_since = self.clock.now()
         self.count_restart(reason)
-        self.detail = ""
-        self.last_rejected = None
-        self.sample = None
+        self.detail, self.last_rejected, self.sample = "", None, None
         self._notify(f"generation {new.number} serving; stopping generation {old.number}")
         # The old tree drains for up to its graceful timeout; meanwhile the new one is
         # watched and commands are served, so the retirement runs on its own.

@@ -51,3 +51,28 @@ def test_long_control_socket_paths_are_shortened() -> None:
     short = short_socket_path(long)
     assert len(str(short)) < 100
     assert short == short_socket_path(long)
+
+
+def test_dev_mode_gunicorn_workers_record_their_libraries(tmp_path: Path) -> None:
+    spec = build_launch(make(), [7], tmp_path, 1, {}, debug=True)
+    text = (tmp_path / "web.g1.gunicorn.py").read_text()
+    assert f"record_imports({str(tmp_path / 'web.imports')!r})" in text
+    namespace: dict[str, object] = {}
+    exec(text, namespace)
+    assert callable(namespace["post_worker_init"])
+    assert spec.argv[1:3] == ("-m", "gunicorn")
+
+
+def test_dev_mode_uvicorn_forks_its_workers_and_records_their_libraries(tmp_path: Path) -> None:
+    build_launch(make(server=ServerKind.UVICORN), [5], tmp_path, 1, {}, debug=True)
+    data = json.loads((tmp_path / "web.g1.uvicorn.json").read_text())
+    assert data["fork_workers"] is True
+    assert data["record_imports"] == str(tmp_path / "web.imports")
+
+
+def test_production_launches_have_no_dev_mode_hooks(tmp_path: Path) -> None:
+    build_launch(make(), [7], tmp_path, 1, {})
+    build_launch(make(server=ServerKind.UVICORN), [5], tmp_path, 1, {})
+    assert "record_imports" not in (tmp_path / "web.g1.gunicorn.py").read_text()
+    data = json.loads((tmp_path / "web.g1.uvicorn.json").read_text())
+    assert "fork_workers" not in data and "record_imports" not in data

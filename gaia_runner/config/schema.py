@@ -87,7 +87,7 @@ def describe(value: object, *, redact: bool) -> str:
     return "a date/time"
 
 
-_EXPECTED: Mapping[type, str] = {
+EXPECTED: Mapping[type, str] = {
     int: "an integer",
     float: "a number",
     str: "a string",
@@ -97,7 +97,8 @@ _EXPECTED: Mapping[type, str] = {
 }
 
 
-def _is(value: object, kind: type) -> bool:
+def is_kind(value: object, kind: type) -> bool:
+    """A TOML value of this Python type; a boolean is not a number, an integer is a float."""
     if kind is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind is int:
@@ -107,8 +108,6 @@ def _is(value: object, kind: type) -> bool:
 
 def validate(spec: Spec, value: object, path: KeyPath, problems: Problems) -> object:
     """The checked value, or INVALID after appending what is wrong to ``problems``."""
-    # env values may be secrets: describe their type, never their content.
-    redact = "env" in path
     if isinstance(spec, Table):
         return _table(spec, value, path, problems)
     if isinstance(spec, MapOf):
@@ -116,13 +115,17 @@ def validate(spec: Spec, value: object, path: KeyPath, problems: Problems) -> ob
     if isinstance(spec, ListOf):
         return _list(spec, value, path, problems)
     if isinstance(spec, Scalar):
-        if not _is(value, spec.kind):
-            problems.append(
-                (path, f"expected {_EXPECTED[spec.kind]}, got {describe(value, redact=redact)}")
-            )
-            return INVALID
+        if not is_kind(value, spec.kind):
+            return _wrong_type(spec.kind, value, path, problems)
         return _checked(spec.checks, value, path, problems)
     return _checked((spec,), value, path, problems)
+
+
+def _wrong_type(kind: type, value: object, path: KeyPath, problems: Problems) -> _Invalid:
+    # env values may be secrets: describe their type, never their content.
+    shown = describe(value, redact="env" in path)
+    problems.append((path, f"expected {EXPECTED[kind]}, got {shown}"))
+    return INVALID
 
 
 def _checked(checks: tuple[Check, ...], value: object, path: KeyPath, problems: Problems) -> object:
@@ -137,14 +140,11 @@ def _checked(checks: tuple[Check, ...], value: object, path: KeyPath, problems: 
 
 def _table(spec: Table, value: object, path: KeyPath, problems: Problems) -> object:
     if spec.shorthand is not None and not isinstance(value, dict):
-        try:
-            value = spec.shorthand(value)
-        except ValueError as exc:
-            problems.append((path, str(exc)))
+        value = _checked((spec.shorthand,), value, path, problems)
+        if value is INVALID:
             return INVALID
     if not isinstance(value, dict):
-        problems.append((path, f"expected a table, got {describe(value, redact='env' in path)}"))
-        return INVALID
+        return _wrong_type(dict, value, path, problems)
     out: dict[str, object] = {}
     ok = True
     for key in spec.required:
@@ -164,8 +164,7 @@ def _table(spec: Table, value: object, path: KeyPath, problems: Problems) -> obj
 
 def _map(spec: MapOf, value: object, path: KeyPath, problems: Problems) -> object:
     if not isinstance(value, dict):
-        problems.append((path, f"expected a table, got {describe(value, redact='env' in path)}"))
-        return INVALID
+        return _wrong_type(dict, value, path, problems)
     out: dict[str, object] = {}
     ok = True
     for key, item in value.items():
@@ -181,14 +180,11 @@ def _map(spec: MapOf, value: object, path: KeyPath, problems: Problems) -> objec
 def _list(spec: ListOf, value: object, path: KeyPath, problems: Problems) -> object:
     written_as_array = isinstance(value, list)
     if spec.shorthand is not None and not written_as_array:
-        try:
-            value = spec.shorthand(value)
-        except ValueError as exc:
-            problems.append((path, str(exc)))
+        value = _checked((spec.shorthand,), value, path, problems)
+        if value is INVALID:
             return INVALID
     if not isinstance(value, list):
-        problems.append((path, f"expected an array, got {describe(value, redact='env' in path)}"))
-        return INVALID
+        return _wrong_type(list, value, path, problems)
     if spec.non_empty and not value:
         problems.append((path, "must not be empty"))
         return INVALID

@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Mapping
 
-from gaia_runner.config.schema import describe
+from gaia_runner.config.schema import EXPECTED, describe, is_kind
 
 _BIND = "set `bind` instead: gaia binds every socket itself"
 _HTTPS = "set the `https` table instead"
@@ -139,12 +139,7 @@ def _uvicorn_hints() -> Mapping[str, object]:
         return {}
 
 
-_SCALARS: Mapping[object, str] = {
-    bool: "true or false",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-}
+_SCALARS = (bool, int, float, str)
 
 
 def _fits(value: object, annotation: object) -> bool | None:
@@ -154,11 +149,8 @@ def _fits(value: object, annotation: object) -> bool | None:
     if annotation is typing.Any:
         return True
     if annotation in _SCALARS:
-        if annotation is float:
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        if annotation is int:
-            return isinstance(value, int) and not isinstance(value, bool)
-        return isinstance(value, annotation)  # type: ignore[arg-type]
+        assert isinstance(annotation, type)
+        return is_kind(value, annotation)
     if annotation is type(None):
         return False  # TOML has no null
     if origin is typing.Literal:
@@ -182,7 +174,8 @@ def _fits(value: object, annotation: object) -> bool | None:
 
 def _expected(annotation: object) -> str:
     if annotation in _SCALARS:
-        return _SCALARS[annotation]
+        assert isinstance(annotation, type)
+        return EXPECTED[annotation]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Literal:
         return "one of " + ", ".join(repr(a) for a in args)

@@ -169,11 +169,14 @@ class DeferredDisplay:
             return self._inner
 
     def _send(self, call: Callable[[Display], None]) -> None:
-        with self._lock:
-            if self._inner is None:
-                self._queued.append(call)
-                return
-            inner = self._inner
+        # Log lines come through here all the time: once created, no lock.
+        inner = self._inner
+        if inner is None:
+            with self._lock:
+                if self._inner is None:
+                    self._queued.append(call)
+                    return
+                inner = self._inner
         call(inner)
 
     def start(self) -> None:

@@ -37,6 +37,7 @@ from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.watch import fingerprint, watch_app_sources, watch_named_files
 
 GAIA = "gaia"
+SIGNAL_WORDS = ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "reload"))
 SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
 
 # Extra time a supervisor gets beyond stop_timeout before gaia kills its trees.
@@ -243,19 +244,17 @@ class Runner:
     async def run(self) -> None:
         """Start everything, then serve until SIGINT/SIGTERM. Raises StartupError if
         nothing could be started (a bind is taken)."""
+        # Before the first await, so no signal reaches asyncio's own SIGINT handling: from
+        # here on it is a word in the queue, handled once everything started.
+        loop = asyncio.get_running_loop()
+        for sig, word in SIGNAL_WORDS:
+            loop.add_signal_handler(sig, self._events.put_nowait, word)
         wanted = self._wanted(self.config)
         try:
             await self.metrics.start()
         except MetricsError as exc:
             raise StartupError(str(exc)) from None
         self.sockets.update(self._bind_all(wanted.values()))
-        loop = asyncio.get_running_loop()
-        for sig, word in (
-            (signal.SIGINT, "stop"),
-            (signal.SIGTERM, "stop"),
-            (signal.SIGHUP, "reload"),
-        ):
-            loop.add_signal_handler(sig, self._events.put_nowait, word)
         self.display.start()
         background: list[asyncio.Task[None]] = []
         control = await serve(

@@ -184,3 +184,21 @@ def test_a_down_app_holds_no_standby_and_refuses(gaia, tmp_path: Path) -> None:
     wait_until(lambda: gone(held), 10, "the standby gone")
     wait_until(lambda: try_get(port, timeout=0.5) is None, 10, "connections refused")
     assert g.stop() == 0
+
+
+def test_a_killed_standby_costs_only_a_cold_start(gaia, tmp_path: Path) -> None:
+    # A hostile operator (or the OOM killer) takes the standby: the app keeps serving, the
+    # next save is served all the same (cold), and a new standby follows it.
+    g, src, port = start_dev(gaia, tmp_path, "gunicorn")
+    first = wait_until(lambda: standby(g.pid), 20, "a standby")
+    assert isinstance(first, psutil.Process)
+    first.kill()
+    wait_until(lambda: gone(first), 5, "the standby gone")
+    assert body(port).startswith("v1")
+    write_helper(src, "v2")
+    wait_until(lambda: new_code(port, "v2"), 20, "v2 served after the standby was killed")
+    g.wait_for(r"dev: .*running")
+    replacement = wait_until(lambda: standby(g.pid), 20, "a new standby")
+    assert isinstance(replacement, psutil.Process) and replacement.pid != first.pid
+    assert g.stop() == 0
+    wait_until(lambda: gone(replacement), 5, "the new standby gone with gaia")

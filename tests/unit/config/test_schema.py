@@ -84,11 +84,15 @@ def test_a_table_in_the_wrong_shape() -> None:
 
 
 def _leaf_paths(spec: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every key, tables included (a wrong value where a table belongs, too)."""
+    here = [path] if path else []
     if isinstance(spec, Table):
-        return [p for key, sub in spec.fields.items() for p in _leaf_paths(sub, (*path, key))]
+        return here + [
+            p for key, sub in spec.fields.items() for p in _leaf_paths(sub, (*path, key))
+        ]
     if isinstance(spec, MapOf):
-        return _leaf_paths(spec.value, (*path, "web" if path == ("apps",) else "KEY"))
-    return [path]
+        return here + _leaf_paths(spec.value, (*path, "web" if path == ("apps",) else "KEY"))
+    return here
 
 
 def _nest(path: tuple[str, ...], value: object) -> dict[str, object]:
@@ -120,8 +124,8 @@ def test_no_wrong_value_anywhere_is_a_crash(tmp_path: Path) -> None:
         for value in WRONG:
             data = _nest(path, value)
             apps = data.setdefault("apps", {})
-            if isinstance(apps, dict):
-                apps.setdefault("web", {"app": "m:app"})
+            if isinstance(apps, dict) and isinstance(apps.setdefault("web", {}), dict):
+                apps["web"].setdefault("app", "m:app")
             try:
                 parse_config_text(tomli_w.dumps(data), tmp_path / "gaia.toml", check_files=False)
             except ConfigError as exc:

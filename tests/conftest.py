@@ -1,4 +1,5 @@
-"""Suite-wide: a test that leaves a process behind is a failing test; the `gaia` runner fixture."""
+"""Suite-wide: a test that leaves a process behind is a failing test; the `gaia` runner fixture;
+every test is marked by the suite it belongs to, so `pytest -m unit` is the everyday loop."""
 
 from __future__ import annotations
 
@@ -14,10 +15,24 @@ from pathlib import Path
 import psutil
 import pytest
 from harness import Gaia
+from users import app_user, new_user
+
+TESTS = Path(__file__).parent
+# The folder a test lives in is its suite: nothing to remember when adding a test.
+SUITES = ("unit", "faults", "integration", "export", "bench")
+
+__all__ = ["app_user", "new_user"]  # fixtures every suite may use
 
 RUN_MARK = "GAIA_TEST_RUN"
 RUN_ID = uuid.uuid4().hex
 os.environ[RUN_MARK] = RUN_ID  # inherited by every process a test starts
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        suite = Path(item.fspath).relative_to(TESTS).parts[0]
+        if suite in SUITES:
+            item.add_marker(getattr(pytest.mark, suite))
 
 
 def marked_processes() -> list[psutil.Process]:

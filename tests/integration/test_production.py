@@ -13,10 +13,8 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +24,6 @@ from harness import FIXTURES, free_port, http_get, try_get, wait_until
 from load import SteadyLoad
 from test_reload import save_atomically
 from test_up import app_master, workers_of
-
-import gaia_runner
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
@@ -264,62 +260,6 @@ def _free_privileged_port() -> int:
                 continue
             return port
     pytest.skip("no free port below 1024 on 127.0.0.1")
-
-
-@pytest.fixture
-def app_user() -> Iterator[str]:
-    name = f"gaiatest{uuid.uuid4().hex[:6]}"
-    subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    opened: list[tuple[Path, int]] = []
-    try:
-        # The app runs this interpreter as that user. Under a private home (pyenv in
-        # /root, as on this project's machines) it cannot; the directories on the way are
-        # made traversable (o+x, no listing) for this test only and restored after.
-        needed = [Path(sys.executable).resolve(), Path(sys.base_prefix), Path(sys.prefix)]
-        # A checkout in a 0700 temp dir (CI's clean clone): its root is an import path,
-        # which Python must also list (o+r), not only cross.
-        import_root = Path(gaia_runner.__file__).parent.parent
-        for directory in _closed_ancestors([*needed, import_root / "x", FIXTURES / "x"]):
-            mode = directory.stat().st_mode & 0o7777
-            directory.chmod(mode | (0o005 if directory in (import_root, FIXTURES) else 0o001))
-            opened.append((directory, mode))
-        try:
-            code = subprocess.run(
-                [sys.executable, "-c", "import gaia_runner, hello"],
-                user=name,
-                group=name,
-                extra_groups=[],
-                cwd=FIXTURES,
-                env={"PYTHONPATH": str(FIXTURES)},
-                capture_output=True,
-                timeout=30,
-            ).returncode
-        except PermissionError:
-            code = -1
-        if code != 0:
-            pytest.skip(f"{sys.executable} (and gaia) cannot be run by another user here")
-        yield name
-    finally:
-        for directory, mode in reversed(opened):
-            directory.chmod(mode)
-        subprocess.run(["userdel", name], capture_output=True, timeout=30)
-
-
-def _closed_ancestors(paths: list[Path]) -> list[Path]:
-    """Directories above (and including) `paths` that others may not traverse."""
-    closed: list[Path] = []
-    for path in paths:
-        for directory in (
-            [*reversed(path.parents), path] if path.is_dir() else reversed(path.parents)
-        ):
-            if not directory.stat().st_mode & 0o001 and directory not in closed:
-                closed.append(directory)
-    return closed
 
 
 @needs_root

@@ -2,9 +2,11 @@
 int, float, bool and None.
 
 gaia does not depend on PyYAML just to write a few manifests. Keys keep the order the
-exporter built them in (that order is chosen to read like hand-written manifests), and a
-string is written plain only when YAML 1.1 and 1.2 both read it back as the same string;
-anything else gets JSON double quotes, which YAML accepts as a double-quoted scalar.
+exporter built them in (that order is chosen to read like hand-written manifests).
+
+Every string value is double-quoted. Guessing which strings may stay plain is a denylist,
+and denylists fail: `2001-12-14` became a date, emoji became escapes Compose refused. Only
+keys, which the exporters choose, stay plain when they are a plain identifier.
 """
 
 from __future__ import annotations
@@ -15,15 +17,31 @@ from collections.abc import Mapping, Sequence
 
 Node = Mapping[str, "Node"] | Sequence["Node"] | str | int | float | bool | None
 
-# Starts with a letter, digit, "/" or "." and has no character YAML treats specially.
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./:@+=-]*$")
+# A key such as `apiVersion` or `app.kubernetes.io/name`: nothing any YAML reader types.
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 # Words some YAML reader (1.1 in particular: yes/no/on/off) turns into booleans or null.
-_RESERVED = frozenset(
-    {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan"}
-)
-_NUMBER = re.compile(r"^[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?$|^0[xob]", re.IGNORECASE)
-# Sexagesimal (1:30) and time-like values are numbers to YAML 1.1 readers.
-_COLON_NUMBER = re.compile(r"^[-+]?\d+(:\d+)+")
+_RESERVED = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
+# Characters a YAML double-quoted scalar may not hold raw: C0/C1 controls, DEL, the
+# Unicode line breaks YAML treats as breaks, the BOM, and lone surrogates (not encodable).
+_ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(char: str) -> str:
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        raise ValueError("a lone surrogate cannot be written as YAML (or UTF-8)")
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def quoted(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar that every reader reads back unchanged."""
+    body = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _ESCAPE.sub(lambda m: _escape(m.group()), body) + '"'
 
 
 def scalar(value: str | int | float | bool | None) -> str:
@@ -33,14 +51,12 @@ def scalar(value: str | int | float | bool | None) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return json.dumps(value)
-    plain = (
-        _PLAIN.match(value)
-        and value.lower() not in _RESERVED
-        and not _NUMBER.match(value)
-        and not _COLON_NUMBER.match(value)
-        and not value.endswith(":")
-    )
-    return value if plain else json.dumps(value)
+    return quoted(value)
+
+
+def _key(key: str) -> str:
+    plain = _PLAIN_KEY.match(key) and key.lower() not in _RESERVED
+    return key if plain else quoted(key)
 
 
 def _lines(node: Node, indent: int) -> list[str]:
@@ -50,7 +66,7 @@ def _lines(node: Node, indent: int) -> list[str]:
             return [pad + "{}"]
         out: list[str] = []
         for key, value in node.items():
-            head = f"{pad}{scalar(key)}:"
+            head = f"{pad}{_key(key)}:"
             if isinstance(value, Mapping | list | tuple) and value:
                 # Lists under a key are not indented further: the common Kubernetes style.
                 out.append(head)

@@ -58,7 +58,7 @@ def test_image_from_config_and_one_file_per_object(tmp_path: Path) -> None:
         "site-deployment.yaml",
         "site-service.yaml",
     ]
-    assert "image: registry.example.com/full:1.0" in (out / "api-deployment.yaml").read_text()
+    assert 'image: "registry.example.com/full:1.0"' in (out / "api-deployment.yaml").read_text()
 
 
 def test_compose_and_dockerfile_to_files(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import yaml
 
@@ -50,12 +52,38 @@ AWKWARD = [
     ".inf",
     "=",
     "a,b",
+    "2001-12-14",
+    "2001-12-14 21:59:43.10 -5",
+    "😀 emoji",
+    "next\x85line",
+    "sep\u2028arator",
+    "\ufeffbom",
+    "nul\x00",
+    "del\x7f",
+    "back\\slash",
+    "$HOME",
+    "%h",
 ]
+
+# Every character class that has broken a YAML writer somewhere.
+HOSTILE = "ab yZ09:#-?!&*|>%@`'\"\\\n\t\r\x00\x1b\x7f\x85\xa0\u2028\u2029\ufeffé😀{}[],$~="
 
 
 def test_awkward_strings_round_trip() -> None:
     data = {"values": AWKWARD, "map": {v: v for v in AWKWARD if v}}
     assert yaml.safe_load(dump(data)) == data
+
+
+def test_generated_hostile_strings_round_trip() -> None:
+    rng = random.Random(20261206)  # fixed: a failure replays
+    values = ["".join(rng.choices(HOSTILE, k=rng.randint(0, 12))) for _ in range(2000)]
+    data = {"values": values, "map": {v: v for v in values}}
+    assert yaml.safe_load(dump(data)) == data
+
+
+def test_every_string_value_is_quoted() -> None:
+    assert dump({"a": "plain"}) == 'a: "plain"\n'
+    assert dump({"yes": 1, "ok": 2}) == '"yes": 1\nok: 2\n'
 
 
 def test_scalars_nesting_and_empties_round_trip() -> None:

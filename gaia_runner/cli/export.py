@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,9 @@ import typer
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import fail, load
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.export import Unexportable
 from gaia_runner.export.compose import export_compose
-from gaia_runner.export.dockerfile import export_dockerfile
+from gaia_runner.export.dockerfile import dockerignore, export_dockerfile
 from gaia_runner.export.kubernetes import (
     KubeOptions,
     Prestart,
@@ -51,6 +53,14 @@ def _table_env(config: GaiaConfig) -> Mapping[str, Mapping[str, str]]:
     return {name: app.env for name, app in bare.apps.items()}
 
 
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except Unexportable as exc:
+        raise fail(f"error: cannot export: {exc}") from None
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -81,7 +91,8 @@ def kubernetes(
     if unknown:
         raise fail(f"error: unknown app {', '.join(unknown)}")
     opts = KubeOptions(_image(loaded, image), runner, prestart, tls)
-    manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)
+    with _refusals():
+        manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)
     if output is None:
         typer.echo(as_stream(manifests), nl=False)
         return
@@ -100,7 +111,9 @@ def compose(
 ) -> None:
     """A Docker Compose file (keep it next to gaia.toml)."""
     loaded = load(config).config
-    _write(export_compose(loaded, _image(loaded, image), _table_env(loaded), runner), output)
+    with _refusals():
+        text = export_compose(loaded, _image(loaded, image), _table_env(loaded), runner)
+    _write(text, output)
 
 
 @app.command()
@@ -116,7 +129,17 @@ def dockerfile(
     if default_app is not None and default_app not in loaded.apps:
         raise fail(f"error: unknown app {default_app}")
     has_requirements = (loaded.source.parent / "requirements.txt").is_file()
-    _write(export_dockerfile(loaded, has_requirements, default_app), output)
+    with _refusals():
+        text = export_dockerfile(loaded, has_requirements, default_app)
+    _write(text, output)
+    ignore = loaded.source.parent / ".dockerignore"
+    existing = ignore.read_text() if ignore.is_file() else ""
+    wanted = dockerignore(loaded, existing)
+    if output is None:
+        if wanted != existing:
+            typer.echo(f"note: with -o, gaia also writes {ignore} (keys, env files)", err=True)
+    elif wanted != existing:
+        _write(wanted, ignore)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind
+from gaia_runner.export import Unexportable
 from gaia_runner.export.mapping import (
     APP_ROOT,
     IMAGE_USER_ID,
@@ -57,6 +58,18 @@ def _rel(config: GaiaConfig, path: Path) -> str:
     return os.path.relpath(path, config.source.parent)
 
 
+def _exec(instruction: str, args: list[str]) -> str:
+    """An instruction in exec (JSON) form: a path with spaces, quotes or `$` stays one
+    argument, and a newline in it cannot start another instruction."""
+    if instruction == "WORKDIR":
+        # WORKDIR has no JSON form; it takes the rest of the line, and expands `$`.
+        (path,) = args
+        if any(c in path for c in "\n\r\\$"):
+            raise Unexportable(f"working directory {path!r} cannot be written in a Dockerfile")
+        return f"WORKDIR {path}"
+    return f"{instruction} {json.dumps(args, ensure_ascii=False)}"
+
+
 def _secret_files(config: GaiaConfig) -> set[Path]:
     found = {p for p in (config.gaia.env_file,) if p is not None}
     for app in config.apps.values():
@@ -67,6 +80,25 @@ def _secret_files(config: GaiaConfig) -> set[Path]:
     return found
 
 
+def dockerignore(config: GaiaConfig, existing: str = "") -> str:
+    """The build context's `.dockerignore`: ``existing`` plus what must never reach an image
+    (local state, virtualenvs, git, env files and TLS files named in gaia.toml)."""
+    wanted = [".git", ".venv", "venv", "__pycache__", _rel(config, config.gaia.state_dir)]
+    wanted += sorted(_rel(config, p) for p in _secret_files(config))
+    have = {line.strip() for line in existing.splitlines()}
+    missing = [
+        p for p in dict.fromkeys(wanted) if not p.startswith("..") and p not in have and p != "."
+    ]
+    if not missing:
+        return existing
+    head = existing if not existing or existing.endswith("\n") else existing + "\n"
+    return (
+        head
+        + "# Added by `gaia export dockerfile`: never copied into an image.\n"
+        + "".join(f"{p}\n" for p in missing)
+    )
+
+
 def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | None = None) -> str:
     """``has_requirements``: a requirements.txt sits next to gaia.toml.
 
@@ -74,6 +106,7 @@ def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | Non
     image leaks with the image, so TLS is the orchestrator's (Ingress, or a mounted Secret).
     """
     web = [a for a in config.apps.values() if not a.is_command]
+    state = container_path(config, config.gaia.state_dir)
     chosen = config.apps[app] if app else (web[0] if web else next(iter(config.apps.values())))
     packages = " ".join(f'"{p}"' for p in _server_packages(config))
     lines = [
@@ -82,6 +115,9 @@ def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | Non
         f"FROM {BASE_IMAGE}",
         "ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1",
         f"RUN useradd --create-home --uid {IMAGE_USER_ID} app",
+        "# The app's directory and gaia's state_dir belong to the user that runs the app:",
+        "# WORKDIR and COPY --chown leave the directory itself owned by root.",
+        _exec("RUN", ["install", "-d", "-o", "app", "-g", "app", str(APP_ROOT), state]),
         f"WORKDIR {APP_ROOT}",
         "# Dependencies first, in their own layer: rebuilt only when requirements change.",
     ]
@@ -95,15 +131,11 @@ def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | Non
             "# No requirements.txt next to gaia.toml: add one for your app's own packages.",
             f"RUN pip install {packages}" if packages else "# (no server needed)",
         ]
-    secret_files = sorted(_rel(config, p) for p in _secret_files(config))
     lines += [
         "# The app's files, owned by the user that runs them (prestart steps may write).",
-        "# Keep secrets and local state out of the image with a .dockerignore listing:",
-        f"#   {' '.join(['.venv', _rel(config, config.gaia.state_dir), *secret_files])}",
+        "# .dockerignore (written beside gaia.toml) keeps keys, env files and state out.",
         "COPY --chown=app:app . .",
         f"USER {IMAGE_USER_ID}",
-        "# gaia's state_dir: apps may keep files there (gaia creates it when it runs).",
-        f"RUN mkdir -p {container_path(config, config.gaia.state_dir)}",
     ]
     ports = sorted({p for a in web if (p := container_port(a)) is not None})
     lines += [f"EXPOSE {port}" for port in ports]
@@ -112,7 +144,7 @@ def export_dockerfile(config: GaiaConfig, has_requirements: bool, app: str | Non
     argv = ", ".join(json.dumps(arg) for arg in box.argv)
     lines += [
         f"# Default command: {chosen.name}; Kubernetes and Compose set each app's own.",
-        f"WORKDIR {box.workdir}",
+        _exec("WORKDIR", [box.workdir]),
         f"CMD [{argv}]",
     ]
     return "\n".join(lines) + "\n"

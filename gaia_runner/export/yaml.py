@@ -15,6 +15,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from gaia_runner.export import Unexportable
+
 Node = Mapping[str, "Node"] | Sequence["Node"] | str | int | float | bool | None
 
 # A key such as `apiVersion` or `app.kubernetes.io/name`: nothing any YAML reader types.
@@ -34,7 +36,7 @@ def _escape(char: str) -> str:
         return _SHORT[char]
     code = ord(char)
     if 0xD800 <= code <= 0xDFFF:
-        raise ValueError("a lone surrogate cannot be written as YAML (or UTF-8)")
+        raise Unexportable("a lone surrogate cannot be written as YAML (or UTF-8)")
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 

@@ -74,7 +74,19 @@ def test_compose_and_dockerfile_to_files(tmp_path: Path) -> None:
     assert "EXPOSE 8080\nEXPOSE 8443\n" in docker.stdout
     assert "HEALTHCHECK" not in docker.stdout  # site has no health check
     assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8080"' in docker.stdout
-    assert "app.env" in docker.stdout and "certs/key.pem" in docker.stdout  # .dockerignore hint
+    root = config.parent
+    assert not (root / ".dockerignore").exists()  # stdout only: nothing written beside it
+    assert ".dockerignore" in docker.stderr
+    (root / ".dockerignore").write_text("node_modules\ncerts/key.pem")  # the user's own
+    written = run_cli(
+        "export", "dockerfile", "-c", str(config), "-o", str(root / "Dockerfile"), cwd=tmp_path
+    )
+    assert written.returncode == 0, written.stderr
+    ignored = (root / ".dockerignore").read_text().splitlines()
+    assert ignored[:2] == ["node_modules", "certs/key.pem"]  # kept, first, not repeated
+    assert ignored.count("certs/key.pem") == 1
+    for path in ("app.env", "certs/cert.pem", ".gaia", ".venv", ".git"):
+        assert path in ignored
 
 
 def test_dockerfile_for_the_root_config(tmp_path: Path) -> None:

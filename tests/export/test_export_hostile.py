@@ -14,6 +14,7 @@ from export_support import IMAGE, load_project, parse_all
 from test_export_validate import compose_binary, kubernetes_validate
 
 from gaia_runner.export.compose import export_compose
+from gaia_runner.export.dockerfile import export_dockerfile
 from gaia_runner.export.kubernetes import KubeOptions, export_kubernetes
 
 pytestmark = pytest.mark.timeout(120)
@@ -83,3 +84,15 @@ def test_kubernetes_configmap_keeps_strings_strings(project, tmp_path: Path) -> 
     data = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
     for key, value in HOSTILE.items():
         assert data[key] == value, key
+
+
+def test_dockerfile_paths_stay_one_argument(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "main.py").write_text("async def app(scope, receive, send): pass\n")
+    state = 'st "ate" $HOME #1'
+    config = {"gaia": {"state_dir": state}, "apps": {"web": {"app": "main:app"}}}
+    (root / "gaia.toml").write_text(tomli_w.dumps(config))
+    text = export_dockerfile(load_project(root / "gaia.toml").config, False)
+    line = next(x for x in text.splitlines() if x.startswith('RUN ["install"'))
+    assert json.loads(line.removeprefix("RUN "))[-1] == f"/app/{state}"

@@ -3,17 +3,17 @@
 FROM python:3.12-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
 RUN useradd --create-home --uid 10001 app
+# The app's directory and gaia's state_dir belong to the user that runs the app:
+# WORKDIR and COPY --chown leave the directory itself owned by root.
+RUN ["install", "-d", "-o", "app", "-g", "app", "/app", "/app/.gaia"]
 WORKDIR /app
 # Dependencies first, in their own layer: rebuilt only when requirements change.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt "gunicorn>=25.1" "uvicorn[standard]>=0.51"
 # The app's files, owned by the user that runs them (prestart steps may write).
-# Keep secrets and local state out of the image with a .dockerignore listing:
-#   .venv .gaia app.env certs/cert.pem certs/key.pem
+# .dockerignore (written beside gaia.toml) keeps keys, env files and state out.
 COPY --chown=app:app . .
 USER 10001
-# gaia's state_dir: apps may keep files there (gaia creates it when it runs).
-RUN mkdir -p /app/.gaia
 EXPOSE 8080
 EXPOSE 8443
 # Python instead of curl: the slim image has no curl.

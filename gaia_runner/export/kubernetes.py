@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
-from gaia_runner.export import yaml
+from gaia_runner.export import Unexportable, yaml
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
     IMAGE_USER_ID,
@@ -60,12 +61,29 @@ class Manifest:
     text: str
 
 
+# Longest suffix gaia adds to an app's object name ("-env-file", "-prestart").
+_SUFFIX = len("-env-file")
+NAME_LIMIT = 63 - _SUFFIX  # Services and labels: DNS-1035/label names, at most 63
+
+
+def kube_name(app: str) -> str:
+    """``app`` as a Kubernetes object name that every kind accepts: a DNS-1035 label
+    (lowercase letters, digits and `-`, starting with a letter), short enough for the
+    suffixes gaia adds. `my_api` -> `my-api`, `Web` -> `web`, `2fa` -> `app-2fa`."""
+    name = re.sub(r"[^a-z0-9]+", "-", app.lower()).strip("-")
+    if not name[:1].isalpha():
+        name = f"app-{name}".rstrip("-")
+    return name[:NAME_LIMIT].rstrip("-")
+
+
 def _labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "gaia"}
 
 
 def _meta(name: str, app: str) -> dict[str, Any]:
-    return {"name": name, "labels": _labels(app)}
+    # The app's name as written in gaia.toml, which may not be a valid object name.
+    annotations = {"gaia/app": app}
+    return {"name": name, "labels": _labels(kube_name(app)), "annotations": annotations}
 
 
 def _probe(app: AppConfig, port_name: str, scheme: str, startup: bool) -> dict[str, Any]:
@@ -88,11 +106,12 @@ def _probe(app: AppConfig, port_name: str, scheme: str, startup: bool) -> dict[s
 
 
 def _env_from(config: GaiaConfig, app: AppConfig, has_env: bool) -> list[dict[str, Any]]:
+    name = kube_name(app.name)
     refs: list[dict[str, Any]] = []
     if env_files(config, app):
-        refs.append({"secretRef": {"name": f"{app.name}-env-file"}})
+        refs.append({"secretRef": {"name": f"{name}-env-file"}})
     if has_env:  # after the Secret: gaia's `env` overrides env_file values
-        refs.append({"configMapRef": {"name": f"{app.name}-env"}})
+        refs.append({"configMapRef": {"name": f"{name}-env"}})
     return refs
 
 
@@ -100,7 +119,7 @@ def _container(
     config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "name": app.name,
+        "name": kube_name(app.name),
         "image": opts.image,
         "command": [box.argv[0]],
         "args": list(box.argv[1:]),
@@ -167,25 +186,26 @@ def _pod(
     pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": IMAGE_USER_ID}
     pod["terminationGracePeriodSeconds"] = box.stop_seconds + DRAIN_SECONDS
     if _app_tls(app, opts):
-        pod["volumes"] = [{"name": "tls", "secret": {"secretName": f"{app.name}-tls"}}]
+        pod["volumes"] = [{"name": "tls", "secret": {"secretName": f"{kube_name(app.name)}-tls"}}]
     return pod
 
 
 def _workload(
     config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
 ) -> dict[str, Any]:
+    name = kube_name(app.name)
     pod = _pod(config, app, box, opts, has_env)
-    template = {"metadata": {"labels": _labels(app.name)}, "spec": pod}
+    template = {"metadata": {"labels": _labels(name)}, "spec": pod}
     if app.restart is RestartPolicy.NEVER:
         pod["restartPolicy"] = "Never"
         job_spec = {"parallelism": box.replicas, "backoffLimit": 0, "template": template}
-        return _object("batch/v1", "Job", _meta(app.name, app.name), job_spec)
+        return _object("batch/v1", "Job", _meta(name, app.name), job_spec)
     spec = {
         "replicas": box.replicas,
-        "selector": {"matchLabels": _labels(app.name)},
+        "selector": {"matchLabels": _labels(name)},
         "template": template,
     }
-    return _object("apps/v1", "Deployment", _meta(app.name, app.name), spec)
+    return _object("apps/v1", "Deployment", _meta(name, app.name), spec)
 
 
 def _object(
@@ -195,21 +215,24 @@ def _object(
 
 
 def _service(app: AppConfig, port: int) -> dict[str, Any]:
+    name = kube_name(app.name)
     spec = {
-        "selector": _labels(app.name),
+        "selector": _labels(name),
         "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
     }
-    return _object("v1", "Service", _meta(app.name, app.name), spec)
+    return _object("v1", "Service", _meta(name, app.name), spec)
 
 
 def _ingress(app: AppConfig, port: int) -> dict[str, Any]:
-    backend = {"service": {"name": app.name, "port": {"number": port}}}
+    name = kube_name(app.name)
+    backend = {"service": {"name": name, "port": {"number": port}}}
     path = {"path": "/", "pathType": "Prefix", "backend": backend}
-    spec = {"tls": [{"secretName": f"{app.name}-tls"}], "rules": [{"http": {"paths": [path]}}]}
-    return _object("networking.k8s.io/v1", "Ingress", _meta(app.name, app.name), spec)
+    spec = {"tls": [{"secretName": f"{name}-tls"}], "rules": [{"http": {"paths": [path]}}]}
+    return _object("networking.k8s.io/v1", "Ingress", _meta(name, app.name), spec)
 
 
 def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env: bool) -> Any:
+    name = kube_name(app.name)
     steps = _prestart_containers(config, app, opts)
     env_from = _env_from(config, app, has_env)
     for step in steps:
@@ -225,26 +248,27 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
     spec = {
         "backoffLimit": 0,
         "activeDeadlineSeconds": seconds(app.prestart_timeout),
-        "template": {"metadata": {"labels": _labels(f"{app.name}-prestart")}, "spec": pod},
+        "template": {"metadata": {"labels": _labels(f"{name}-prestart")}, "spec": pod},
     }
-    return _object("batch/v1", "Job", _meta(f"{app.name}-prestart", app.name), spec)
+    return _object("batch/v1", "Job", _meta(f"{name}-prestart", app.name), spec)
 
 
 def _secret_notes(config: GaiaConfig, app: AppConfig) -> list[str]:
+    name = kube_name(app.name)
     notes = []
     files = env_files(config, app)
     if files:
         args = " ".join(f"--from-env-file={_rel(config, p)}" for p in files)
         notes.append(
-            f"Secret {app.name}-env-file holds the env_file values and is not exported "
+            f"Secret {name}-env-file holds the env_file values and is not exported "
             f"(never commit secrets). Create it with: kubectl create secret generic "
-            f"{app.name}-env-file {args}"
+            f"{name}-env-file {args}"
         )
     if app.https is not None:
         cert, key = _rel(config, app.https.certfile), _rel(config, app.https.keyfile)
         notes.append(
-            f"Secret {app.name}-tls is not exported either. Create it with: kubectl create "
-            f"secret tls {app.name}-tls --cert={cert} --key={key}"
+            f"Secret {name}-tls is not exported either. Create it with: kubectl create "
+            f"secret tls {name}-tls --cert={cert} --key={key}"
         )
         if app.https.ca_certs is not None:
             notes.append(f"Add the client CA as ca.crt: {_rel(config, app.https.ca_certs)}")
@@ -258,20 +282,21 @@ def _rel(config: GaiaConfig, path: Path) -> str:
 def export_app(
     config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
 ) -> list[Manifest]:
+    name = kube_name(app.name)
     box = container_for(config, app, opts.runner, _tls_paths(app, opts))
     out: list[Manifest] = []
     has_env = bool(table_env)
     if has_env:
-        cm = _object("v1", "ConfigMap", _meta(f"{app.name}-env", app.name), table_env, "data")
-        out.append(Manifest(f"{app.name}-configmap.yaml", yaml.dump(cm)))
+        cm = _object("v1", "ConfigMap", _meta(f"{name}-env", app.name), table_env, "data")
+        out.append(Manifest(f"{name}-configmap.yaml", yaml.dump(cm)))
     if app.prestart and opts.prestart is Prestart.JOB and opts.runner is Runner.SERVER:
         job = _prestart_job(config, app, opts, has_env)
         why = [
             f"prestart of {app.name}: apply this Job and wait for it "
-            f"(kubectl wait --for=condition=complete job/{app.name}-prestart) before the "
+            f"(kubectl wait --for=condition=complete job/{name}-prestart) before the "
             "Deployment; delete it before the next rollout (Jobs are immutable)."
         ]
-        out.append(Manifest(f"{app.name}-prestart-job.yaml", yaml.dump(job, why)))
+        out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
     notes = [*_secret_notes(config, app), *box.notes]
     if app.restart is RestartPolicy.ON_FAILURE:
         notes.append(
@@ -279,13 +304,13 @@ def export_app(
         )
     workload = _workload(config, app, box, opts, has_env)
     kind = workload["kind"].lower()
-    out.append(Manifest(f"{app.name}-{kind}.yaml", yaml.dump(workload, notes)))
+    out.append(Manifest(f"{name}-{kind}.yaml", yaml.dump(workload, notes)))
     if box.port is not None:
-        out.append(Manifest(f"{app.name}-service.yaml", yaml.dump(_service(app, box.port))))
+        out.append(Manifest(f"{name}-service.yaml", yaml.dump(_service(app, box.port))))
         if app.is_https and opts.tls is TlsMode.INGRESS:
             ingress = _ingress(app, box.port)
             hint = ["TLS terminates here; add `host` to the rule and the tls entry."]
-            out.append(Manifest(f"{app.name}-ingress.yaml", yaml.dump(ingress, hint)))
+            out.append(Manifest(f"{name}-ingress.yaml", yaml.dump(ingress, hint)))
     return out
 
 
@@ -297,11 +322,23 @@ def export_kubernetes(
 ) -> list[Manifest]:
     """Every object for the named apps (default: all), in the config's app order."""
     chosen = names or list(config.apps)
+    _refuse_name_collisions(list(config.apps))
     manifests = []
     for name in chosen:
         app = config.apps[name]
         manifests += export_app(config, app, opts, env_table(table_env, name))
     return manifests
+
+
+def _refuse_name_collisions(apps: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for app in apps:
+        other = seen.setdefault(kube_name(app), app)
+        if other != app:
+            raise Unexportable(
+                f"apps {other!r} and {app!r} both become the Kubernetes name "
+                f"{kube_name(app)!r}; rename one of them"
+            )
 
 
 def as_stream(manifests: list[Manifest]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import tomli_w
 from export_support import IMAGE, load_project, parse_all
 from test_export_validate import compose_binary, kubernetes_validate
 
+from gaia_runner.export import Unexportable
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.dockerfile import export_dockerfile
 from gaia_runner.export.kubernetes import KubeOptions, export_kubernetes
@@ -96,3 +98,46 @@ def test_dockerfile_paths_stay_one_argument(tmp_path: Path) -> None:
     text = export_dockerfile(load_project(root / "gaia.toml").config, False)
     line = next(x for x in text.splitlines() if x.startswith('RUN ["install"'))
     assert json.loads(line.removeprefix("RUN "))[-1] == f"/app/{state}"
+
+
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def test_kubernetes_names_follow_the_name_rules(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "main.py").write_text("async def app(scope, receive, send): pass\n")
+    apps: dict[str, dict[str, object]] = {
+        "my_api": {"app": "main:app", "bind": "127.0.0.1:8001"},
+        "Web": {"app": "main:app", "bind": "127.0.0.1:8002"},
+        "2fa": {"command": ["true"]},
+        "x" * 60: {"app": "main:app", "bind": "127.0.0.1:8003", "env": {"A": "1"}},
+    }
+    (root / "gaia.toml").write_text(tomli_w.dumps({"apps": apps}))
+    project = load_project(root / "gaia.toml")
+    docs = [
+        d
+        for m in export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env)
+        for d in parse_all(m.text)
+    ]
+    for doc in docs:
+        name = doc["metadata"]["name"]
+        assert DNS_1035.match(name) and len(name) <= 63, name
+        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for box in pod.get("containers", []) + pod.get("initContainers", []):
+            assert DNS_1035.match(box["name"]), box["name"]
+    names = {d["metadata"]["name"] for d in docs if d["kind"] in ("Deployment", "Job")}
+    assert {"my-api", "web", "app-2fa"} <= names
+    apps_written = {d["metadata"]["annotations"]["gaia/app"] for d in docs}
+    assert apps_written == set(apps)
+
+
+def test_kubernetes_name_collisions_are_refused(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "main.py").write_text("async def app(scope, receive, send): pass\n")
+    apps = {"my_api": {"command": ["true"]}, "my-api": {"command": ["true"]}}
+    (root / "gaia.toml").write_text(tomli_w.dumps({"apps": apps}))
+    project = load_project(root / "gaia.toml")
+    with pytest.raises(Unexportable, match="'my_api' and 'my-api'"):
+        export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env)

@@ -141,6 +141,7 @@ def _prestart_services(
         service = _base(config, app, image, env)
         service["command"] = list(step)
         service["working_dir"] = container_path(config, app.cwd)
+        service["healthcheck"] = {"disable": True}  # not the image's, which is a web app's
         service["restart"] = "no"
         if previous is not None:
             service["depends_on"] = {previous: {"condition": "service_completed_successfully"}}

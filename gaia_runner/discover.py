@@ -47,22 +47,26 @@ def _lock_holders(proc: Path) -> Iterator[tuple[int, Path]]:
     """(pid, state dir) for each process of ours with a gaia.lock open."""
     me = os.geteuid()
     suffix = f"/{LOCK_FILE}"
-    for entry in os.scandir(proc):
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != me:
+    with os.scandir(proc) as entries:
+        for entry in entries:
+            if entry.name.isdigit() and (state_dir := _held_lock(entry, me, suffix)):
+                yield int(entry.name), state_dir
+
+
+def _held_lock(entry: os.DirEntry[str], me: int, suffix: str) -> Path | None:
+    try:
+        if entry.stat().st_uid != me:
+            return None
+        fds = os.scandir(f"{entry.path}/fd")
+    except OSError:
+        return None  # gone meanwhile, or not ours to look into
+    with fds:
+        for fd in fds:
+            try:
+                target = Path(fd.path).readlink()
+            except OSError:
                 continue
-            fds = os.scandir(f"{entry.path}/fd")
-        except OSError:
-            continue  # gone meanwhile, or not ours to look into
-        with fds:
-            for fd in fds:
-                try:
-                    target = Path(fd.path).readlink()
-                except OSError:
-                    continue
-                # A removed file reads "... (deleted)" and is skipped.
-                if str(target).endswith(suffix):
-                    yield int(entry.name), target.parent
-                    break
+            # A removed file reads "... (deleted)" and is skipped.
+            if str(target).endswith(suffix):
+                return target.parent
+    return None

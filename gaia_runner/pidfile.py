@@ -48,7 +48,7 @@ class AlreadyRunning(Exception):
 
     def __init__(self, state_dir: Path, pid: int | None) -> None:
         who = f"pid {pid}" if pid is not None else "it is still starting"
-        super().__init__(f"gaia is already running for this state_dir {state_dir} ({who})")
+        super().__init__(f"gaia is already running for this state_dir ({who}): {state_dir}")
         self.pid = pid
 
 

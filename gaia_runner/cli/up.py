@@ -67,9 +67,9 @@ def main(argv: Sequence[str]) -> None:
     source = loaded.config.source
     if not args.detached_child:
         # Fast answers only; the lock taken below is what guarantees one gaia.
-        other = running_gaia(pid_file(loaded.config.gaia.state_dir))
-        if other is not None:
-            raise fail(f"error: gaia is already running for this state_dir (pid {other})")
+        named = loaded.config.gaia.state_dir
+        if (other := running_gaia(pid_file(named))) is not None:
+            raise fail(f"error: {AlreadyRunning(named, other)}")
         if (found := running_for(source)) is not None:
             raise fail(
                 f"error: gaia is already running for {source} (pid {found.record.pid}, "

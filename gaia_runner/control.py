@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from gaia_runner.process.launch import short_socket_path
 from gaia_runner.process.statedir import ensure_private_dir
+from gaia_runner.process.unix_path import bind_unix, connect_unix
 from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
@@ -58,7 +58,9 @@ def parse_request(line: bytes) -> dict[str, Any]:
 
 
 def control_path(state_dir: Path) -> Path:
-    return short_socket_path(state_dir / "gaia.sock")
+    """Always in the state dir, however deep (see unix_path): where the socket is must not
+    depend on the environment of the command that looks for it."""
+    return state_dir / "gaia.sock"
 
 
 def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
@@ -128,9 +130,13 @@ async def serve(path: Path, handler: Handler, log: Log) -> asyncio.Server:
         finally:
             writer.close()
 
-    server = await asyncio.start_unix_server(on_client, str(path), limit=MAX_REQUEST_BYTES)
-    path.chmod(0o600)
-    return server
+    sock = bind_unix(path)
+    try:
+        path.chmod(0o600)
+        return await asyncio.start_unix_server(on_client, sock=sock, limit=MAX_REQUEST_BYTES)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
@@ -138,7 +144,7 @@ def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.connect(str(path))
+            connect_unix(sock, path)
         except OSError as exc:
             raise NotRunning(f"no running gaia answers at {path} ({exc.strerror})") from exc
         sock.sendall(json.dumps(message).encode() + b"\n")

@@ -40,11 +40,15 @@ def _settled(snapshot: Snapshot) -> bool:
     return all(app.state in SETTLED or app.stopped_by_request for app in snapshot.apps)
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def _tail(path: Path, offset: int, lines: int = 20) -> str:
+    """The last lines written after `offset`: earlier runs' lines are not this one's."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with path.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
     except OSError:
         return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
@@ -53,6 +57,7 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
     logs = state_dir / "logs"
     ensure_private_dir(logs)
     stderr_fd = open_private_append_fd(logs / DETACHED_STDERR)
+    offset = os.fstat(stderr_fd).st_size
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "gaia_runner", "up", "--detached-child", *argv],
@@ -65,10 +70,16 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
         os.close(stderr_fd)
     deadline = time.monotonic() + timeout
     snapshot: Snapshot | None = None
+    pids = pid_file(state_dir)
     while time.monotonic() < deadline:
         if (code := child.poll()) is not None:
-            message = _tail(logs / DETACHED_STDERR) or f"gaia exited with status {code}"
+            message = _tail(logs / DETACHED_STDERR, offset) or f"gaia exited with status {code}"
             raise fail(message, code or EXIT_APP_FAILED)
+        # Until our child holds the state dir, whatever answers on the socket is another
+        # gaia (one started at the same moment wins the lock and ours exits).
+        if running_gaia(pids) != child.pid:
+            time.sleep(POLL)
+            continue
         try:
             answer = control.request(control_path(state_dir), {"command": "status"}, 5.0)
             snapshot = control.snapshot_from_dict(answer["snapshot"])

@@ -12,7 +12,7 @@ import typer
 
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, fail
-from gaia_runner.cli.target import config_path_leniently, find_state_dir
+from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
 from gaia_runner.config.units import parse_duration
 from gaia_runner.view.display import printable_lines
 from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams
@@ -37,7 +37,7 @@ def logs(
     config: ConfigOption = None,
 ) -> None:
     """Print the merged, prefixed log stream from state_dir/logs; -f follows it."""
-    log_dir = find_state_dir(config_path_leniently(config)) / "logs"
+    log_dir = state_dir_in_use(config_path_leniently(config)) / "logs"
     if not log_dir.is_dir():
         raise fail(f"error: no logs yet (no {log_dir})", EXIT_NO_GAIA)
     known = streams(log_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
-from gaia_runner.control import control_path
+from gaia_runner.process.launch import short_socket_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
 
 # Exit codes, documented in the README; scripts may rely on them.
@@ -51,7 +51,9 @@ def private_state_dir(loaded: LoadedConfig, create: bool) -> Path:
             prepare_state_dir(state_dir)
         else:
             check_private_dir(state_dir)
-        control_path(state_dir)  # checks the /tmp fallback used for long socket paths
+        # Per-generation sockets (metrics, probes) of a deep run/ still fall back to
+        # $TMPDIR/gaia-UID, which must be ours; gaia's control socket never does.
+        short_socket_path(state_dir / "run" / "metrics.sock")
     except (StateDirError, OSError) as exc:
         if not create and isinstance(exc, StateDirError) and not state_dir.exists():
             raise fail(NO_GAIA, 1) from None

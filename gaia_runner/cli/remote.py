@@ -8,7 +8,7 @@ from typing import Any
 
 from gaia_runner import control
 from gaia_runner.cli.options import EXIT_CONFIG, EXIT_NO_GAIA, EXIT_REFUSED, NO_GAIA, fail
-from gaia_runner.cli.target import config_path_leniently, find_state_dir
+from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
 from gaia_runner.control import control_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir
 
@@ -16,7 +16,7 @@ from gaia_runner.process.statedir import StateDirError, check_private_dir
 def running_state_dir(config: Path | None) -> Path:
     """The state dir of the gaia for this config; exits 1 if there is none."""
     path = config_path_leniently(config)
-    state_dir = find_state_dir(path)
+    state_dir = state_dir_in_use(path)
     if not state_dir.is_dir():
         raise fail(f"{NO_GAIA} ({path}: no state dir {state_dir})", EXIT_NO_GAIA)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,9 @@ from gaia_runner.cli.options import (
     load,
     private_state_dir,
 )
-from gaia_runner.pidfile import pid_file, pid_record, running_gaia
+from gaia_runner.discover import running_for
+from gaia_runner.pidfile import AlreadyRunning, pid_file, pid_record, running_gaia
+from gaia_runner.process.statedir import StateDirError
 from gaia_runner.runner import Runner, StartupError
 from gaia_runner.view.display import Display, make_display
 from gaia_runner.view.events import QuietDisplay, Timestamped
@@ -63,13 +64,20 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> None:
     args = parser().parse_args(argv)
     loaded = load(args.config)
+    source = loaded.config.source
+    if not args.detached_child:
+        # Fast answers only; the lock taken below is what guarantees one gaia.
+        named = loaded.config.gaia.state_dir
+        if (other := running_gaia(pid_file(named))) is not None:
+            raise fail(f"error: {AlreadyRunning(named, other)}")
+        if (found := running_for(source)) is not None:
+            raise fail(
+                f"error: gaia is already running for {source} (pid {found.record.pid}, "
+                f"state_dir {found.state_dir}); `gaia down` stops it"
+            )
     state_dir = private_state_dir(loaded, create=True)
-    pids = pid_file(state_dir)
-    other = running_gaia(pids)
-    if other is not None and other != os.getpid():
-        raise fail(f"error: gaia is already running for this state_dir (pid {other})")
     if args.detach:
-        forwarded = ["-c", str(loaded.config.source), *args.apps]
+        forwarded = ["-c", str(source), *args.apps]
         forwarded += [
             flag for flag, on in (("--dev", args.dev), ("--no-watch", args.no_watch)) if on
         ]
@@ -82,12 +90,21 @@ def main(argv: Sequence[str]) -> None:
     )
     if args.timestamps:
         display = Timestamped(display)
-    runner = Runner(
-        loaded.config, display, only=args.apps, dev=args.dev, watch_config=not args.no_watch
-    )
     try:
-        with pid_record(pids):
+        # Before anything touches the state dir's sockets, pid file or logs.
+        with pid_record(state_dir, source):
+            runner = Runner(
+                loaded.config,
+                display,
+                only=args.apps,
+                dev=args.dev,
+                watch_config=not args.no_watch,
+            )
             asyncio.run(runner.run())
+    except AlreadyRunning as exc:
+        raise fail(f"error: {exc}") from None
+    except StateDirError as exc:
+        raise fail(f"error: unsafe state_dir: {exc}") from None
     except StartupError as exc:
         raise fail(f"error: nothing started\n{exc}") from None
     if runner.forced:

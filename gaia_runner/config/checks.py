@@ -20,6 +20,9 @@ from gaia_runner.config.report import Reporter
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# gaia's own event log is logs/gaia.log and its lines are prefixed "gaia": an app of that
+# name would write into (and rotate) gaia's log and pass for gaia on screen.
+RESERVED_APP_NAME = "gaia"
 # Keys that configure the web server; a `command` app has none.
 WEB_ONLY_KEYS = (
     "server",
@@ -59,6 +62,12 @@ def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> Non
                 ("apps", name),
                 f"invalid app name {name!r}: use letters, digits, '-' and '_', "
                 "starting with a letter or digit (it is used in file names)",
+            )
+        elif name == RESERVED_APP_NAME:
+            report.error(
+                ("apps", name),
+                f"app name {name!r} is reserved for gaia's own event log (logs/gaia.log) "
+                f"and lines; rename the app, e.g. [apps.{name}-app]",
             )
         if isinstance(app, dict):
             _check_app(name, app, report)

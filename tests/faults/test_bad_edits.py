@@ -61,6 +61,11 @@ EDITS: list[tuple[str, tuple[str, str], str]] = [
         r"gaia\.toml:7: apps\.api\.timeout: must be at most 1 day",
     ),
     (
+        "an app named gaia (gaia's own log and line prefix)",
+        ("[apps.side]\n", '[apps.gaia]\ncommand = ["sleep", "60"]\n\n[apps.side]\n'),
+        r"gaia\.toml:10: apps\.gaia: app name 'gaia' is reserved",
+    ),
+    (
         "health interval 0",
         ("workers = 2\n", 'workers = 2\nhealth = { path = "/", interval = 0 }\n'),
         r"gaia\.toml:7: apps\.api\.health\.interval: must be at least 100ms",

@@ -129,7 +129,9 @@ def podman(base_image: str) -> Podman:
         pytest.skip("the engine tests run podman as root on Linux")
     missing = _missing()
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (apt-get install podman runc debootstrap)")
+        pytest.skip(
+            f"not installed: {', '.join(missing)} (apt-get install podman runc debootstrap)"
+        )
     HOME.mkdir(parents=True, exist_ok=True)
     _write_once(HOME / "containers.conf", CONTAINERS_CONF)
     _write_once(HOME / "storage.conf", STORAGE_CONF)

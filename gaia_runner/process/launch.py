@@ -23,6 +23,7 @@ from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind
 from gaia_runner.metrics.wire import SOCKET_ENV as METRICS_SOCKET_ENV
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
+from gaia_runner.process.user_env import switched_user_base
 
 GUNICORN_WORKER_CLASSES: Mapping[WorkerClass, str] = {
     WorkerClass.UVICORN: "uvicorn_worker.UvicornWorker",
@@ -89,11 +90,9 @@ def trusted_proxies(app: AppConfig) -> list[str] | None:
 
 
 def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]:
-    env = dict(base)
     account = switched_user(app)
-    if account is not None:
-        # gaia's own HOME (say /root) is not the app user's; the app's `env` still wins.
-        env.update(HOME=account.pw_dir, USER=account.pw_name, LOGNAME=account.pw_name)
+    # Another user gets a minimal base, not gaia's secrets; the app's `env` still wins.
+    env = dict(base) if account is None else switched_user_base(base, account)
     env.update(app.env)
     bin_dir = interpreter_bin_dir()
     path = env.get("PATH", os.defpath)

@@ -24,6 +24,7 @@ from gaia_runner.export.kubernetes import (
 )
 from gaia_runner.export.mapping import Runner
 from gaia_runner.export.systemd import export_systemd, unit_name
+from gaia_runner.install_trust import install_paths, untrusted
 from gaia_runner.process.launch import interpreter_bin_dir
 
 app = typer.Typer(no_args_is_help=True, help="Write this gaia.toml for another runner.")
@@ -153,8 +154,23 @@ def systemd(
     """A systemd unit that runs `gaia up` for this gaia.toml on startup."""
     loaded = load(config).config
     text = export_systemd(loaded, Path(interpreter_bin_dir()) / "gaia", user)
+    if user is None or user == "root":
+        _warn_untrusted_exec_start()
     if output is None:
         typer.echo(text, nl=False)
         return
     output.mkdir(parents=True, exist_ok=True)
     _write(text, output / unit_name(loaded))
+
+
+def _warn_untrusted_exec_start() -> None:
+    """The unit runs this very install as root; gaia would refuse to start from it."""
+    found = untrusted(install_paths())
+    if found:
+        where = "\n".join(f"  {finding}" for finding in found)
+        typer.echo(
+            "warning: the unit runs gaia as root from an install other users can write, so\n"
+            f"gaia will refuse to start:\n{where}\n"
+            "Install it where only root can write (README, 'Running on startup with systemd').",
+            err=True,
+        )

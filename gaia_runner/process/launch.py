@@ -23,6 +23,7 @@ from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind
 from gaia_runner.metrics.wire import SOCKET_ENV as METRICS_SOCKET_ENV
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
+from gaia_runner.process.user_env import switched_user_base
 
 GUNICORN_WORKER_CLASSES: Mapping[WorkerClass, str] = {
     WorkerClass.UVICORN: "uvicorn_worker.UvicornWorker",
@@ -88,12 +89,17 @@ def trusted_proxies(app: AppConfig) -> list[str] | None:
     return None
 
 
+def trusts_last_hop(app: AppConfig) -> bool:
+    """Whether gaia's own default trust (see trusted_proxies) runs in a uvicorn worker, which
+    must then believe only the last X-Forwarded-For entry (see process/one_hop.py)."""
+    uvicorn_worker = app.server is ServerKind.UVICORN or app.worker_class is WorkerClass.UVICORN
+    return uvicorn_worker and app.forwarded_allow_ips is None and trusted_proxies(app) == ["*"]
+
+
 def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]:
-    env = dict(base)
     account = switched_user(app)
-    if account is not None:
-        # gaia's own HOME (say /root) is not the app user's; the app's `env` still wins.
-        env.update(HOME=account.pw_dir, USER=account.pw_name, LOGNAME=account.pw_name)
+    # Another user gets a minimal base, not gaia's secrets; the app's `env` still wins.
+    env = dict(base) if account is None else switched_user_base(base, account)
     env.update(app.env)
     bin_dir = interpreter_bin_dir()
     path = env.get("PATH", os.defpath)
@@ -178,8 +184,16 @@ def _gunicorn_config(
             "",
             "    drain.install()",
         ]
-    if measured or imports is not None:
+    one_hop = trusts_last_hop(app)
+    if measured or imports is not None or one_hop:
         lines += ["", "", "def post_worker_init(worker):"]
+    if one_hop:
+        lines += [
+            "    # Only the proxy's own X-Forwarded-For entry counts (process/one_hop.py).",
+            "    from gaia_runner.process.one_hop import wrap_uvicorn_config",
+            "",
+            "    wrap_uvicorn_config(worker.config)",
+        ]
     if imports is not None:
         lines += [
             "    # Dev mode: the app's next standby imports these libraries ahead of a save.",
@@ -301,6 +315,8 @@ def build_launch(
             spec["record_imports"] = str(imports_record(run_dir, app))
     if parse_app_target(app.app).has_arguments:
         spec["app_call"] = app.app
+    if trusts_last_hop(app):
+        spec["last_hop"] = True
     write_private_file(conf, json.dumps(spec, indent=2).encode())
     config_fd = _open_for_child(conf, env) if as_other_user else None
     source = f"fd:{config_fd}" if config_fd is not None else str(conf)

@@ -33,6 +33,10 @@ def _worker_entry(
 
         # target is Server.run: wrap what its Config loads, in this worker.
         wrap_uvicorn_server(config)
+    if spec.get("last_hop"):
+        from gaia_runner.process.one_hop import wrap_uvicorn_config
+
+        wrap_uvicorn_config(config)
     if "record_imports" in spec:
         _record_after_load(config, spec["record_imports"])
     target(**kwargs)

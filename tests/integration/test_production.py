@@ -3,133 +3,25 @@ headers, server option tables, factories with arguments, and apps run as another
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import http.client
 import os
 import pwd
-import shutil
-import signal
 import socket
 import stat
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 from harness import FIXTURES, free_port, http_get, try_get, wait_until
 from load import SteadyLoad
+from nginx import get_via, needs_nginx, nginx_proxy, worker_account
 from test_reload import save_atomically
 from test_up import app_master, workers_of
 
-NGINX = shutil.which("nginx") or next(
-    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-)
-needs_nginx = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (apt-get install nginx)"
-)
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 SERVERS = ["gunicorn", "uvicorn"]
-
-
-def _worker_account() -> tuple[str, str]:
-    """An unprivileged user (and group) for nginx's workers, as a packaged nginx uses."""
-    for user, group in (("www-data", "www-data"), ("nobody", "nogroup"), ("nobody", "nobody")):
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam(user)
-            grp.getgrnam(group)
-            return user, group
-    pytest.skip("no unprivileged account for nginx workers")
-
-
-NGINX_CONF = """
-worker_processes 1;
-{user}
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-env GAIA_TEST_RUN;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    upstream app {{ server unix:{socket}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            # Stands in for a TLS-terminating server block, where $scheme is "https".
-            proxy_set_header X-Forwarded-Proto https;
-        }}
-    }}
-}}
-"""
-
-
-@contextlib.contextmanager
-def nginx_proxy(upstream: Path, workdir: Path) -> Iterator[int]:
-    """The real nginx on a free loopback port, proxying to `upstream`; stopped on exit."""
-    assert NGINX is not None
-    user, group = _worker_account()
-    port = free_port()
-    conf_dir = workdir / "nginx"
-    conf_dir.mkdir()
-    as_root = f"user {user} {group};" if os.geteuid() == 0 else ""
-    conf = conf_dir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(user=as_root, dir=conf_dir, socket=upstream, port=port))
-    proc = subprocess.Popen(
-        [NGINX, "-p", str(conf_dir), "-c", str(conf)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-
-        def listening() -> bool:
-            assert proc.poll() is None, (conf_dir / "error.log").read_text()
-            with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", port)) == 0
-
-        wait_until(listening, 10, "nginx listening")
-        yield port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    """A directory nginx's workers can traverse (pytest's tmp_path is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="gaia-sock-"))
-    path.chmod(0o711)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def get_via(port: int, path: str = "/") -> tuple[int, str]:
-    """A request from 127.0.0.2, so "the real client address" differs from nginx's own."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=("127.0.0.2", 0))
-    try:
-        conn.request("GET", path, headers={"Connection": "close"})
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
-
 
 UNIX_APP = """
     [gaia]
@@ -168,7 +60,7 @@ def test_behind_nginx_first_try_with_forwarded_headers(
 @pytest.mark.timeout(120)
 def test_edit_and_scale_under_load_through_nginx(gaia, tmp_path: Path, socket_dir: Path) -> None:
     """socket_mode/socket_group hold across a replacement; nothing fails through nginx."""
-    _, group = _worker_account()
+    _, group = worker_account()
     sock = socket_dir / "web.sock"
     access = f'socket_mode = "0660"\n    socket_group = "{group}"'
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from gaia_runner.config import ConfigError, GaiaConfig, load_config
 from gaia_runner.export import Unexportable
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.dockerfile import dockerignore, export_dockerfile
+from gaia_runner.export.envfiles import check_exportable
 from gaia_runner.export.kubernetes import (
     KubeOptions,
     Prestart,
@@ -22,7 +24,7 @@ from gaia_runner.export.kubernetes import (
     as_stream,
     export_kubernetes,
 )
-from gaia_runner.export.mapping import Runner
+from gaia_runner.export.mapping import Runner, env_files
 from gaia_runner.export.systemd import export_systemd, unit_name
 from gaia_runner.install_trust import install_paths, untrusted
 from gaia_runner.process.launch import interpreter_bin_dir
@@ -62,6 +64,14 @@ def _refusals() -> Iterator[None]:
         raise fail(f"error: cannot export: {exc}") from None
 
 
+def _check_env_files(config: GaiaConfig, names: list[str] | None = None) -> None:
+    """Env files the output refers to must read the same to the orchestrator as to gaia."""
+    with _refusals():
+        for name in names or list(config.apps):
+            for path in env_files(config, config.apps[name]):
+                check_exportable(path, os.path.relpath(path, config.source.parent))
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -92,6 +102,7 @@ def kubernetes(
     if unknown:
         raise fail(f"error: unknown app {', '.join(unknown)}")
     opts = KubeOptions(_image(loaded, image), runner, prestart, tls)
+    _check_env_files(loaded, apps)
     with _refusals():
         manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)
     if output is None:
@@ -112,6 +123,7 @@ def compose(
 ) -> None:
     """A Docker Compose file (keep it next to gaia.toml)."""
     loaded = load(config).config
+    _check_env_files(loaded)
     with _refusals():
         text = export_compose(loaded, _image(loaded, image), _table_env(loaded), runner)
     _write(text, output)

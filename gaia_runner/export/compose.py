@@ -98,7 +98,8 @@ def _base(config: GaiaConfig, app: AppConfig, image: str, env: Mapping[str, str]
     service: dict[str, Any] = {"image": image}
     files = env_files(config, app)
     if files:
-        service["env_file"] = [_rel(config, p) for p in files]
+        # raw: no `$VAR` expansion, as gaia reads it (cli/export.py checks the file first).
+        service["env_file"] = [{"path": _rel(config, p), "format": "raw"} for p in files]
     service["environment"] = {**env, "GAIA_APP": app.name, "PYTHONUNBUFFERED": "1"}
     return service
 

@@ -152,7 +152,7 @@ def test_env_goes_to_configmap_and_env_file_values_are_never_written(full: Proje
             assert value not in text
         assert key not in text
     service = compose(full)["services"]["api"]
-    assert service["env_file"] == ["./app.env"]
+    assert service["env_file"] == [{"path": "./app.env", "format": "raw"}]
     assert service["environment"]["LOG_LEVEL"] == "info"
     assert "API_TOKEN" not in service["environment"]
 

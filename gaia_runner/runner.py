@@ -26,7 +26,7 @@ from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
-from gaia_runner.process.sockets import Listener, SocketAccess
+from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
@@ -127,8 +127,8 @@ class Runner:
         listeners = tuple(self.sockets[bind] for bind in app.bind)
         # Every generation (re)applies the app's socket_* keys: a reload may change them.
         access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
-        for listener in listeners:
-            listener.set_access(access)
+        for problem in apply_access(listeners, access):
+            self.display.event(f"{GAIA}: {app.name}: {problem}")
         return listeners
 
     def close_unused_sockets(self) -> None:

@@ -98,9 +98,7 @@ class Runner:
         self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
-        run_dir = config.gaia.state_dir / "run"
-        self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
-        self.base_env.update(self.metrics.child_env())
+        self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
 
     # -- selection and sockets -----------------------------------------------------------
 
@@ -156,7 +154,7 @@ class Runner:
             self.listeners_for(app),
             run_dir=state_dir / "run",
             log=log,
-            base_env=self.base_env,
+            base_env={**self.base_env, **self.metrics.child_env(app.name)},
             stop_timeout=self.config.gaia.stop_timeout,
             notify=functools.partial(self._app_event, app.name),
             timings=self.timings,

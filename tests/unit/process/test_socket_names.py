@@ -112,3 +112,18 @@ def test_a_socket_directory_that_is_a_symlink_is_refused(tmp_path: Path) -> None
     (tmp_path / "link").symlink_to(real)
     with pytest.raises(BindError, match="is a symlink"):
         bind_listener(Bind(kind=BindKind.UNIX, path=tmp_path / "link" / "web.sock"))
+
+
+def test_a_resumed_socket_is_the_one_gaia_then_changes(tmp_path: Path) -> None:
+    """Suspended (FAILED/FATAL) and bound again: a new inode, and the one access goes to."""
+    public = tmp_path / "web.sock"
+    listener = bind_listener(Bind(kind=BindKind.UNIX, path=public), SocketAccess(0o660))
+    try:
+        listener.suspend()
+        assert not public.exists()
+        listener.resume()
+        listener.set_access(SocketAccess(0o600))
+        assert mode(public) == 0o600
+    finally:
+        listener.close()
+    assert not public.exists() and not (tmp_path / ".web.sock.gaia").exists()

@@ -26,7 +26,7 @@ from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
-from gaia_runner.process.sockets import Listener, SocketAccess
+from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
@@ -98,9 +98,7 @@ class Runner:
         self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
-        run_dir = config.gaia.state_dir / "run"
-        self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
-        self.base_env.update(self.metrics.child_env())
+        self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
 
     # -- selection and sockets -----------------------------------------------------------
 
@@ -127,8 +125,8 @@ class Runner:
         listeners = tuple(self.sockets[bind] for bind in app.bind)
         # Every generation (re)applies the app's socket_* keys: a reload may change them.
         access = SocketAccess(app.socket_mode, app.socket_user, app.socket_group)
-        for listener in listeners:
-            listener.set_access(access)
+        for problem in apply_access(listeners, access):
+            self.display.event(f"{GAIA}: {app.name}: {problem}")
         return listeners
 
     def close_unused_sockets(self) -> None:
@@ -156,7 +154,7 @@ class Runner:
             self.listeners_for(app),
             run_dir=state_dir / "run",
             log=log,
-            base_env=self.base_env,
+            base_env={**self.base_env, **self.metrics.child_env(app.name)},
             stop_timeout=self.config.gaia.stop_timeout,
             notify=functools.partial(self._app_event, app.name),
             timings=self.timings,

@@ -1,19 +1,23 @@
 """The worker side: count each finished request in memory, send the sums every interval.
 
 A thread sends the batches so the same code serves asyncio (uvicorn, gunicorn's asgi worker)
-and threaded WSGI workers. A batch gaia could not take (its buffer full, gaia restarting) is
-kept and merged into the next one, so counts are late rather than lost.
+and threaded WSGI workers, on the app's channel: an fd the worker inherited (see
+channels.py). A batch gaia could not take yet (its queue full) is kept and merged into the
+next one, so counts are late rather than lost. A worker that cannot send at all says so
+once, in the app's log.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 
-from gaia_runner.metrics.wire import Batch, bucket_index, encode
+from gaia_runner.metrics.wire import CHANNEL_ENV, Batch, bucket_index, encode
 
 INTERVAL_ENV = "GAIA_METRICS_INTERVAL"
 DEFAULT_INTERVAL = 0.5
@@ -46,15 +50,28 @@ class Recorder:
             self._pending = batch
 
 
+# gaia has not read the earlier batches yet: try again with the next one.
+_LATER = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS, errno.EINTR)
+
+
+def say_once_lost(reason: str) -> None:
+    """In the app's log (a worker's stderr): its requests will not be counted."""
+    print(
+        f"gaia: request metrics of worker {os.getpid()} cannot reach gaia ({reason}); "
+        "its requests are not counted",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 class Sender:
-    def __init__(self, recorder: Recorder, path: str, interval: float) -> None:
+    def __init__(self, recorder: Recorder, channel: socket.socket, interval: float) -> None:
         self.recorder = recorder
-        self.path = path
         self.interval = interval
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.setblocking(False)
+        self._sock = channel
         self._send_lock = threading.Lock()
         self._stop = threading.Event()
+        self._lost = False
 
     def start(self) -> None:
         thread = threading.Thread(target=self._loop, name="gaia-metrics", daemon=True)
@@ -69,12 +86,40 @@ class Sender:
     def flush(self) -> None:
         with self._send_lock:
             batch = self.recorder.take()
-            if batch is None:
+            if batch is None or self._lost:
                 return
             try:
-                self._sock.sendto(encode(batch), self.path)
-            except OSError:
-                self.recorder.put_back(batch)
+                # MSG_DONTWAIT: the fd is shared with the server and its other workers,
+                # so its blocking mode is not this worker's to change.
+                self._sock.send(encode(batch), socket.MSG_DONTWAIT)
+            except OSError as exc:
+                if exc.errno in _LATER:
+                    self.recorder.put_back(batch)
+                else:
+                    self._lost = True
+                    say_once_lost(exc.strerror or type(exc).__name__)
+
+
+def open_channel() -> socket.socket | None:
+    """This process's own copy of the inherited channel (a dup: a forked child's copy
+    of its parent's sender closes its fd, never the one this process sends on)."""
+    try:
+        fd = os.dup(int(os.environ[CHANNEL_ENV]))
+    except (ValueError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else None
+        say_once_lost(f"its channel fd is unusable: {reason or 'not a number'}")
+        return None
+    try:
+        channel = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        say_once_lost("its channel fd is not a socket")
+        return None
+    if channel.type != socket.SOCK_DGRAM or channel.family != socket.AF_UNIX:
+        channel.close()
+        say_once_lost("its channel fd is not gaia's datagram socket")
+        return None
+    return channel
 
 
 @dataclass(frozen=True)
@@ -92,18 +137,20 @@ def process_recorder() -> Recorder | None:
     """This process's recorder, its sender thread started; None when gaia asked for none.
     Keyed by pid: a forked child gets its own, with a thread of its own."""
     global _active
-    path = os.environ.get("GAIA_METRICS_SOCKET")
     app = os.environ.get("GAIA_APP")
-    if not path or not app:
+    if CHANNEL_ENV not in os.environ or not app:
         return None
     with _active_lock:
         if _active is None or _active.pid != os.getpid():
+            channel = open_channel()
+            if channel is None:
+                return None
             recorder = Recorder(app)
             try:
                 interval = float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL))
             except ValueError:
                 interval = DEFAULT_INTERVAL
-            sender = Sender(recorder, path, max(0.05, interval))
+            sender = Sender(recorder, channel, max(0.05, interval))
             sender.start()
             _active = _Active(os.getpid(), recorder, sender)
         return _active.recorder

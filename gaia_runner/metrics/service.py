@@ -1,22 +1,19 @@
-"""The metrics pieces that live in gaia's one asyncio process: the datagram socket workers
-send their batches to, and the optional HTTP endpoint serving /metrics."""
+"""The metrics pieces that live in gaia's one asyncio process: the channels workers send
+their batches on, and the optional HTTP endpoint serving /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gaia_runner.config.model import AppConfig, Bind
+from gaia_runner.metrics.channels import Channels
 from gaia_runner.metrics.store import RequestStore
-from gaia_runner.metrics.wire import SOCKET_ENV, decode
-from gaia_runner.process.launch import short_socket_path
-from gaia_runner.process.statedir import ensure_private_dir
+from gaia_runner.metrics.wire import CHANNEL_ENV, decode
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 if TYPE_CHECKING:
@@ -34,41 +31,33 @@ def measured(app: AppConfig) -> bool:
     return app.app is not None and app.metrics
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, store: RequestStore, clock: Callable[[], float]) -> None:
-        self.store = store
-        self.clock = clock
-
-    def datagram_received(self, data: bytes, addr: object) -> None:
-        batch = decode(data)
-        if batch is not None:  # malformed datagrams are dropped: they cannot be answered
-            self.store.add(batch, self.clock())
-
-
 class MetricsService:
     def __init__(
         self,
-        run_dir: Path,
         endpoint: Bind | None,
         snapshot: Callable[[], Snapshot],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.run_dir = run_dir
-        self.socket_path = short_socket_path(run_dir / "metrics.sock")
         self.endpoint = endpoint
         self.store = RequestStore()
         self.clock = clock
+        self.channels = Channels(self._received)
         self._snapshot = snapshot
-        self._transport: asyncio.DatagramTransport | None = None
         self._http: asyncio.Server | None = None
         # prometheus_client is imported on the first scrape: most gaias serve no endpoint.
         self._registry: CollectorRegistry | None = None
 
-    def child_env(self) -> dict[str, str]:
-        return {SOCKET_ENV: str(self.socket_path)}
+    def child_env(self, app: str) -> dict[str, str]:
+        """What an app's processes need to send: their channel's fd (see launch.py)."""
+        return {CHANNEL_ENV: str(self.channels.workers_fd(app))}
+
+    def _received(self, app: str, data: bytes) -> None:
+        batch = decode(data)
+        if batch is not None:  # malformed datagrams are dropped: they cannot be answered
+            batch.app = app  # the channel says whose counts these are, not the datagram
+            self.store.add(batch, self.clock())
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         if self.endpoint is not None:
             try:
                 self._http = await asyncio.start_server(
@@ -78,22 +67,11 @@ class MetricsService:
                 raise MetricsError(
                     f"cannot serve metrics on {self.endpoint}: {exc.strerror or exc}"
                 ) from None
-        ensure_private_dir(self.run_dir)
-        self.socket_path.unlink(missing_ok=True)  # left by a gaia that was killed
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(str(self.socket_path))
-        self.socket_path.chmod(0o600)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Receiver(self.store, self.clock), sock=sock
-        )
 
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
-        if self._transport is not None:
-            self._transport.close()
-            self.socket_path.unlink(missing_ok=True)
+        self.channels.close()
 
     def annotate(self, snap: AppSnapshot, app: AppConfig) -> AppSnapshot:
         """The snapshot with the app's last-10-seconds request figures, if it is measured."""

@@ -41,7 +41,8 @@ def _fine_bounds() -> tuple[float, ...]:
 BOUNDS: tuple[float, ...] = _fine_bounds()
 N_BUCKETS = len(BOUNDS) + 1  # the last one is +Inf
 MAX_DATAGRAM = 60_000
-SOCKET_ENV = "GAIA_METRICS_SOCKET"
+# The inherited fd of the app's channel (see channels.py), named to its processes.
+CHANNEL_ENV = "GAIA_METRICS_FD"
 VERSION = 1
 
 

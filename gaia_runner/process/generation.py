@@ -41,9 +41,8 @@ def private_listener_for(app: AppConfig, run_dir: Path, number: int) -> Listener
     if app.bind and all(bind.kind is BindKind.UNIX for bind in app.bind):
         ensure_private_dir(run_dir)
         path = short_socket_path(run_dir / f"{app.name}.g{number}.probe.sock")
-        listener = bind_private_listener(path)
-        path.chmod(0o600)
-        return listener
+        # Bound 0600 (bind_private_listener), in gaia's own 0700 run dir: no chmod by path.
+        return bind_private_listener(path)
     return bind_private_listener()
 
 

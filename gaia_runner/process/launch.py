@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
-from gaia_runner.metrics.wire import SOCKET_ENV as METRICS_SOCKET_ENV
+from gaia_runner.metrics.wire import CHANNEL_ENV as METRICS_FD_ENV
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 from gaia_runner.process.user_env import switched_user_base
@@ -107,14 +107,21 @@ def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]
         env["PATH"] = os.pathsep.join([bin_dir, path])
     env["PYTHONUNBUFFERED"] = "1"
     env["GAIA_APP"] = app.name
+    if METRICS_FD_ENV in base:  # gaia's channel, whatever the app's env says (see below)
+        env[METRICS_FD_ENV] = base[METRICS_FD_ENV]
     if app.command is not None or not app.metrics:
-        env.pop(METRICS_SOCKET_ENV, None)  # measurement off: the app is not wrapped at all
+        env.pop(METRICS_FD_ENV, None)  # measurement off: the app is not wrapped at all
     return env
 
 
 def _measured(env: Mapping[str, str]) -> bool:
-    """gaia passes the metrics socket only to apps it measures (see child_environment)."""
-    return METRICS_SOCKET_ENV in env
+    """gaia passes the metrics channel only to apps it measures (see child_environment)."""
+    return METRICS_FD_ENV in env
+
+
+def metrics_fds(env: Mapping[str, str]) -> tuple[int, ...]:
+    """The app's metrics channel, inherited by its server (and so by every worker)."""
+    return (int(env[METRICS_FD_ENV]),) if METRICS_FD_ENV in env else ()
 
 
 def short_socket_path(path: Path) -> Path:
@@ -296,7 +303,7 @@ def build_launch(
             gunicorn,
             env,
             app.cwd,
-            (*fds, *([config_fd] if config_fd is not None else [])),
+            (*fds, *metrics_fds(env), *([config_fd] if config_fd is not None else [])),
             control_socket=control,
             config_file=conf,
             trust_bundle=bundle,
@@ -321,7 +328,7 @@ def build_launch(
     config_fd = _open_for_child(conf, env) if as_other_user else None
     source = f"fd:{config_fd}" if config_fd is not None else str(conf)
     argv = (sys.executable, "-m", "gaia_runner.process.uvicorn_main", source)
-    pass_fds = (*fds, *([config_fd] if config_fd is not None else []))
+    pass_fds = (*fds, *metrics_fds(env), *([config_fd] if config_fd is not None else []))
     return LaunchSpec(
         argv, env, app.cwd, pass_fds, config_file=conf, trust_bundle=bundle, config_fd=config_fd
     )

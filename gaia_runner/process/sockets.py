@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaia_runner.config.model import Bind, BindKind
+from gaia_runner.process import socket_path
+from gaia_runner.process.socket_path import Inode, SocketPathError
 
 BACKLOG = 2048
 
@@ -44,6 +46,8 @@ class Listener:
     sock: socket.socket
     suspended: bool = False
     access: SocketAccess = SocketAccess()
+    # A unix socket's file, as bound: the only inode gaia ever chmods, chowns or unlinks.
+    inode: Inode | None = None
     # While suspended, a bound but not listening socket keeps the port gaia's: connections
     # are refused, and no ephemeral bind (gaia's own probe listeners included) takes it.
     _placeholder: socket.socket | None = None
@@ -65,7 +69,8 @@ class Listener:
         """Raises BindError when another process took the address meanwhile."""
         if self.suspended:
             self._release()
-            self.sock = bind_listener(self.bind, self.access).sock
+            fresh = bind_listener(self.bind, self.access)
+            self.sock, self.inode = fresh.sock, fresh.inode
             self.suspended = False
 
     def _release(self) -> None:
@@ -75,21 +80,50 @@ class Listener:
 
     def set_access(self, access: SocketAccess) -> None:
         """Apply `access` to a unix socket's inode, which its published path shares; the
-        next generation (and a reload that changed the mode) gets it on the same socket."""
+        next generation (and a reload that changed the mode) gets it on the same socket.
+        Raises SocketPathError when the path no longer names that socket: nothing else
+        is touched."""
         self.access = access
-        if self.bind.kind is BindKind.UNIX and self.bind.path is not None and not self.suspended:
-            # A failure here was already reported when the socket was first bound.
-            with contextlib.suppress(OSError, KeyError):
-                _apply_access(_private_unix_name(self.bind.path), access)
+        path = self.bind.path
+        if self.bind.kind is not BindKind.UNIX or path is None or self.suspended:
+            return
+        if self.inode is None:
+            return
+        try:
+            owner = _owner(access)
+        except KeyError:
+            return  # an unknown user or group was reported when the socket was first bound
+        # The published name first: a stopping gunicorn master unlinks the private one.
+        with socket_path.directory(path.parent) as dirfd:
+            try:
+                socket_path.set_owner_and_mode(dirfd, path.name, self.inode, *owner, access.mode)
+            except FileNotFoundError:
+                private = _private_unix_name(path).name
+                socket_path.set_owner_and_mode(dirfd, private, self.inode, *owner, access.mode)
 
     def close(self) -> None:
         self._release()
         if self.suspended:
             return
         self.sock.close()
-        if self.bind.kind is BindKind.UNIX and self.bind.path is not None:
-            self.bind.path.unlink(missing_ok=True)
-            _private_unix_name(self.bind.path).unlink(missing_ok=True)
+        path = self.bind.path
+        if self.bind.kind is BindKind.UNIX and path is not None and self.inode is not None:
+            with contextlib.suppress(OSError), socket_path.directory(path.parent) as dirfd:
+                for name in (path.name, _private_unix_name(path).name):
+                    socket_path.unlink_if_ours(dirfd, name, self.inode)
+
+
+def apply_access(listeners: tuple[Listener, ...], access: SocketAccess) -> list[str]:
+    """Set `access` on each listener; what could not be applied, one line each. A unix
+    socket whose name was replaced (by a symlink to someone's file, say) is left alone:
+    gaia touches nothing else, and the socket keeps serving."""
+    problems = []
+    for listener in listeners:
+        try:
+            listener.set_access(access)
+        except OSError as exc:
+            problems.append(f"socket mode/owner of {listener.bind} not applied: {exc}")
+    return problems
 
 
 def _reserve(family: int, bind: Bind) -> socket.socket | None:
@@ -117,10 +151,10 @@ def _private_unix_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.gaia")
 
 
-def _remove_stale_unix_socket(path: Path) -> None:
+def _remove_stale_unix_socket(dirfd: int, path: Path) -> None:
     """A socket file left by a dead process blocks bind(); a live one must not be stolen."""
     try:
-        mode = path.lstat().st_mode
+        mode = os.stat(path.name, dir_fd=dirfd, follow_symlinks=False).st_mode
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
@@ -129,41 +163,50 @@ def _remove_stale_unix_socket(path: Path) -> None:
     try:
         probe.connect(str(path))
     except (ConnectionRefusedError, FileNotFoundError):
-        path.unlink(missing_ok=True)
+        socket_path.unlink_if_ours(dirfd, path.name, None)
         return
     finally:
         probe.close()
     raise OSError(errno.EADDRINUSE, "in use")
 
 
-def _apply_access(path: Path, access: SocketAccess) -> None:
+def _owner(access: SocketAccess) -> tuple[int, int]:
     uid = pwd.getpwnam(access.user).pw_uid if access.user is not None else -1
     gid = grp.getgrnam(access.group).gr_gid if access.group is not None else -1
-    if uid != -1 or gid != -1:
-        os.chown(path, uid, gid, follow_symlinks=False)
-    path.chmod(access.mode)
+    return uid, gid
+
+
+def _bind_unix(path: Path, access: SocketAccess) -> tuple[socket.socket, Inode]:
+    """Bind to a private name beside `path`, set its owner and mode, then publish it
+    under `path` as a second (hard) link: nobody sees the socket with other bits, and
+    a stopping gunicorn master, which unlinks the name its socket was bound to (the
+    private one), leaves the user's path to every later generation."""
+    owner = _owner(access)
+    private = _private_unix_name(path)
+    with socket_path.directory(path.parent) as dirfd:
+        _remove_stale_unix_socket(dirfd, path)
+        socket_path.unlink_if_ours(dirfd, private.name, None)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        inode: Inode | None = None
+        try:
+            sock.bind(str(private))
+            inode = socket_path.bound_inode(dirfd, private.name)
+            socket_path.set_owner_and_mode(dirfd, private.name, inode, *owner, access.mode)
+            socket_path.link(dirfd, private.name, inode, path.name)
+        except BaseException:
+            sock.close()
+            socket_path.unlink_if_ours(dirfd, private.name, inode)
+            raise
+    return sock, inode
 
 
 def bind_listener(bind: Bind, access: SocketAccess | None = None) -> Listener:
+    access = access or SocketAccess()
+    inode: Inode | None = None
     try:
         if bind.kind is BindKind.UNIX:
             assert bind.path is not None
-            _remove_stale_unix_socket(bind.path)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            private = _private_unix_name(bind.path)
-            try:
-                private.unlink(missing_ok=True)
-                sock.bind(str(private))
-                # Before the path is published: nobody sees the socket with other bits.
-                _apply_access(private, access or SocketAccess())
-                # A stopping gunicorn master unlinks the path its socket was bound to.
-                # Bound to a private name and published under the user's path as a
-                # second (hard) link, the user's path outlives every generation.
-                os.link(private, bind.path)
-            except (OSError, KeyError):
-                sock.close()
-                private.unlink(missing_ok=True)
-                raise
+            sock, inode = _bind_unix(bind.path, access)
         else:
             infos = socket.getaddrinfo(
                 bind.host, bind.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -179,13 +222,15 @@ def bind_listener(bind: Bind, access: SocketAccess | None = None) -> Listener:
                 sock.close()
                 raise
         sock.listen(BACKLOG)
+    except SocketPathError as exc:
+        raise BindError(bind, str(exc)) from exc
     except OSError as exc:
         raise BindError(bind, _describe(exc)) from exc
     except socket.gaierror as exc:
         raise BindError(bind, f"unknown host {bind.host!r}") from exc
     except KeyError as exc:
         raise BindError(bind, f"unknown user or group {exc}") from exc
-    return Listener(bind, sock, access=access or SocketAccess())
+    return Listener(bind, sock, access=access, inode=inode)
 
 
 def bind_private_listener(unix_path: Path | None = None) -> Listener:

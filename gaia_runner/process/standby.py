@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.process.child import ChildProcess, LineSink
-from gaia_runner.process.launch import LaunchSpec
+from gaia_runner.process.launch import LaunchSpec, metrics_fds
 from gaia_runner.process.sockets import Listener
 
 WARM_MAIN = "gaia_runner.process.warm_main"
@@ -49,7 +49,7 @@ class Standby:
         )
         self._env = dict(env)
         self._cwd = cwd
-        self._fds = (*(listener.fd for listener in public), private.fd)
+        self._fds = (*(listener.fd for listener in public), private.fd, *metrics_fds(env))
 
     @classmethod
     async def spawn(
@@ -62,7 +62,7 @@ class Standby:
         sink: LineSink,
         imports: Path,
     ) -> Standby:
-        fds = (*(listener.fd for listener in public), private.fd)
+        fds = (*(listener.fd for listener in public), private.fd, *metrics_fds(env))
         read_end, write_end = os.pipe()  # gaia's end is not inherited by any child
         try:
             argv = (sys.executable, "-m", WARM_MAIN, str(read_end), str(imports))

@@ -17,17 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.apptarget import load_app
+from gaia_runner.metrics.wire import CHANNEL_ENV
 from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
 from gaia_runner.process.warm import name_forked_worker, record_imports
 
 
 def _worker_entry(
-    target: Callable[..., None], parent: int, spec: dict[str, Any], **kwargs: Any
+    target: Callable[..., None],
+    parent: int,
+    spec: dict[str, Any],
+    channel: socket.socket | None,
+    **kwargs: Any,
 ) -> None:
     die_with_parent(expected_parent=parent)
     drain.install()
     config = target.__self__.config  # type: ignore[attr-defined]
+    if channel is not None:
+        # The metrics channel as this worker received it (a spawned worker gets it under
+        # another number); detached, so no garbage collection ever closes it.
+        os.environ[CHANNEL_ENV] = str(channel.detach())
     if spec.get("metrics"):
         from gaia_runner.metrics.hooks import wrap_uvicorn_server
 
@@ -73,16 +82,28 @@ def _forked(config: Any, target: Callable[..., None], sockets: list[socket.socke
     return multiprocessing.get_context("fork").Process(target=started, kwargs=kwargs)
 
 
+def _metrics_channel(spec: dict[str, Any]) -> socket.socket | None:
+    """gaia's metrics channel (see metrics/channels.py), handed to each worker with its
+    arguments: uvicorn spawns workers, which inherit only the fds passed this way."""
+    if not spec.get("metrics") or CHANNEL_ENV not in os.environ:
+        return None
+    try:
+        return socket.socket(fileno=int(os.environ[CHANNEL_ENV]))
+    except (ValueError, OSError):
+        return None  # each worker says it cannot send (recorder.open_channel)
+
+
 def _install_worker_hook(spec: dict[str, Any]) -> None:
     from uvicorn import _subprocess
     from uvicorn.supervisors import multiprocess
 
     original = _forked if spec.get("fork_workers") else _subprocess.get_subprocess
+    channel = _metrics_channel(spec)
 
     def get_subprocess(
         config: Any, target: Callable[..., None], sockets: list[socket.socket]
     ) -> Any:
-        wrapped = functools.partial(_worker_entry, target, os.getpid(), spec)
+        wrapped = functools.partial(_worker_entry, target, os.getpid(), spec, channel)
         return original(config, wrapped, sockets)
 
     multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]

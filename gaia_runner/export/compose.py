@@ -55,10 +55,12 @@ def _healthcheck(app: AppConfig, box: Container) -> dict[str, Any]:
     url = f"{scheme}://127.0.0.1:{box.port}{app.health.path}"
     # Python is in every image gaia exports: no curl or wget needed. urlopen raises on
     # 4xx/5xx; the certificate is not checked (it names the public host, not 127.0.0.1).
+    # No spaces: podman's Docker API (4.3, Debian stable) splits a CMD health test at
+    # spaces, so `import ssl` would reach Python as two arguments.
     probe = (
-        "import ssl,urllib.request;"
-        f"urllib.request.urlopen({url!r},timeout={seconds(app.health.timeout)},"
-        "context=ssl._create_unverified_context())"
+        "u=__import__('urllib.request').request;"
+        "c=__import__('ssl')._create_unverified_context();"
+        f"u.urlopen({url!r},timeout={seconds(app.health.timeout)},context=c)"
     )
     return {
         "test": ["CMD", "python", "-c", probe],

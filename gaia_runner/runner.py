@@ -26,6 +26,7 @@ from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
+from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -256,7 +257,7 @@ class Runner:
             raise StartupError(str(exc)) from None
         self.sockets.update(self._bind_all(wanted.values()))
         self.display.start()
-        background: list[asyncio.Task[None]] = []
+        background = adopt_orphans(self.timings.sample)  # before the first app starts
         control = await serve(
             control_path(self.config.gaia.state_dir), self._control, self._log_control
         )

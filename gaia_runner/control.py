@@ -85,6 +85,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
         apps=apps,
         config_path=data["config_path"],
         config_error=data["config_error"],
+        config_pending=bool(data.get("config_pending", False)),
         notices=tuple(data["notices"]),
     )
 

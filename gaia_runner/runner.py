@@ -21,11 +21,13 @@ from gaia_runner import operations
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
+from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import control_path, serve
 from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
+from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -34,7 +36,7 @@ from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
-from gaia_runner.watch import fingerprint, watch_app_sources, watch_named_files
+from gaia_runner.watch import fingerprint, watch_app_sources
 
 GAIA = "gaia"
 SIGNAL_WORDS = ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "reload"))
@@ -98,6 +100,7 @@ class Runner:
         self.lock = asyncio.Lock()
         # Renewed certificates keep their paths, so their content is compared instead.
         self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
+        self.on_disk = ConfigOnDisk(config)
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
 
     # -- selection and sockets -----------------------------------------------------------
@@ -234,6 +237,7 @@ class Runner:
             apps=tuple(self._measured(n) for n in names if n in self.config.apps),
             config_path=str(self.config.source),
             config_error=self.config_error,
+            config_pending=self.on_disk.pending,
             notices=tuple(self.notices[-3:]),
         )
 
@@ -254,7 +258,7 @@ class Runner:
             raise StartupError(str(exc)) from None
         self.sockets.update(self._bind_all(wanted.values()))
         self.display.start()
-        background: list[asyncio.Task[None]] = []
+        background = adopt_orphans(self.timings.sample)  # before the first app starts
         control = await serve(
             control_path(self.config.gaia.state_dir), self._control, self._log_control
         )
@@ -262,8 +266,7 @@ class Runner:
             for app in wanted.values():
                 self._start_app(app)
             background.append(asyncio.create_task(self._refresh_display()))
-            if self.watch_config:
-                background.append(asyncio.create_task(self._watch_config()))
+            background.append(asyncio.create_task(self._watch_config()))
             if self.dev:
                 background.append(asyncio.create_task(self._watch_code()))
             self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")
@@ -350,7 +353,7 @@ class Runner:
         if self.config_error is not None:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
-        self.config = new = loaded.config
+        self.config = new = self.on_disk.now_running(loaded.config)
         # Requests about apps the file no longer has are forgotten; a scale ends when
         # the file's own workers value for that app changes.
         self.stopped &= set(new.apps)
@@ -390,11 +393,9 @@ class Runner:
                 )
 
     async def _watch_config(self) -> None:
-        def files() -> list[Path]:
-            return derive.watched_config_files(self.config)
-
-        async for _ in watch_named_files(files, self.timings.debounce, self._stop_watching):
-            self._events.put_nowait("reload")
+        reload = functools.partial(self._events.put_nowait, "reload")
+        changed = reload if self.watch_config else None  # still, `applied` follows the files
+        await self.on_disk.watch(lambda: self.config, self.timings, self._stop_watching, changed)
 
     # -- dev mode ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gaia_runner.inotify import DirWatch, dir_changes
+from gaia_runner.watch_targets import WatchTargets, watch_targets
 
 if TYPE_CHECKING:
     import watchfiles
@@ -53,23 +54,28 @@ SOURCE_SUFFIXES = frozenset(
 )
 
 
+def read_input(path: Path) -> bytes:
+    """The one raw read of a watched config input (to be replaced by a safe reader)."""
+    return path.read_bytes()
+
+
 def fingerprint(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path).encode())
         try:
-            digest.update(path.read_bytes())
+            digest.update(read_input(path))
         except OSError as exc:
             digest.update(f"<{exc.errno}>".encode())
     return digest.hexdigest()
 
 
 class _NamedFiles:
-    def __init__(self, names: frozenset[Path]) -> None:
-        self._names = names
+    def __init__(self, targets: WatchTargets) -> None:
+        self._targets = targets
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        return Path(path) in self._names
+        return self._targets.matters(Path(path))
 
 
 class _SourceFiles:
@@ -94,14 +100,56 @@ async def _paths(
 
 
 async def _named(
-    changes: AsyncIterator[set[Path] | None], wanted: frozenset[Path]
+    changes: AsyncIterator[set[Path] | None], targets: WatchTargets
 ) -> AsyncIterator[set[Path]]:
-    """inotify reports every entry of the directories: keep the named files (all of
+    """inotify reports every entry of the directories: keep those that matter (all of
     them when the kernel's queue overflowed)."""
     async for batch in changes:
-        named = set(wanted) if batch is None else batch & wanted
+        named = set(targets.names) if batch is None else {p for p in batch if targets.matters(p)}
         if named:
             yield named
+
+
+class _Batches:
+    """The next batch of an async iterator, awaited with a timeout: a batch that comes
+    late is not lost, it is the next call's answer."""
+
+    def __init__(self, changes: AsyncIterator[set[Path]]) -> None:
+        self._iterator = changes.__aiter__()
+        self._next: asyncio.Future[set[Path]] | None = None
+
+    async def next(self, timeout: float | None) -> set[Path] | None:
+        """None if nothing came within `timeout`; StopAsyncIteration at the end."""
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._iterator.__anext__())
+        done, _ = await asyncio.wait({self._next}, timeout=timeout)
+        if not done:
+            return None
+        future, self._next = self._next, None
+        return future.result()
+
+    def cancel(self) -> None:
+        # Closed early (the watched directories changed): the read in flight ends its
+        # watch too, rather than keeping a descriptor until gaia stops.
+        if self._next is not None:
+            self._next.cancel()
+
+
+async def _ticking(
+    changes: AsyncIterator[set[Path]], every: float, tick: frozenset[Path]
+) -> AsyncGenerator[set[Path], None]:
+    """`changes`, and `tick` whenever nothing came for `every` seconds: inotify misses
+    edits on NFS and some bind mounts, so the content is also compared now and then."""
+    batches = _Batches(changes)
+    try:
+        while True:
+            try:
+                batch = await batches.next(every)
+            except StopAsyncIteration:
+                return
+            yield set(tick) if batch is None else batch
+    finally:
+        batches.cancel()
 
 
 async def _debounced(
@@ -109,71 +157,75 @@ async def _debounced(
 ) -> AsyncGenerator[set[Path], None]:
     """Merge bursts: yield once nothing more arrived for `quiet` seconds."""
     pending: set[Path] = set()
-    iterator = changes.__aiter__()
-    next_batch: asyncio.Future[set[Path]] | None = None
+    batches = _Batches(changes)
     try:
         while True:
-            if next_batch is None:
-                next_batch = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({next_batch}, timeout=quiet if pending else None)
-            if next_batch in done:
-                try:
-                    batch = next_batch.result()
-                except StopAsyncIteration:
-                    return
-                next_batch = None
+            try:
+                batch = await batches.next(quiet if pending else None)
+            except StopAsyncIteration:
+                return
+            if batch is not None:
                 pending |= batch
                 continue
             yield pending
             pending = set()
     finally:
-        # Closed early (the watched directories changed): the read in flight ends its
-        # watch too, rather than keeping a descriptor until gaia stops.
-        if next_batch is not None:
-            next_batch.cancel()
+        batches.cancel()
 
 
 async def watch_named_files(
-    paths: Callable[[], Iterable[Path]], quiet: float, stop: asyncio.Event
+    paths: Callable[[], Iterable[Path]],
+    quiet: float,
+    stop: asyncio.Event,
+    *,
+    check_every: float = 5.0,
+    read: Callable[[str], None] = lambda digest: None,
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
-    changed content. Watching restarts when the set of directories changes."""
+    changed content, through whatever symlinks and directories lead to it (see
+    watch_targets.py). Every content check's fingerprint goes to `read`. Watching
+    re-arms when what the paths resolve to changes."""
+    last: tuple[frozenset[Path], str] | None = None
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
-        dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
-        last = fingerprint(wanted)
-        changes = _debounced(_named_file_changes(dirs, wanted, stop), quiet)
+        targets = watch_targets(wanted)
+        now = fingerprint(wanted)
+        read(now)
+        if last is not None and last[0] == wanted and now != last[1]:
+            yield set(wanted)  # changed while the watch was re-armed
+        last = wanted, now
+        raw = _ticking(_named_file_changes(targets, stop), check_every, targets.names)
+        changes = _debounced(raw, quiet)
         async with contextlib.aclosing(changes):
             async for changed in changes:
                 now = fingerprint(wanted)
-                if now == last:
-                    continue  # a touch, or a save of identical content
-                last = now
-                yield changed
-                if frozenset(p.absolute() for p in paths()) != wanted:
+                read(now)
+                moved = watch_targets(wanted) != targets
+                if now != last[1]:
+                    last = wanted, now
+                    yield changed
+                if moved or frozenset(p.absolute() for p in paths()) != wanted:
                     break
 
 
-def _named_file_changes(
-    dirs: list[Path], wanted: frozenset[Path], stop: asyncio.Event
-) -> AsyncIterator[set[Path]]:
+def _named_file_changes(targets: WatchTargets, stop: asyncio.Event) -> AsyncIterator[set[Path]]:
     """inotify where the system has it: it costs nothing while nothing changes. watchfiles
     otherwise (a thread that wakes every `step` ms)."""
     try:
-        watch = DirWatch(dirs)
+        watch = DirWatch(targets.paths)
     except OSError:
         import watchfiles
 
         raw = watchfiles.awatch(
-            *dirs,
-            watch_filter=_NamedFiles(wanted),
+            *targets.paths,
+            watch_filter=_NamedFiles(targets),
             debounce=50,
             step=20,
             stop_event=stop,
             recursive=False,
         )
         return _paths(raw)
-    return _named(dir_changes(watch, stop), wanted)
+    return _named(dir_changes(watch, stop), targets)
 
 
 async def watch_sources(

@@ -38,6 +38,7 @@ def _select(snapshot: Snapshot, apps: list[str] | None) -> Snapshot:
         apps=tuple(app for app in snapshot.apps if app.name in apps),
         config_path=snapshot.config_path,
         config_error=snapshot.config_error,
+        config_pending=snapshot.config_pending,
         notices=snapshot.notices,
     )
 

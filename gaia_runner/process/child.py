@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gaia_runner.process.orphans import ORIGIN_ENV, ORPHANS
 from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
 
@@ -75,10 +76,11 @@ def switch_user_options(user: str | None) -> dict[str, Any]:
 class ChildProcess:
     """A spawned command. Its pid is also its process group id (start_new_session)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, output: OutputReader) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, output: OutputReader, origin: str) -> None:
         self._proc = proc
         self._output = output
         self.pid = proc.pid
+        self.origin = origin  # the mark its descendants carry (see orphans.py)
         self._exited = asyncio.create_task(self._wait(), name=f"wait-{proc.pid}")
 
     @classmethod
@@ -95,20 +97,23 @@ class ChildProcess:
         parent = os.getpid()
         switch = switch_user_options(user)
         read_end, write_end = output_pipe()
+        origin = ORPHANS.new_origin()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_end,
-                stderr=write_end,
-                cwd=cwd,
-                env=dict(env),
-                pass_fds=tuple(pass_fds),
-                start_new_session=True,
-                # Runs after the user switch, which would clear the parent-death signal.
-                preexec_fn=lambda: die_with_parent(expected_parent=parent),
-                **switch,
-            )
+            with ORPHANS.spawning():
+                proc = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=write_end,
+                    stderr=write_end,
+                    cwd=cwd,
+                    env={**env, ORIGIN_ENV: origin},
+                    pass_fds=tuple(pass_fds),
+                    start_new_session=True,
+                    # Runs after the user switch, which would clear the parent-death signal.
+                    preexec_fn=lambda: die_with_parent(expected_parent=parent),
+                    **switch,
+                )
+                ORPHANS.spawned(proc.pid)
         except BaseException:
             os.close(read_end)
             raise
@@ -118,10 +123,17 @@ class ChildProcess:
         # The transport owns the file from here on and closes it at EOF or in drain().
         pipe = open(read_end, "rb", buffering=0)  # noqa: SIM115
         await asyncio.get_running_loop().connect_read_pipe(lambda: output, pipe)
-        return cls(proc, output)
+        return cls(proc, output, origin)
 
     async def _wait(self) -> int:
-        return await self._proc.wait()
+        try:
+            return await self._proc.wait()
+        finally:
+            ORPHANS.exited(self.pid)
+
+    def remember(self, descendants: list[int]) -> None:
+        """What the sampler found below this child now (see orphans.py)."""
+        ORPHANS.remember(self.origin, descendants)
 
     @property
     def exited(self) -> asyncio.Task[int]:
@@ -139,11 +151,12 @@ class ChildProcess:
 
     def kill_group(self) -> None:
         """SIGKILL everything left in the child's session, e.g. workers orphaned by a dead
-        master or a daemon's background half."""
+        master or a daemon's background half, and what left the session."""
         signal_group(self.pid, signal.SIGKILL)
         for pid in _session_strays(self.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        ORPHANS.kill(self.origin)
 
     async def stop(
         self, timeout: float, sig: int = signal.SIGTERM, leader_only: bool = False
@@ -155,6 +168,8 @@ class ChildProcess:
                 self.send_signal(sig)
             else:
                 signal_group(self.pid, sig)
+            # Daemons it started get the same warning; no master stops them.
+            ORPHANS.signal(self.origin, sig)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited), timeout)
         self.kill_group()

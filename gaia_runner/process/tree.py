@@ -29,6 +29,9 @@ class TreeSample:
     root: ProcessSample | None
     workers: tuple[ProcessSample, ...]
     others: tuple[ProcessSample, ...] = ()
+    # Each root and every process below it when sampled, live or not: where daemons
+    # that later leave the tree came from (see orphans.py).
+    lineage: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
     @property
     def total_pss(self) -> int:
@@ -172,6 +175,7 @@ class TreeSampler:
         workers: list[ProcessSample] = []
         others: list[ProcessSample] = []
         root: ProcessSample | None = None
+        lineage: list[tuple[int, tuple[int, ...]]] = []
         for root_pid in roots:
             seen.add(root_pid)
             top = self._sample(root_pid, full)
@@ -182,7 +186,9 @@ class TreeSampler:
                 root = top
             direct = child_pids(root_pid)
             direct_children = set(direct)
-            for pid in descendant_pids(root_pid, direct):
+            below = descendant_pids(root_pid, direct)
+            lineage.append((root_pid, tuple(below)))
+            for pid in below:
                 seen.add(pid)
                 sample = self._sample(pid, full)
                 if sample is None:
@@ -193,4 +199,4 @@ class TreeSampler:
                 (workers if is_a_worker else others).append(sample)
         for stale in set(self._handles) - seen:
             self._forget(stale)
-        return TreeSample(root, tuple(workers), tuple(others))
+        return TreeSample(root, tuple(workers), tuple(others), tuple(lineage))

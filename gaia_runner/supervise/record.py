@@ -122,6 +122,7 @@ class AppRecord:
                 except Exception as exc:  # psutil races with exiting processes
                     self._notify(f"sampling failed: {exc}")
                 else:
+                    _remember(generation, sample)
                     if generation is self.current:
                         self._publish(sample)
                 steady = steady + 1 if _pids(self.sample) == before else 0
@@ -162,6 +163,13 @@ class AppRecord:
         self._notify(message)
 
     # -- helpers ----------------------------------------------------------------------
+
+
+def _remember(generation: Generation, sample: TreeSample) -> None:
+    below = dict(sample.lineage)
+    for child in generation.children:
+        if child.pid in below:
+            child.remember(list(below[child.pid]))
 
 
 def _pids(sample: TreeSample | None) -> set[int]:

@@ -21,6 +21,7 @@ class Timings:
     crash_window: float = 10.0  # worker deaths are counted over this window...
     crash_limit: int = 5  # ...and this many, while the app does not answer, condemn it
     debounce: float = 0.3  # quiet time after a gaia.toml save before reloading
+    config_check: float = 5.0  # content compare of the config files, should inotify miss one
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Timings:
@@ -35,6 +36,7 @@ class Timings:
             crash_window=number("crash_window", base.crash_window),
             crash_limit=int(number("crash_limit", base.crash_limit)),
             debounce=number("debounce", base.debounce),
+            config_check=number("config_check", base.config_check),
         )
 
 

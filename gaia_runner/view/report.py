@@ -51,7 +51,7 @@ def status_document(snapshot: Snapshot) -> dict[str, Any]:
         "schema": SCHEMA,
         "config": {
             "path": snapshot.config_path,
-            "applied": snapshot.config_error is None,
+            "applied": snapshot.config_error is None and not snapshot.config_pending,
             "error": snapshot.config_error,
         },
         "apps": [app_document(app) for app in snapshot.apps],

@@ -47,4 +47,5 @@ class Snapshot:
     apps: tuple[AppSnapshot, ...]
     config_path: str = ""
     config_error: str | None = None  # an invalid edit that was not applied
+    config_pending: bool = False  # the files changed since the running config was read
     notices: tuple[str, ...] = field(default_factory=tuple)

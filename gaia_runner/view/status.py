@@ -282,6 +282,8 @@ def config_line(snapshot: Snapshot) -> Text:
     """`gaia status`'s first line: is the file on disk what runs?"""
     if snapshot.config_error:
         return Text(f"config {snapshot.config_path}: NOT applied (apps run the last valid one)")
+    if snapshot.config_pending:
+        return Text(f"config {snapshot.config_path}: changed on disk, not applied yet")
     return Text(f"config {snapshot.config_path}: applied", style="green")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import textwrap
 import time
 from pathlib import Path
 
@@ -98,7 +99,12 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
     print(f"chaos seed {seed}")
     ports = (free_port(), free_port())
     state = {"web_workers": 1, "version": "v1", "api_workers": 1, "tick": 1}
-    g = gaia(_config(ports, **state))
+    # gaia.toml -> current/gaia.toml, current -> releases/0: edits go through both links,
+    # and a "swap" move renames a new `current` over (inotify alone must see it).
+    (tmp_path / "releases" / "0").mkdir(parents=True)
+    (tmp_path / "current").symlink_to("releases/0")
+    (tmp_path / "gaia.toml").symlink_to("current/gaia.toml")
+    g = gaia(_config(ports, **state), env={"GAIA_CONFIG_CHECK": "1000"})
     state_dir = tmp_path / ".gaia"
 
     def all_running() -> bool:
@@ -126,7 +132,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
     with SteadyLoad(ports[0], rate=40, duration=SECONDS, threads=4) as load:
         while time.monotonic() < deadline:
             action = rng.choice(
-                ["scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick", "restart"]
+                ["scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick", "restart", "swap"]
             )
             actions.append(action)
             mark = g.mark()
@@ -152,6 +158,13 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                     + "\n".join(g.lines[mark:][-40:])
                 )
                 g.write_config(_config(ports, **state))
+            elif action == "swap":
+                state["tick"] = rng.randint(1, 2)
+                release = tmp_path / "releases" / str(len(actions))
+                release.mkdir()
+                (release / "gaia.toml").write_text(textwrap.dedent(_config(ports, **state)))
+                (tmp_path / "current.new").symlink_to(f"releases/{len(actions)}")
+                (tmp_path / "current.new").rename(tmp_path / "current")
             elif action == "hup":
                 g.signal(signal.SIGHUP)
             elif action in ("kill_api", "kill_tick"):

@@ -34,7 +34,7 @@ from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
-from gaia_runner.watch import fingerprint, watch_app_sources, watch_named_files
+from gaia_runner.watch import tls_digests, watch_app_sources, watch_named_files
 
 GAIA = "gaia"
 SIGNAL_WORDS = ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "reload"))
@@ -96,8 +96,7 @@ class Runner:
         self.stopped: set[str] = set()
         self.scaled: dict[str, tuple[int, int]] = {}
         self.lock = asyncio.Lock()
-        # Renewed certificates keep their paths, so their content is compared instead.
-        self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
+        self._tls_digests = tls_digests(config.apps)
         run_dir = config.gaia.state_dir / "run"
         self.metrics = MetricsService(run_dir, config.gaia.metrics, self.snapshot)
         self.base_env.update(self.metrics.child_env())
@@ -332,7 +331,8 @@ class Runner:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
             wanted = self._wanted(loaded.config)
-            digests, plans = self._plan(wanted)
+            digests = await asyncio.to_thread(tls_digests, wanted)  # reads: off the loop
+            plans = self._plan(wanted, digests)
         except (ConfigError, StartupError) as exc:
             return self._reject(str(exc))
         except Exception as exc:
@@ -367,15 +367,16 @@ class Runner:
         self.close_unused_sockets()
         return {"applied": True, "plan": described}
 
-    def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
+    def _plan(
+        self, wanted: Mapping[str, AppConfig], digests: Mapping[str, str]
+    ) -> tuple[AppPlan, ...]:
         running = {name: sup.target for name, sup in self.supervisors.items()}
-        digests = {n: fingerprint(derive.tls_files(a)) for n, a in wanted.items()}
         touched = {
             n: ("TLS files",)
             for n, d in digests.items()
             if n in running and derive.tls_files(wanted[n]) and self._tls_digests.get(n) != d
         }
-        return digests, plan_reload(running, wanted, touched)
+        return plan_reload(running, wanted, touched)
 
     async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
         match plan.action:

@@ -16,6 +16,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, M
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaia_runner.config.derive import tls_files
+from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
+from gaia_runner.config.model import AppConfig
 from gaia_runner.inotify import DirWatch, dir_changes
 
 if TYPE_CHECKING:
@@ -53,15 +56,23 @@ SOURCE_SUFFIXES = frozenset(
 )
 
 
-def fingerprint(paths: Iterable[Path]) -> str:
+def fingerprint(paths: Iterable[Path], as_user: ReadAs | None = None) -> str:
+    """A digest of the files' contents, read as config inputs are (a FIFO or a hung mount
+    gives its error, never a wait). Blocking: call it off the event loop."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path).encode())
         try:
-            digest.update(path.read_bytes())
-        except OSError as exc:
-            digest.update(f"<{exc.errno}>".encode())
+            digest.update(read_input(path, what="file", limit_bytes=TLS_LIMIT, as_user=as_user))
+        except InputError as exc:
+            digest.update(f"<{exc.reason}>".encode())
     return digest.hexdigest()
+
+
+def tls_digests(apps: Mapping[str, AppConfig]) -> dict[str, str]:
+    """Renewed certificates keep their paths, so their content is compared; each app's
+    are read as its user, like every per-app input."""
+    return {n: fingerprint(tls_files(a), ReadAs.for_user(a.user)) for n, a in apps.items()}
 
 
 class _NamedFiles:
@@ -141,11 +152,11 @@ async def watch_named_files(
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         dirs = sorted({p.parent for p in wanted if p.parent.is_dir()})
-        last = fingerprint(wanted)
+        last = await asyncio.to_thread(fingerprint, wanted)
         changes = _debounced(_named_file_changes(dirs, wanted, stop), quiet)
         async with contextlib.aclosing(changes):
             async for changed in changes:
-                now = fingerprint(wanted)
+                now = await asyncio.to_thread(fingerprint, wanted)
                 if now == last:
                     continue  # a touch, or a save of identical content
                 last = now

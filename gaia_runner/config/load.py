@@ -15,6 +15,7 @@ from gaia_runner.config.checks import check_rules, warn_memory
 from gaia_runner.config.cpus import available_cpus
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.files import check_files as check_files_on_disk
+from gaia_runner.config.inputs import InputError, read_input
 from gaia_runner.config.locate import (
     KeyLines,
     decode_error_position,
@@ -62,8 +63,8 @@ def _find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Pa
     except RuntimeError:
         message = f"config file {origin}: cannot expand {str(candidate).split('/')[0]!r}"
         raise ConfigError([ConfigIssue(candidate, None, "", message)]) from None
-    if path.is_file():
-        return path
+    if path.exists() and not path.is_dir():
+        return path  # a FIFO or device too: the reader says what is wrong with it
     if explicit is None and not from_env:
         message = (
             f"no {DEFAULT_CONFIG_NAME} in {cwd}: create one, pass -c PATH, or set ${CONFIG_ENV_VAR}"
@@ -103,14 +104,14 @@ def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
 def _load_config(path: Path, *, check_files: bool) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     try:
-        text = path.read_bytes().decode("utf-8")
+        # As root, gaia.toml decides what runs as root: it must be root's alone.
+        data = read_input(path, what="config file", trusted=True)
+    except InputError as exc:
+        raise ConfigError([ConfigIssue(path, None, "", f"config file {exc.reason}")]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(path, None, "", f"not UTF-8 text: {exc.reason}")]) from None
-    except FileNotFoundError:
-        raise ConfigError([ConfigIssue(path, None, "", "config file does not exist")]) from None
-    except OSError as exc:
-        problem = f"cannot read the config file: {exc.strerror or exc}"
-        raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
     return _parse_config_text(text, path, check_files=check_files)
 
 

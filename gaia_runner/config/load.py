@@ -16,16 +16,12 @@ from gaia_runner.config.cpus import available_cpus
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.files import check_files as check_files_on_disk
 from gaia_runner.config.inputs import InputError, read_input
-from gaia_runner.config.locate import (
-    KeyLines,
-    decode_error_position,
-    deepest_line,
-    quote_source_line,
-)
+from gaia_runner.config.locate import KeyLines, deepest_line
 from gaia_runner.config.model import GaiaConfig
 from gaia_runner.config.raw import FILE
 from gaia_runner.config.report import Reporter
 from gaia_runner.config.schema import INVALID, Problems, validate
+from gaia_runner.config.syntax import syntax_issue
 
 CONFIG_ENV_VAR = "GAIA_CONFIG"
 _TOO_DEEP = "nested too deeply to read (arrays or tables inside each other)"
@@ -127,7 +123,7 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_issue(exc, text, path)]) from None
+        raise ConfigError([syntax_issue(exc, text, path)]) from None
     except RecursionError:
         raise ConfigError([ConfigIssue(path, deepest_line(text), "", _TOO_DEEP)]) from None
     lines = KeyLines(text)
@@ -140,14 +136,6 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     config = build_config(raw, path, env_files, available_cpus)
     warn_memory(config, machine_memory(), report)
     return LoadedConfig(config, report.sorted_warnings(), lines)
-
-
-def _syntax_issue(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> ConfigIssue:
-    message, line = decode_error_position(exc, text)
-    source = quote_source_line(text, line) if line is not None else ""
-    if source:
-        message = f"{message} in: {source}"
-    return ConfigIssue(path, line, "", f"invalid TOML: {message}")
 
 
 def machine_memory() -> int:

@@ -15,13 +15,13 @@ from pathlib import Path
 import psutil
 import pytest
 from harness import Gaia
-from users import app_user, new_user
+from users import app_user, new_user, open_dir
 
 TESTS = Path(__file__).parent
 # The folder a test lives in is its suite: nothing to remember when adding a test.
 SUITES = ("unit", "faults", "integration", "export", "bench")
 
-__all__ = ["app_user", "new_user"]  # fixtures every suite may use
+__all__ = ["app_user", "new_user", "open_dir"]  # fixtures every suite may use
 
 RUN_MARK = "GAIA_TEST_RUN"
 RUN_ID = uuid.uuid4().hex

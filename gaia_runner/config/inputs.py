@@ -20,7 +20,6 @@ read here:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import platform
@@ -214,7 +213,7 @@ def _become(user: ReadAs) -> None:
     """
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        _libc = ctypes.CDLL(None, use_errno=True)  # the interpreter's own libc
     libc = _libc
     number = _SETGROUPS.get(platform.machine())
     if number is None:

@@ -126,7 +126,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
     with SteadyLoad(ports[0], rate=40, duration=SECONDS, threads=4) as load:
         while time.monotonic() < deadline:
             action = rng.choice(
-                ["scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick", "restart"]
+                ["scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick", "restart", "fifo"]
             )
             actions.append(action)
             mark = g.mark()
@@ -151,6 +151,16 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                     f"an invalid edit changed a pid (seed {seed}):\n"
                     + "\n".join(g.lines[mark:][-40:])
                 )
+                g.write_config(_config(ports, **state))
+            elif action == "fifo":  # gaia.toml swapped for a FIFO nobody writes
+                wait_until(settled, 30, f"settled before a FIFO swap (seed {seed})")
+                before = _serving_pids(state_dir)
+                fifo = tmp_path / "gaia.toml.fifo"
+                os.mkfifo(fifo)
+                fifo.replace(g.config_path)
+                g.wait_for(r"is a FIFO", timeout=15, start=mark)
+                assert _serving_pids(state_dir) == before, f"a FIFO changed a pid (seed {seed})"
+                g.config_path.unlink()  # writing into the FIFO would wait for a reader
                 g.write_config(_config(ports, **state))
             elif action == "hup":
                 g.signal(signal.SIGHUP)

@@ -262,3 +262,19 @@ def test_a_syntax_error_in_an_env_value_shows_none_of_it(
     log = (g.workdir / ".gaia" / "logs" / "gaia.log").read_text()
     assert "invalid TOML" in log
     assert not leaked(g.output() + reload.stdout + reload.stderr + log)
+
+
+def test_tls_files_are_read_as_the_apps_user(open_dir: Path) -> None:
+    secret = open_dir / "root-only.key"
+    secret.write_text(f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n")
+    secret.chmod(0o600)
+    (open_dir / "cert.pem").symlink_to(secret)
+    (open_dir / "key.pem").symlink_to(secret)
+    config = open_dir / "gaia.toml"
+    tls = 'user = "nobody"\n        https = { certfile = "cert.pem", keyfile = "key.pem" }'
+    config.write_text(app_config(free_port(), tls))
+    done = run_cli("check", "-c", str(config), cwd=open_dir)
+    assert done.returncode == 2, done
+    for name in ("cert.pem", "key.pem"):
+        assert f"{open_dir / name} cannot be read by the app's user 'nobody'" in done.stderr
+    assert not leaked(done.stdout + done.stderr)

@@ -130,6 +130,14 @@ def _read(path: Path, what: str, limit: int, as_user: ReadAs | None, trusted: bo
         problem = untrusted_route(path)
         if problem is not None:
             raise InputError(path, what, f"cannot be trusted: {problem}")
+    try:
+        # A first look, so that a device is never opened (opening some has effects, a
+        # tape rewinds); only the fstat below decides, since the path may change between.
+        kind = path.stat().st_mode
+    except OSError:
+        kind = stat.S_IFREG  # let the open say what is wrong
+    if not stat.S_ISREG(kind):
+        raise InputError(path, what, f"is {_kind(kind)}, expected a file")
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     try:
         fd = os.open(path, flags)

@@ -36,7 +36,7 @@ from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
-from gaia_runner.watch import fingerprint, watch_app_sources
+from gaia_runner.watch import tls_digests, watch_app_sources
 
 GAIA = "gaia"
 SIGNAL_WORDS = ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "reload"))
@@ -98,8 +98,7 @@ class Runner:
         self.stopped: set[str] = set()
         self.scaled: dict[str, tuple[int, int]] = {}
         self.lock = asyncio.Lock()
-        # Renewed certificates keep their paths, so their content is compared instead.
-        self._tls_digests = {n: fingerprint(derive.tls_files(a)) for n, a in config.apps.items()}
+        self._tls_digests = tls_digests(config.apps)
         self.on_disk = ConfigOnDisk(config)
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
 
@@ -333,7 +332,8 @@ class Runner:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
             wanted = self._wanted(loaded.config)
-            digests, plans = self._plan(wanted)
+            digests = await asyncio.to_thread(tls_digests, wanted)  # reads: off the loop
+            plans = self._plan(wanted, digests)
         except (ConfigError, StartupError) as exc:
             return self._reject(str(exc))
         except Exception as exc:
@@ -368,15 +368,16 @@ class Runner:
         self.close_unused_sockets()
         return {"applied": True, "plan": described}
 
-    def _plan(self, wanted: Mapping[str, AppConfig]) -> tuple[dict[str, str], tuple[AppPlan, ...]]:
+    def _plan(
+        self, wanted: Mapping[str, AppConfig], digests: Mapping[str, str]
+    ) -> tuple[AppPlan, ...]:
         running = {name: sup.target for name, sup in self.supervisors.items()}
-        digests = {n: fingerprint(derive.tls_files(a)) for n, a in wanted.items()}
         touched = {
             n: ("TLS files",)
             for n, d in digests.items()
             if n in running and derive.tls_files(wanted[n]) and self._tls_digests.get(n) != d
         }
-        return digests, plan_reload(running, wanted, touched)
+        return plan_reload(running, wanted, touched)
 
     async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
         match plan.action:

@@ -16,6 +16,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, M
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaia_runner.config.derive import tls_files
+from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
+from gaia_runner.config.model import AppConfig
 from gaia_runner.inotify import DirWatch, dir_changes
 from gaia_runner.watch_targets import WatchTargets, watch_targets
 
@@ -54,20 +57,23 @@ SOURCE_SUFFIXES = frozenset(
 )
 
 
-def read_input(path: Path) -> bytes:
-    """The one raw read of a watched config input (to be replaced by a safe reader)."""
-    return path.read_bytes()
-
-
-def fingerprint(paths: Iterable[Path]) -> str:
+def fingerprint(paths: Iterable[Path], as_user: ReadAs | None = None) -> str:
+    """A digest of the files' contents, read as config inputs are (a FIFO or a hung mount
+    gives its error, never a wait). Blocking: call it off the event loop."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path).encode())
         try:
-            digest.update(read_input(path))
-        except OSError as exc:
-            digest.update(f"<{exc.errno}>".encode())
+            digest.update(read_input(path, what="file", limit_bytes=TLS_LIMIT, as_user=as_user))
+        except InputError as exc:
+            digest.update(f"<{exc.reason}>".encode())
     return digest.hexdigest()
+
+
+def tls_digests(apps: Mapping[str, AppConfig]) -> dict[str, str]:
+    """Renewed certificates keep their paths, so their content is compared; each app's
+    are read as its user, like every per-app input."""
+    return {n: fingerprint(tls_files(a), ReadAs.for_user(a.user)) for n, a in apps.items()}
 
 
 class _NamedFiles:
@@ -189,7 +195,7 @@ async def watch_named_files(
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         targets = watch_targets(wanted)
-        now = fingerprint(wanted)
+        now = await asyncio.to_thread(fingerprint, wanted)
         read(now)
         if last is not None and last[0] == wanted and now != last[1]:
             yield set(wanted)  # changed while the watch was re-armed
@@ -198,7 +204,7 @@ async def watch_named_files(
         changes = _debounced(raw, quiet)
         async with contextlib.aclosing(changes):
             async for changed in changes:
-                now = fingerprint(wanted)
+                now = await asyncio.to_thread(fingerprint, wanted)
                 read(now)
                 moved = watch_targets(wanted) != targets
                 if now != last[1]:

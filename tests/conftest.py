@@ -16,13 +16,13 @@ import psutil
 import pytest
 from harness import Gaia
 from nginx import socket_dir
-from users import app_user, new_user
+from users import app_user, new_user, open_dir
 
 TESTS = Path(__file__).parent
 # The folder a test lives in is its suite: nothing to remember when adding a test.
 SUITES = ("unit", "faults", "integration", "export", "bench")
 
-__all__ = ["app_user", "new_user", "socket_dir"]  # fixtures every suite may use
+__all__ = ["app_user", "new_user", "open_dir", "socket_dir"]  # fixtures every suite may use
 
 RUN_MARK = "GAIA_TEST_RUN"
 RUN_ID = uuid.uuid4().hex

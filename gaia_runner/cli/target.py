@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gaia_runner.config import ConfigError, find_config_path
 from gaia_runner.config.files import DEFAULT_STATE_DIR, resolve_path
+from gaia_runner.config.inputs import InputError, read_input
 from gaia_runner.config.load import DEFAULT_CONFIG_NAME
 from gaia_runner.discover import running_for
 from gaia_runner.pidfile import pid_file, running_gaia
@@ -58,8 +59,8 @@ def state_dir_text(text: str) -> str:
 
 def find_state_dir(config: Path) -> Path:
     try:
-        text = config.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
+        text = read_input(config, what="config file").decode("utf-8", errors="replace")
+    except InputError:
         text = ""
     try:
         return resolve_path(state_dir_text(text), config.parent)

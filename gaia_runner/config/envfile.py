@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaia_runner.config.inputs import InputError, ReadAs, read_input
+
 _LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*")
 # Only \n (or \r\n) ends a line: str.splitlines() would also split at U+2028,
 # \x1c, \x85 and others, turning the rest of a value into a variable of its own.
@@ -108,6 +110,13 @@ def _only_comment_after(rest: str) -> None:
         raise ValueError("unexpected text after the closing quote")
 
 
-def read_env_file(path: Path) -> tuple[dict[str, str], list[EnvFileProblem]]:
-    """Read and parse ``path``; OSError and UnicodeDecodeError propagate."""
-    return parse_env_text(path.read_text(encoding="utf-8"))
+def read_env_file(
+    path: Path, *, as_user: ReadAs | None = None, trusted: bool = False
+) -> tuple[dict[str, str], list[EnvFileProblem]]:
+    """Read (see inputs.read_input) and parse ``path``; InputError when it cannot be read."""
+    data = read_input(path, what="env file", as_user=as_user, trusted=trusted)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "env file", "is not UTF-8 text") from None
+    return parse_env_text(text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from gaia_runner.config.binds import parse_bind
 from gaia_runner.config.envfile import read_env_file
 from gaia_runner.config.errors import ConfigIssue
+from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import BindKind
 from gaia_runner.config.report import Reporter
@@ -52,10 +53,12 @@ def _resolved(value: object, base: Path) -> Path | None:
 def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> EnvFiles:
     """Report missing or unusable files; return the env files that parsed cleanly."""
     env_files: EnvFiles = {}
-    seen: set[Path] = set()
+    seen: set[tuple[Path, ReadAs | None]] = set()
     raw_gaia = data.get("gaia")
     gaia: Mapping[str, object] = raw_gaia if isinstance(raw_gaia, dict) else {}
-    _load_env(("gaia", "env_file"), gaia.get("env_file"), base, report, env_files, seen)
+    # Every app gets [gaia].env_file: as root, it must be root's alone, like gaia.toml.
+    shared = gaia.get("env_file")
+    _load_env(("gaia", "env_file"), shared, base, report, env_files, seen, trusted=True)
     state_dir = _resolved(gaia.get("state_dir", DEFAULT_STATE_DIR), base)
     problem = None if state_dir is None else state_dir_problem(state_dir)
     if problem is not None:
@@ -71,10 +74,22 @@ def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> Env
         if path is not None and not path.is_dir():
             problem = "is not a directory" if path.exists() else "does not exist"
             report.error((*here, "cwd"), f"directory {path} {problem}")
-        _load_env((*here, "env_file"), app.get("env_file"), base, report, env_files, seen)
+        # An app's own inputs are read as its user (a symlink reaches only what that
+        # user could read); an app that runs as root gets them under gaia.toml's rules.
+        as_user = _app_user(app, gaia)
+        _load_env(
+            (*here, "env_file"),
+            app.get("env_file"),
+            base,
+            report,
+            env_files,
+            seen,
+            as_user=as_user,
+            trusted=as_user is None,
+        )
         https = app.get("https")
         if isinstance(https, dict):
-            _check_tls((*here, "https"), https, base, report)
+            _check_tls((*here, "https"), https, base, report, as_user)
         _check_socket_dirs(here, app.get("bind"), base, report)
     return env_files
 
@@ -98,20 +113,11 @@ def state_dir_problem(path: Path) -> str | None:
     return None
 
 
-def unreadable(path: Path) -> str | None:
-    """Why ``path`` cannot be read as a file, or None if it can."""
-    if not path.exists():
-        return f"file not found: {path}"
-    if path.is_dir():
-        return f"{path} is a directory, expected a file"
-    if not os.access(path, os.R_OK):
-        return f"cannot read {path}: permission denied"
-    try:
-        with path.open("rb") as f:
-            f.read(1)
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
-    return None
+def input_problem(exc: InputError) -> str:
+    """A config message for an input that could not be read."""
+    if exc.reason == "does not exist":
+        return f"file not found: {exc.path}"
+    return f"{exc.path} {exc.reason}"
 
 
 def _load_env(
@@ -120,24 +126,20 @@ def _load_env(
     base: Path,
     report: Reporter,
     env_files: EnvFiles,
-    seen: set[Path],
+    seen: set[tuple[Path, ReadAs | None]],
+    *,
+    as_user: ReadAs | None = None,
+    trusted: bool = False,
 ) -> None:
     path = _resolved(value, base)
-    if path is None or path in seen:
+    if path is None or (path, as_user) in seen:
         # Shared by several apps: report its problems once, not once per app.
         return
-    seen.add(path)
-    problem = unreadable(path)
-    if problem is not None:
-        report.error(key, problem)
-        return
+    seen.add((path, as_user))
     try:
-        values, problems = read_env_file(path)
-    except UnicodeDecodeError:
-        report.error(key, f"{path} is not UTF-8 text")
-        return
-    except OSError as exc:
-        report.error(key, f"cannot read {path}: {exc.strerror or exc}")
+        values, problems = read_env_file(path, as_user=as_user, trusted=trusted)
+    except InputError as exc:
+        report.error(key, input_problem(exc))
         return
     for p in problems:
         report.add(ConfigIssue(path, p.line, p.key, p.message))
@@ -145,40 +147,66 @@ def _load_env(
         env_files[path] = values
 
 
-def _check_tls(here: KeyPath, https: Mapping[str, object], base: Path, report: Reporter) -> None:
-    paths: dict[str, Path] = {}
+def _app_user(app: Mapping[str, object], gaia: Mapping[str, object]) -> ReadAs | None:
+    user = app.get("user", gaia.get("user"))
+    return ReadAs.for_user(user) if isinstance(user, str) else None
+
+
+def _check_tls(
+    here: KeyPath,
+    https: Mapping[str, object],
+    base: Path,
+    report: Reporter,
+    as_user: ReadAs | None,
+) -> None:
+    pems: dict[str, tuple[Path, bytes]] = {}
     for key in ("certfile", "keyfile", "ca_certs"):
         path = _resolved(https.get(key), base)
-        if path is not None:
-            problem = unreadable(path)
-            if problem is None:
-                paths[key] = path
-            else:
-                report.error((*here, key), problem)
-    certfile, keyfile, ca_certs = (paths.get(k) for k in ("certfile", "keyfile", "ca_certs"))
+        if path is None:
+            continue
+        try:
+            data = read_input(path, what=key, limit_bytes=TLS_LIMIT, as_user=as_user)
+        except InputError as exc:
+            report.error((*here, key), input_problem(exc))
+            continue
+        pems[key] = (path, data)
+    certfile, keyfile, ca_certs = (pems.get(k) for k in ("certfile", "keyfile", "ca_certs"))
     if certfile is not None:
-        cert_ok = _check_pem_certs((*here, "certfile"), certfile, report)
+        cert_ok = _check_pem_certs((*here, "certfile"), *certfile, report)
         if cert_ok and keyfile is not None:
-            _check_key_pair((*here, "keyfile"), certfile, keyfile, report)
+            _check_key_pair((*here, "keyfile"), certfile[1], keyfile, report)
     if ca_certs is not None:
-        _check_pem_certs((*here, "ca_certs"), ca_certs, report)
+        _check_pem_certs((*here, "ca_certs"), *ca_certs, report)
 
 
 def _ssl_reason(exc: ssl.SSLError) -> str:
     return _SSL_LOCATION.sub("", str(exc.strerror or exc))
 
 
-def _check_pem_certs(key: KeyPath, path: Path, report: Reporter) -> bool:
+def _check_pem_certs(key: KeyPath, path: Path, data: bytes, report: Reporter) -> bool:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        context.load_verify_locations(cafile=path)
-    except ssl.SSLError as exc:
-        report.error(key, f"{path} is not a PEM certificate: {_ssl_reason(exc)}")
+        context.load_verify_locations(cadata=data.decode("ascii"))
+    except (ssl.SSLError, UnicodeDecodeError, ValueError) as exc:
+        reason = _ssl_reason(exc) if isinstance(exc, ssl.SSLError) else "not PEM text"
+        report.error(key, f"{path} is not a PEM certificate: {reason}")
         return False
     return True
 
 
-def _check_key_pair(key: KeyPath, certfile: Path, keyfile: Path, report: Reporter) -> None:
+def _memory_file(data: bytes) -> int:
+    """An anonymous file holding ``data``: OpenSSL loads a key pair only from paths, and
+    the bytes checked must be the ones gaia read (not whatever the path holds by now)."""
+    fd = os.memfd_create("gaia-tls", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return fd
+
+
+def _check_key_pair(
+    key: KeyPath, cert: bytes, keyfile: tuple[Path, bytes], report: Reporter
+) -> None:
     asked_for_password = False
 
     def no_password() -> str:
@@ -187,18 +215,23 @@ def _check_key_pair(key: KeyPath, certfile: Path, keyfile: Path, report: Reporte
         asked_for_password = True
         return ""
 
+    path, key_pem = keyfile
+    cert_fd, key_fd = _memory_file(cert), _memory_file(key_pem)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        context.load_cert_chain(certfile, keyfile, password=no_password)
+        context.load_cert_chain(f"/proc/self/fd/{cert_fd}", f"/proc/self/fd/{key_fd}", no_password)
     except ssl.SSLError as exc:
         if asked_for_password:
-            report.error(key, f"{keyfile} is protected by a passphrase; gaia needs a plain key")
+            report.error(key, f"{path} is protected by a passphrase; gaia needs a plain key")
         elif "KEY_VALUES_MISMATCH" in str(exc):
             report.error(
-                key, f"{keyfile} does not match the certificate in certfile: {_ssl_reason(exc)}"
+                key, f"{path} does not match the certificate in certfile: {_ssl_reason(exc)}"
             )
         else:
-            report.error(key, f"cannot load {keyfile} with certfile: {_ssl_reason(exc)}")
+            report.error(key, f"cannot load {path} with certfile: {_ssl_reason(exc)}")
+    finally:
+        os.close(cert_fd)
+        os.close(key_fd)
 
 
 def _check_socket_dirs(here: KeyPath, bind: object, base: Path, report: Reporter) -> None:

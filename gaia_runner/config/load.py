@@ -15,16 +15,13 @@ from gaia_runner.config.checks import check_rules, warn_memory
 from gaia_runner.config.cpus import available_cpus
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.files import check_files as check_files_on_disk
-from gaia_runner.config.locate import (
-    KeyLines,
-    decode_error_position,
-    deepest_line,
-    quote_source_line,
-)
+from gaia_runner.config.inputs import InputError, read_input
+from gaia_runner.config.locate import KeyLines, deepest_line
 from gaia_runner.config.model import GaiaConfig
 from gaia_runner.config.raw import FILE
 from gaia_runner.config.report import Reporter
 from gaia_runner.config.schema import INVALID, Problems, validate
+from gaia_runner.config.syntax import syntax_issue
 
 CONFIG_ENV_VAR = "GAIA_CONFIG"
 _TOO_DEEP = "nested too deeply to read (arrays or tables inside each other)"
@@ -62,8 +59,8 @@ def _find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Pa
     except RuntimeError:
         message = f"config file {origin}: cannot expand {str(candidate).split('/')[0]!r}"
         raise ConfigError([ConfigIssue(candidate, None, "", message)]) from None
-    if path.is_file():
-        return path
+    if path.exists() and not path.is_dir():
+        return path  # a FIFO or device too: the reader says what is wrong with it
     if explicit is None and not from_env:
         message = (
             f"no {DEFAULT_CONFIG_NAME} in {cwd}: create one, pass -c PATH, or set ${CONFIG_ENV_VAR}"
@@ -103,14 +100,14 @@ def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
 def _load_config(path: Path, *, check_files: bool) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     try:
-        text = path.read_bytes().decode("utf-8")
+        # As root, gaia.toml decides what runs as root: it must be root's alone.
+        data = read_input(path, what="config file", trusted=True)
+    except InputError as exc:
+        raise ConfigError([ConfigIssue(path, None, "", f"config file {exc.reason}")]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(path, None, "", f"not UTF-8 text: {exc.reason}")]) from None
-    except FileNotFoundError:
-        raise ConfigError([ConfigIssue(path, None, "", "config file does not exist")]) from None
-    except OSError as exc:
-        problem = f"cannot read the config file: {exc.strerror or exc}"
-        raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
     return _parse_config_text(text, path, check_files=check_files)
 
 
@@ -126,7 +123,7 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_issue(exc, text, path)]) from None
+        raise ConfigError([syntax_issue(exc, text, path)]) from None
     except RecursionError:
         raise ConfigError([ConfigIssue(path, deepest_line(text), "", _TOO_DEEP)]) from None
     lines = KeyLines(text)
@@ -139,14 +136,6 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     config = build_config(raw, path, env_files, available_cpus)
     warn_memory(config, machine_memory(), report)
     return LoadedConfig(config, report.sorted_warnings(), lines)
-
-
-def _syntax_issue(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> ConfigIssue:
-    message, line = decode_error_position(exc, text)
-    source = quote_source_line(text, line) if line is not None else ""
-    if source:
-        message = f"{message} in: {source}"
-    return ConfigIssue(path, line, "", f"invalid TOML: {message}")
 
 
 def machine_memory() -> int:

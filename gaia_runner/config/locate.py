@@ -257,41 +257,6 @@ def decode_error_position(
     return message, line if isinstance(line, int) else None
 
 
-_SHOWN_LINE_MAX = 100
-_HEADER = re.compile(r"\s*\[\[?\s*([^\]#]*?)\s*\]")
-_ENV_KEY = re.compile(r"(?:^|\.)\s*env\s*$")
-
-
-def quote_source_line(text: str, line: int) -> str:
-    """Line ``line`` of ``text`` as it can be shown in an error message.
-
-    What follows the ``=`` is hidden on a line inside an env table, or on an
-    ``env = ...`` line, because it may be a secret.
-    """
-    lines = text.split("\n")
-    if not 1 <= line <= len(lines):
-        return ""
-    source = lines[line - 1].rstrip("\r").strip()
-    if _in_env(lines[: line - 1], source):
-        key, _, _ = source.partition("=")
-        source = f"{key.strip()} = (value hidden)"
-    if len(source) > _SHOWN_LINE_MAX:
-        source = source[: _SHOWN_LINE_MAX - 3] + "..."
-    return source
-
-
-def _in_env(before: Sequence[str], source: str) -> bool:
-    key, sep, _ = source.partition("=")
-    if sep and "env" in [part.strip(" \t\"'") for part in key.split(".")]:
-        return True
-    for previous in reversed(before):
-        header = _HEADER.match(previous)
-        if header is not None:
-            name = header.group(1).replace('"', "").replace("'", "")
-            return _ENV_KEY.search(name) is not None
-    return False
-
-
 def deepest_line(text: str) -> int | None:
     """The 1-based line where brackets nest deepest, for a file too deep to parse.
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
 from gaia_runner.config.model import AppConfig, ClientAuth
 from gaia_runner.process.statedir import write_private_file
 
@@ -106,7 +107,17 @@ def needs_probe_identity(app: AppConfig) -> bool:
 def write_trust_bundle(app: AppConfig, path: Path) -> Path:
     """The user's CA certificates plus gaia's probe CA, for the server's ca_certs."""
     assert app.https is not None and app.https.ca_certs is not None
-    user = app.https.ca_certs.read_bytes()
+    # Read as the app's user: the bundle is handed to the app, so a symlink planted
+    # there must not copy in a file only root could read.
+    try:
+        user = read_input(
+            app.https.ca_certs,
+            what="ca_certs",
+            limit_bytes=TLS_LIMIT,
+            as_user=ReadAs.for_user(app.user),
+        )
+    except InputError as exc:
+        raise OSError(str(exc)) from None
     write_private_file(path, user.rstrip(b"\n") + b"\n" + probe_identity().ca_pem)
     return path
 

@@ -78,7 +78,7 @@ EDITS: list[tuple[str, tuple[str, str], str]] = [
     (
         "TOML syntax error",
         ("workers = 2\n", "workers = \n"),
-        r"gaia\.toml:6: invalid TOML: Invalid value in: workers =",
+        r"gaia\.toml:6: invalid TOML: Invalid value at column \d+ in: workers =",
     ),
     (
         "state_dir changed",

@@ -132,7 +132,10 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
     with SteadyLoad(ports[0], rate=40, duration=SECONDS, threads=4) as load:
         while time.monotonic() < deadline:
             action = rng.choice(
-                ["scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick", "restart", "swap"]
+                [
+                    *("scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick"),
+                    *("restart", "swap", "fifo"),
+                ]
             )
             actions.append(action)
             mark = g.mark()
@@ -165,6 +168,17 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 (release / "gaia.toml").write_text(textwrap.dedent(_config(ports, **state)))
                 (tmp_path / "current.new").symlink_to(f"releases/{len(actions)}")
                 (tmp_path / "current.new").rename(tmp_path / "current")
+            elif action == "fifo":  # gaia.toml swapped for a FIFO nobody writes
+                wait_until(settled, 30, f"settled before a FIFO swap (seed {seed})")
+                before = _serving_pids(state_dir)
+                target = g.config_path.resolve()  # through the release symlinks
+                fifo = target.with_name("gaia.toml.fifo")
+                os.mkfifo(fifo)
+                fifo.replace(target)
+                g.wait_for(r"is a FIFO", timeout=15, start=mark)
+                assert _serving_pids(state_dir) == before, f"a FIFO changed a pid (seed {seed})"
+                target.unlink()  # writing into the FIFO would wait for a reader
+                g.write_config(_config(ports, **state))
             elif action == "hup":
                 g.signal(signal.SIGHUP)
             elif action in ("kill_api", "kill_tick"):

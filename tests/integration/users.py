@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,6 +85,15 @@ def new_user() -> Iterator[Callable[[], str]]:
             directory.chmod(mode)
         for name in made:
             subprocess.run(["userdel", name], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A root-owned directory every user can traverse (pytest's tmp_path sits in a 0700 one)."""
+    path = Path(tempfile.mkdtemp(prefix="gaia-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
 
 
 @pytest.fixture

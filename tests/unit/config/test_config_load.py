@@ -560,21 +560,33 @@ def test_env_file_is_a_directory(tmp_path: Path) -> None:
 
 def test_unreadable_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("A=1\n")
-    # Tests run as root, which can read anything; simulate the permission check failing.
-    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    # Tests run as root, which can read anything; simulate the open failing.
+    real_open = os.open
+
+    def denied(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith(".env"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
     issue = only(errors(tmp_path, '[apps.w]\napp = "m:a"\nenv_file = ".env"\n'), "apps.w.env_file")
-    assert issue.message == f"cannot read {tmp_path / '.env'}: permission denied"
+    assert issue.message == f"{tmp_path / '.env'} cannot be read: permission denied"
 
 
 def test_env_file_whose_read_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("A=1\n")
 
-    def broken(*_args: object, **_kwargs: object) -> str:
-        raise OSError(5, "Input/output error")
+    env_inode = (tmp_path / ".env").stat().st_ino
+    real_read = os.read
 
-    monkeypatch.setattr(Path, "read_text", broken)
+    def broken(fd: int, size: int) -> bytes:
+        if os.fstat(fd).st_ino == env_inode:
+            raise OSError(5, "Input/output error")
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", broken)
     issue = only(errors(tmp_path, '[apps.w]\napp = "m:a"\nenv_file = ".env"\n'), "apps.w.env_file")
-    assert issue.message == f"cannot read {tmp_path / '.env'}: Input/output error"
+    assert issue.message == f"{tmp_path / '.env'} cannot be read: Input/output error"
 
 
 def test_env_file_not_utf8(tmp_path: Path) -> None:
@@ -798,7 +810,7 @@ def test_load_missing_file(tmp_path: Path) -> None:
 
 
 def test_load_directory(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the config file"):
+    with pytest.raises(ConfigError, match="config file is a directory, expected a file"):
         load_config(tmp_path)
 
 

@@ -129,7 +129,9 @@ def test_a_deploy_users_current_symlink_layout_keeps_working(
 
 
 def up(config: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("up", "--no-tui", "--no-watch", "-c", str(config), cwd=config.parent)
+    # Run from above the config's folder: `python -m` puts the working directory on sys.path,
+    # and a root gaia refuses a sys.path directory others can write (a different check).
+    return run_cli("up", "--no-tui", "--no-watch", "-c", str(config), cwd=config.parent.parent)
 
 
 def test_a_config_another_user_can_change_is_refused_at_up(tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_a_config_another_user_can_change_is_refused_at_up(tmp_path: Path) -> No
     os.chown(config, 0, 0)
     folder.chmod(0o775)
     for command in ("up", "check"):
-        done = up(config) if command == "up" else run_cli("check", "-c", str(config), cwd=folder)
+        done = up(config) if command == "up" else run_cli("check", "-c", str(config), cwd=tmp_path)
         assert done.returncode == 2, done
         assert f"directory {folder} is writable by its group" in done.stderr
         assert f"chmod go-w {folder}" in done.stderr

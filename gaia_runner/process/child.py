@@ -15,7 +15,23 @@ from typing import Any
 from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
 
-__all__ = ["ChildProcess", "LineSink", "describe_exit", "signal_group"]
+__all__ = ["ChildProcess", "LineSink", "SpawnError", "describe_exit", "signal_group"]
+
+
+class SpawnError(OSError):
+    """The command could not be started at all: a missing cwd or program, EMFILE, ENOMEM,
+    an argument the kernel cannot take. An OSError, so it is a failed start like any other
+    and never an internal error; its message never holds an env value."""
+
+
+def _spawn_error(exc: OSError | ValueError) -> SpawnError:
+    if isinstance(exc, ValueError):
+        # subprocess's own words ("embedded null byte", "illegal environment variable
+        # name") never quote the value.
+        return SpawnError(errno.EINVAL, f"argv, env or cwd the kernel cannot take: {exc}")
+    error = SpawnError(exc.errno, exc.strerror or str(exc))
+    error.filename = exc.filename
+    return error
 
 
 def describe_exit(returncode: int) -> str:
@@ -93,8 +109,13 @@ class ChildProcess:
         user: str | None = None,
     ) -> ChildProcess:
         parent = os.getpid()
-        switch = switch_user_options(user)
-        read_end, write_end = output_pipe()
+        try:
+            switch = switch_user_options(user)
+            read_end, write_end = output_pipe()
+        except KeyError:
+            raise SpawnError(errno.ENOENT, f"no user named {user!r}") from None
+        except OSError as exc:
+            raise _spawn_error(exc) from exc
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -109,6 +130,9 @@ class ChildProcess:
                 preexec_fn=lambda: die_with_parent(expected_parent=parent),
                 **switch,
             )
+        except (OSError, ValueError) as exc:
+            os.close(read_end)
+            raise _spawn_error(exc) from exc
         except BaseException:
             os.close(read_end)
             raise

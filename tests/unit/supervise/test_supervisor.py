@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from gaia_runner.config.model import AppConfig, RestartPolicy
 from gaia_runner.supervise.commands import Replace, Stop
@@ -99,7 +103,10 @@ class Harness:
         )
 
     async def spawn(self, number: int, app: AppConfig, *rest: Any, **kw: Any) -> FakeGeneration:
-        gen = FakeGeneration(number, app, self.scripts.pop(0))
+        script = self.scripts.pop(0)
+        if script[0] == "oserror":  # the spawn itself fails: cwd gone, EMFILE, ENOMEM
+            raise OSError(script[1], os.strerror(script[1] or 0))
+        gen = FakeGeneration(number, app, script)
         self.generations.append(gen)
         return gen
 
@@ -242,6 +249,31 @@ def test_commands_sent_during_a_timed_out_start_are_not_lost(tmp_path: Path) -> 
         async with asyncio.timeout(5):
             await task
         assert h.sup.state is AppState.STOPPED
+        h.sup.log.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("errors", "ends"), [(2, AppState.RUNNING), (3, AppState.FATAL)])
+def test_a_spawn_error_is_a_failed_start(tmp_path: Path, errors: int, ends: AppState) -> None:
+    """A cwd swapped away for a moment (ENOENT), EMFILE: retried with backoff, so the app
+    comes back on its own, and counted toward max_start_failures."""
+
+    async def scenario() -> None:
+        scripts = [
+            ("oserror", (errno.ENOENT, errno.EMFILE, errno.ENOMEM)[i]) for i in range(errors)
+        ]
+        h = Harness(tmp_path, [*scripts, ("serve", None)], max_start_failures=3)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is ends)
+        assert h.clock.slept == [1.0, 2.0]
+        assert "starting -> failed" not in h.states()
+        if ends is AppState.FATAL:
+            assert "gave up after 3 failed starts (last: could not start:" in h.sup.detail
+        else:
+            assert h.sup.last_reason == "could not start"
+        h.sup.send(Stop())
+        await task
         h.sup.log.close()
 
     run(scenario())

@@ -20,6 +20,9 @@ from gaia_runner.config.report import Reporter
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# A Kubernetes object name (DNS label) holds 63; gaia's own files add at most ~30 to a
+# name, well within a file name's 255 bytes.
+MAX_APP_NAME = 63
 # Keys that configure the web server; a `command` app has none.
 WEB_ONLY_KEYS = (
     "server",
@@ -59,6 +62,12 @@ def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> Non
                 ("apps", name),
                 f"invalid app name {name!r}: use letters, digits, '-' and '_', "
                 "starting with a letter or digit (it is used in file names)",
+            )
+        elif len(name) > MAX_APP_NAME:
+            report.error(
+                ("apps", name),
+                f"app name of {len(name)} characters: at most {MAX_APP_NAME} "
+                "(it names files, sockets and exported Kubernetes objects)",
             )
         if isinstance(app, dict):
             _check_app(name, app, report)

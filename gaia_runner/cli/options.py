@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
+from gaia_runner.config.privilege import Account
 from gaia_runner.config.units import MAX_DURATION, parse_duration
 from gaia_runner.control import control_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
@@ -45,10 +46,11 @@ def duration_flag(flag: str, text: str, at_most: float = MAX_DURATION) -> float:
     return seconds
 
 
-def load(config: Path | None) -> LoadedConfig:
+def load(config: Path | None, account: Account | None = None) -> LoadedConfig:
+    """`account`: whose privileges the config is checked against (default: gaia's own)."""
     try:
         path = find_config_path(config, os.environ, Path.cwd())
-        loaded = load_config(path)
+        loaded = load_config(path, account=account)
     except ConfigError as exc:
         raise fail(f"error: invalid configuration\n{exc}") from None
     for warning in loaded.warnings:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gaia_runner.config.model import AppConfig, RestartPolicy
-from gaia_runner.supervise.commands import Replace, Stop
+from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
@@ -77,6 +77,11 @@ class FakeGeneration:
 
     def kill_leftovers(self) -> None:
         pass
+
+    async def scale_copies(self, count: int, timeout: float) -> None:
+        """One more copy starts, then the process runs out of file descriptors."""
+        self.children.append(FakeChild(pid=self.leader.pid + 1))
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
     async def stop(self, timeout: float) -> None:
         self.stopped = True
@@ -272,6 +277,24 @@ def test_a_spawn_error_is_a_failed_start(tmp_path: Path, errors: int, ends: AppS
             assert "gave up after 3 failed starts (last: could not start:" in h.sup.detail
         else:
             assert h.sup.last_reason == "could not start"
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(scenario())
+
+
+def test_a_scale_up_that_cannot_spawn_leaves_the_running_copies_alone(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None)])
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        h.sup.send(Scale(dataclasses.replace(h.sup.app, workers=4)))
+        await h.until(lambda: any("stopped at 2" in e for e in h.events))
+        assert h.sup.state is AppState.RUNNING
+        assert len(h.generations) == 1 and not h.generations[0].stopped
+        assert h.generations[0].workers_desired == 2
+        assert not any("internal error" in e for e in h.events)
         h.sup.send(Stop())
         await task
         h.sup.log.close()

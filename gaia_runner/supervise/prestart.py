@@ -65,9 +65,15 @@ async def run_app_prestart(
     app: AppConfig, base_env: Mapping[str, str], stop_timeout: float, sink: LineSink
 ) -> PrestartOutcome:
     """`app`'s steps, in its directory and environment, as its user."""
+    if not app.prestart:
+        return PrestartOutcome(True)
+    try:
+        env = child_environment(app, base_env)
+    except OSError as exc:  # its user is gone
+        return PrestartOutcome(False, f"prestart could not start: {exc.strerror}", spawned=False)
     return await run_prestart(
         app.prestart,
-        env=child_environment(app, base_env),
+        env=env,
         cwd=app.cwd,
         timeout=app.prestart_timeout,
         stop_timeout=stop_timeout,

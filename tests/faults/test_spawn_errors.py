@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import psutil
 import pytest
-from harness import Gaia, free_port, try_get, wait_until
+from harness import FIXTURES, Gaia, free_port, run_cli, try_get, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,5 +53,41 @@ def test_an_app_whose_cwd_vanished_for_seconds_comes_back_on_its_own(
     g.wait_for(r"web: starting -> running", timeout=30, start=mark)
     wait_until(lambda: answers(port), 15, "the app to answer again")
     assert "web: starting -> failed" not in g.output()
+    assert "internal error" not in g.output()
+    assert g.stop() == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_replacement_that_cannot_be_spawned_leaves_the_old_generation_serving(
+    gaia,  # type: ignore[no-untyped-def]
+    app_user: str,
+    tmp_path: Path,
+) -> None:
+    """The app's user is deleted while it serves: `gaia restart` cannot start a new
+    generation, says so, and the serving one keeps answering (it was an internal error
+    that stopped it)."""
+    port = free_port()
+    g: Gaia = gaia(
+        f"""
+        [apps.web]
+        app = "hello:app"
+        server = "uvicorn"
+        user = "{app_user}"
+        cwd = "{FIXTURES}"
+        bind = "127.0.0.1:{port}"
+        """,
+        "--no-watch",
+    )
+    g.wait_for(r"web: starting -> running", timeout=30)
+    wait_until(lambda: answers(port), 15, "the app to answer")
+    master = psutil.Process(g.pid).children()[0]
+    subprocess.run(["userdel", "-f", app_user], check=True, capture_output=True, timeout=30)
+
+    mark = g.mark()
+    done = run_cli("restart", "web", "-c", str(g.config_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    g.wait_for(r"could not start: .*no user named .*still serving", timeout=30, start=mark)
+    assert answers(port)
+    assert master.is_running() and psutil.Process(g.pid).children() == [master]
     assert "internal error" not in g.output()
     assert g.stop() == 0

@@ -20,28 +20,25 @@ def answers(port: int) -> bool:
     return answer is not None and answer[0] == 200
 
 
+def serving(gaia, extra: str) -> tuple[Gaia, int, psutil.Process]:  # type: ignore[no-untyped-def]
+    """gaia running one uvicorn app `web` (plus `extra` keys), once it answers."""
+    port = free_port()
+    config = f'[apps.web]\napp = "hello:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{port}"\n'
+    g: Gaia = gaia(config + extra + "\n", "--no-watch")
+    g.wait_for(r"web: starting -> running", timeout=30)
+    wait_until(lambda: answers(port), 15, "the app to answer")
+    return g, port, psutil.Process(g.pid).children()[0]
+
+
 def test_an_app_whose_cwd_vanished_for_seconds_comes_back_on_its_own(
     gaia,  # type: ignore[no-untyped-def]
     tmp_path: Path,
 ) -> None:
     release = tmp_path / "current"
     release.mkdir()
-    port = free_port()
-    g: Gaia = gaia(
-        f"""
-        [apps.web]
-        app = "hello:app"
-        server = "uvicorn"
-        cwd = "{release}"
-        bind = "127.0.0.1:{port}"
-        restart = "always"
-        backoff = {{ initial = "1s", factor = 2 }}
-        """,
-        "--no-watch",
+    g, port, master = serving(
+        gaia, f'cwd = "{release}"\nrestart = "always"\nbackoff = {{ initial = "1s", factor = 2 }}'
     )
-    g.wait_for(r"web: starting -> running", timeout=30)
-    wait_until(lambda: answers(port), 15, "the app to answer")
-    master = psutil.Process(g.pid).children()[0]
 
     # A release swap: the directory is gone while the app dies.
     mark = g.mark()
@@ -66,21 +63,7 @@ def test_a_replacement_that_cannot_be_spawned_leaves_the_old_generation_serving(
     """The app's user is deleted while it serves: `gaia restart` cannot start a new
     generation, says so, and the serving one keeps answering (it was an internal error
     that stopped it)."""
-    port = free_port()
-    g: Gaia = gaia(
-        f"""
-        [apps.web]
-        app = "hello:app"
-        server = "uvicorn"
-        user = "{app_user}"
-        cwd = "{FIXTURES}"
-        bind = "127.0.0.1:{port}"
-        """,
-        "--no-watch",
-    )
-    g.wait_for(r"web: starting -> running", timeout=30)
-    wait_until(lambda: answers(port), 15, "the app to answer")
-    master = psutil.Process(g.pid).children()[0]
+    g, port, master = serving(gaia, f'user = "{app_user}"\ncwd = "{FIXTURES}"')
     subprocess.run(["userdel", "-f", app_user], check=True, capture_output=True, timeout=30)
 
     mark = g.mark()

@@ -47,6 +47,8 @@ def parse_request(line: bytes) -> dict[str, Any]:
         message = json.loads(line)
     except ValueError:
         raise BadRequest("not a JSON line") from None
+    except RecursionError:  # 60,000 `[` fit in the size limit; no request nests deeper than 2
+        raise BadRequest("nested too deeply") from None
     if not isinstance(message, dict):
         raise BadRequest("expected a JSON object")
     if not isinstance(message.get("command"), str):

@@ -66,6 +66,12 @@ def app_snapshot(runner: Host, name: str) -> AppSnapshot:
     return snap
 
 
+def _names(message: Answer, default: Sequence[str]) -> list[str]:
+    """The apps a request names, each once, in order: `gaia start web web` must not start
+    a second, unsupervised tree (the client is not trusted to have deduplicated)."""
+    return list(dict.fromkeys(message.get("apps") or default))
+
+
 def _unknown(runner: Host, names: list[str]) -> Answer | None:
     known = runner.known_apps()
     unknown = [n for n in names if n not in known]
@@ -79,7 +85,7 @@ async def status(runner: Host, message: Answer) -> Answer:
 
 
 async def stop(runner: Host, message: Answer) -> Answer:
-    names = list(message.get("apps") or runner.known_apps())
+    names = _names(message, runner.known_apps())
     if (error := _unknown(runner, names)) is not None:
         return error
     async with runner.lock:
@@ -94,7 +100,7 @@ async def stop(runner: Host, message: Answer) -> Answer:
 
 
 async def start(runner: Host, message: Answer) -> Answer:
-    names = list(message.get("apps") or runner.stopped)
+    names = _names(message, [n for n in runner.known_apps() if n in runner.stopped])
     if (error := _unknown(runner, names)) is not None:
         return error
     async with runner.lock:
@@ -108,7 +114,7 @@ async def start(runner: Host, message: Answer) -> Answer:
 
 
 async def restart(runner: Host, message: Answer) -> Answer:
-    names = list(message.get("apps") or runner.supervisors)
+    names = _names(message, list(runner.supervisors))
     if (error := _unknown(runner, names)) is not None:
         return error
     down = [n for n in names if n not in runner.supervisors]
@@ -127,7 +133,7 @@ async def restart(runner: Host, message: Answer) -> Answer:
 
 
 async def scale(runner: Host, message: Answer) -> Answer:
-    names = list(message.get("apps") or [])
+    names = _names(message, [])
     workers = message.get("workers")
     if len(names) != 1 or not isinstance(workers, int) or isinstance(workers, bool):
         return {"error": "scale needs one app name and a worker count"}

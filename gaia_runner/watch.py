@@ -57,6 +57,14 @@ SOURCE_SUFFIXES = frozenset(
 )
 
 
+# watchfiles hands over what it gathered at least every RAW_BATCH_MS while files keep
+# changing. A burst only ends after a gap clearly longer than that: with a quiet time equal
+# to it, every batch of a long write (a checkout, 10,000 files) looked like the end of one
+# and each started a replace of its own.
+RAW_BATCH_MS = 50
+CODE_QUIET = 2 * RAW_BATCH_MS / 1000
+
+
 def fingerprint(paths: Iterable[Path], as_user: ReadAs | None = None) -> str:
     """A digest of the files' contents, read as config inputs are (a FIFO or a hung mount
     gives its error, never a wait). Blocking: call it off the event loop."""
@@ -240,7 +248,7 @@ async def watch_sources(
     import watchfiles
 
     raw = watchfiles.awatch(
-        root, watch_filter=_SourceFiles(ignored), debounce=50, step=20, stop_event=stop
+        root, watch_filter=_SourceFiles(ignored), debounce=RAW_BATCH_MS, step=20, stop_event=stop
     )
     async for changed in _debounced(_paths(raw), quiet):
         yield changed
@@ -259,7 +267,7 @@ async def watch_app_sources(
         roots.setdefault(cwd, []).append(name)
 
     async def watch_root(root: Path, names: list[str]) -> None:
-        async for paths in watch_sources(root, ignored, 0.05, stop):
+        async for paths in watch_sources(root, ignored, CODE_QUIET, stop):
             changed(names, paths)
 
     await asyncio.gather(*(watch_root(root, names) for root, names in roots.items()))

@@ -25,6 +25,11 @@ AppsArgument = Annotated[
 LONG_REQUEST = 600.0
 
 
+def _once(apps: list[str] | None) -> list[str]:
+    """Names are a set: `gaia stop web web` means web, once (order kept)."""
+    return list(dict.fromkeys(apps or []))
+
+
 def _select(snapshot: Snapshot, apps: list[str] | None) -> Snapshot:
     if not apps:
         return snapshot
@@ -80,13 +85,13 @@ def stop(
 ) -> None:
     """Stop apps and keep them stopped (across config reloads) until `gaia start`."""
     # Names are required: a bare `gaia stop` taking every app down is too easy a slip.
-    answer = ask(config, {"command": "stop", "apps": apps}, timeout=LONG_REQUEST)
+    answer = ask(config, {"command": "stop", "apps": _once(apps)}, timeout=LONG_REQUEST)
     typer.echo(f"stopped (by request): {', '.join(answer['stopped']) or 'nothing'}")
 
 
 def start(apps: AppsArgument = None, config: ConfigOption = None) -> None:
     """Start apps stopped by `gaia stop` (default: all of them)."""
-    answer = ask(config, {"command": "start", "apps": apps or []})
+    answer = ask(config, {"command": "start", "apps": _once(apps)})
     typer.echo(f"started: {', '.join(answer['started']) or 'nothing'}")
     if answer["already_running"]:
         typer.echo(f"already running: {', '.join(answer['already_running'])}")
@@ -100,7 +105,7 @@ def restart(
     config: ConfigOption = None,
 ) -> None:
     """Restart apps: serving ones are replaced without downtime; FAILED/FATAL ones start over."""
-    message = {"command": "restart", "apps": apps or [], "skip_prestart": skip_prestart}
+    message = {"command": "restart", "apps": _once(apps), "skip_prestart": skip_prestart}
     answer = ask(config, message)
     typer.echo(f"restart requested: {', '.join(answer['restarted'])}")
 

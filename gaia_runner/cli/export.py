@@ -13,6 +13,7 @@ import typer
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import fail, load
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.config.privilege import Account
 from gaia_runner.export import Unexportable
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.dockerfile import dockerignore, export_dockerfile
@@ -38,6 +39,10 @@ RunnerOption = Annotated[
     Runner,
     typer.Option("--runner", help="server: one server process per container; gaia: gaia up."),
 ]
+
+# What an export runs as is the target's business (a container starts as root), not
+# whose account ran `gaia export`.
+AS_ROOT = Account(uid=0)
 
 
 def _image(config: GaiaConfig, image: str | None) -> str:
@@ -97,7 +102,7 @@ def kubernetes(
     config: ConfigOption = None,
 ) -> None:
     """Kubernetes manifests: Deployment, Service, ConfigMap, Ingress, Job."""
-    loaded = load(config).config
+    loaded = load(config, AS_ROOT).config
     unknown = [name for name in apps or [] if name not in loaded.apps]
     if unknown:
         raise fail(f"error: unknown app {', '.join(unknown)}")
@@ -122,7 +127,7 @@ def compose(
     config: ConfigOption = None,
 ) -> None:
     """A Docker Compose file (keep it next to gaia.toml)."""
-    loaded = load(config).config
+    loaded = load(config, AS_ROOT).config
     _check_env_files(loaded)
     with _refusals():
         text = export_compose(loaded, _image(loaded, image), _table_env(loaded), runner)
@@ -138,7 +143,7 @@ def dockerfile(
     config: ConfigOption = None,
 ) -> None:
     """A Dockerfile for this project: slim Python, non-root user, cached dependencies."""
-    loaded = load(config).config
+    loaded = load(config, AS_ROOT).config
     if default_app is not None and default_app not in loaded.apps:
         raise fail(f"error: unknown app {default_app}")
     has_requirements = (loaded.source.parent / "requirements.txt").is_file()
@@ -164,7 +169,7 @@ def systemd(
     config: ConfigOption = None,
 ) -> None:
     """A systemd unit that runs `gaia up` for this gaia.toml on startup."""
-    loaded = load(config).config
+    loaded = load(config, AS_ROOT).config
     text = export_systemd(loaded, Path(interpreter_bin_dir()) / "gaia", user)
     if user is None or user == "root":
         _warn_untrusted_exec_start()

@@ -21,6 +21,7 @@ from gaia_runner.cli.options import (
     EXIT_NO_GAIA,
     EXIT_TIMEOUT,
     NO_GAIA,
+    duration_flag,
     fail,
 )
 from gaia_runner.cli.remote import running_state_dir
@@ -100,17 +101,18 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
 def down(
     config: ConfigOption = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for gaia to exit.")
-    ] = 120.0,
+        str, typer.Option("--timeout", help='How long to wait for gaia to exit, e.g. "2m".')
+    ] = "120",
 ) -> None:
     """Stop the running gaia gracefully (every app, then gaia) and wait until it exits."""
+    seconds = duration_flag("--timeout", timeout)
     pids = pid_file(running_state_dir(config))
     pid = signal_gaia(pids, signal.SIGTERM)
     if pid is None:
         raise fail(NO_GAIA, EXIT_NO_GAIA)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while running_gaia(pids) == pid:
         if time.monotonic() > deadline:
-            raise fail(f"error: gaia (pid {pid}) still running after {timeout:g}s", EXIT_TIMEOUT)
+            raise fail(f"error: gaia (pid {pid}) still running after {seconds:g}s", EXIT_TIMEOUT)
         time.sleep(POLL)
     typer.echo(f"gaia (pid {pid}) stopped")

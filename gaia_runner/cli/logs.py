@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 
 from gaia_runner.cli.flags import ConfigOption
-from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, fail
+from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
 from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
-from gaia_runner.config.units import parse_duration
 from gaia_runner.view.display import printable_lines
 from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams
 
 FOLLOW_POLL = 0.2
+SINCE_AT_MOST = 100 * 365 * 86400.0  # a century: further back is every line anyway
 
 
 def logs(
@@ -37,6 +37,10 @@ def logs(
     config: ConfigOption = None,
 ) -> None:
     """Print the merged, prefixed log stream from state_dir/logs; -f follows it."""
+    cutoff = None
+    if since is not None:
+        seconds = duration_flag("--since", since, at_most=SINCE_AT_MOST)
+        cutoff = datetime.now().astimezone() - timedelta(seconds=seconds)
     log_dir = state_dir_in_use(config_path_leniently(config)) / "logs"
     if not log_dir.is_dir():
         raise fail(f"error: no logs yet (no {log_dir})", EXIT_NO_GAIA)
@@ -47,12 +51,6 @@ def logs(
             f"error: no log for {', '.join(unknown)} in {log_dir} (have: {', '.join(known)})",
             EXIT_REFUSED,
         )
-    cutoff = None
-    if since is not None:
-        try:
-            cutoff = datetime.now().astimezone() - timedelta(seconds=parse_duration(since))
-        except ValueError as exc:
-            raise fail(f"error: --since: {exc}", EXIT_REFUSED) from None
     chosen = list(apps or known)
     width = max(map(len, chosen), default=4)
     # Opened before the recent lines are read: a line written in between may show twice,

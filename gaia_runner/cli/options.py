@@ -9,6 +9,8 @@ from pathlib import Path
 
 from gaia_runner.config import ConfigError, find_config_path, load_config
 from gaia_runner.config.load import LoadedConfig
+from gaia_runner.config.privilege import Account
+from gaia_runner.config.units import MAX_DURATION, parse_duration
 from gaia_runner.process.launch import short_socket_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
 
@@ -31,10 +33,24 @@ def fail(message: str, code: int = EXIT_CONFIG) -> SystemExit:
     return SystemExit(code)
 
 
-def load(config: Path | None) -> LoadedConfig:
+def duration_flag(flag: str, text: str, at_most: float = MAX_DURATION) -> float:
+    """Seconds from a flag like `--wait 30` or `--since 10m`: finite, not negative, and
+    bounded (nan would make a deadline never pass, 1e300 overflows a datetime)."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise fail(f"error: {flag}: {exc}", EXIT_REFUSED) from None
+    if seconds > at_most:
+        bound = f"{at_most / 86400:g} days" if at_most > 86400 else f"{at_most:g}s"
+        raise fail(f"error: {flag}: must be at most {bound}, got {text!r}", EXIT_REFUSED)
+    return seconds
+
+
+def load(config: Path | None, account: Account | None = None) -> LoadedConfig:
+    """`account`: whose privileges the config is checked against (default: gaia's own)."""
     try:
         path = find_config_path(config, os.environ, Path.cwd())
-        loaded = load_config(path)
+        loaded = load_config(path, account=account)
     except ConfigError as exc:
         raise fail(f"error: invalid configuration\n{exc}") from None
     for warning in loaded.warnings:

@@ -15,6 +15,7 @@ from pathlib import Path
 from gaia_runner.cli.options import (
     CONFIG_HELP,
     EXIT_FORCED,
+    duration_flag,
     fail,
     load,
     private_state_dir,
@@ -53,9 +54,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--wait",
-        type=float,
-        default=300.0,
-        help="With -d: seconds to wait for the apps to settle (default: 300).",
+        default="300",
+        help='With -d: how long to wait for the apps to settle, e.g. "90s" (default: 300).',
     )
     p.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -63,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> None:
     args = parser().parse_args(argv)
+    wait = duration_flag("--wait", args.wait)  # checked first: a typo must not start gaia
     loaded = load(args.config)
     source = loaded.config.source
     if not args.detached_child:
@@ -83,7 +84,7 @@ def main(argv: Sequence[str]) -> None:
         ]
         from gaia_runner.cli import lifecycle
 
-        lifecycle.detach(state_dir, forwarded, args.wait)
+        lifecycle.detach(state_dir, forwarded, wait)
         return
     display: Display = (
         QuietDisplay() if args.detached_child else make_display("plain" if args.no_tui else "auto")

@@ -23,6 +23,9 @@ _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 # gaia's own event log is logs/gaia.log and its lines are prefixed "gaia": an app of that
 # name would write into (and rotate) gaia's log and pass for gaia on screen.
 RESERVED_APP_NAME = "gaia"
+# A Kubernetes object name (DNS label) holds 63; gaia's own files add at most ~30 to a
+# name, well within a file name's 255 bytes.
+MAX_APP_NAME = 63
 # Keys that configure the web server; a `command` app has none.
 WEB_ONLY_KEYS = (
     "server",
@@ -68,6 +71,12 @@ def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> Non
                 ("apps", name),
                 f"app name {name!r} is reserved for gaia's own event log (logs/gaia.log) "
                 f"and lines; rename the app, e.g. [apps.{name}-app]",
+            )
+        elif len(name) > MAX_APP_NAME:
+            report.error(
+                ("apps", name),
+                f"app name of {len(name)} characters: at most {MAX_APP_NAME} "
+                "(it names files, sockets and exported Kubernetes objects)",
             )
         if isinstance(app, dict):
             _check_app(name, app, report)

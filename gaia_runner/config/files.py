@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,6 +51,20 @@ def _resolved(value: object, base: Path) -> Path | None:
         return None
 
 
+def _is_dir(path: Path) -> bool | str:
+    """Whether ``path`` is a directory; a string says why it cannot even be looked at.
+
+    Path.is_dir()/exists() raise on EACCES (say /proc/1/root, whose link only a process
+    allowed to ptrace pid 1 may follow): that is the user's path, not a bug in gaia.
+    """
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        return f"cannot reach {path}: {exc.strerror or type(exc).__name__}"
+
+
 def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> EnvFiles:
     """Report missing or unusable files; return the env files that parsed cleanly."""
     env_files: EnvFiles = {}
@@ -71,8 +86,11 @@ def check_files(data: Mapping[str, object], base: Path, report: Reporter) -> Env
             continue
         here: KeyPath = ("apps", name)
         path = _resolved(app.get("cwd"), base)
-        if path is not None and not path.is_dir():
-            problem = "is not a directory" if path.exists() else "does not exist"
+        is_dir = True if path is None else _is_dir(path)
+        if isinstance(is_dir, str):
+            report.error((*here, "cwd"), is_dir)
+        elif path is not None and not is_dir:
+            problem = "is not a directory" if os.path.lexists(path) else "does not exist"
             report.error((*here, "cwd"), f"directory {path} {problem}")
         # An app's own inputs are read as its user (a symlink reaches only what that
         # user could read); an app that runs as root gets them under gaia.toml's rules.
@@ -100,9 +118,12 @@ def state_dir_problem(path: Path) -> str | None:
     Checked here so that `gaia check` catches it, not `gaia up` halfway through starting.
     """
     existing = path
-    while not existing.exists() and existing != existing.parent:
+    while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir():
+    is_dir = _is_dir(existing)
+    if isinstance(is_dir, str):
+        return is_dir
+    if not is_dir:
         if existing == path:
             return f"{path} is a file, expected a directory"
         return f"cannot create {path}: {existing} is a file"
@@ -245,6 +266,8 @@ def _check_socket_dirs(here: KeyPath, bind: object, base: Path, report: Reporter
             continue
         if parsed.kind is BindKind.UNIX and parsed.path is not None:
             folder = parsed.path.parent
-            if not folder.is_dir():
+            is_dir = _is_dir(folder)
+            if is_dir is not True:
                 path: KeyPath = (*here, "bind") if isinstance(bind, str) else (*here, "bind", i)
-                report.error(path, f"directory {folder} for the unix socket does not exist")
+                why = f": {is_dir}" if isinstance(is_dir, str) else " does not exist"
+                report.error(path, f"directory {folder} for the unix socket{why}")

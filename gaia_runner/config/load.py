@@ -18,6 +18,7 @@ from gaia_runner.config.files import check_files as check_files_on_disk
 from gaia_runner.config.inputs import InputError, read_input
 from gaia_runner.config.locate import KeyLines, deepest_line
 from gaia_runner.config.model import GaiaConfig
+from gaia_runner.config.privilege import Account, check_privilege
 from gaia_runner.config.raw import FILE
 from gaia_runner.config.report import Reporter
 from gaia_runner.config.schema import INVALID, Problems, validate
@@ -91,13 +92,15 @@ def _unexpected_as_config_error(path: Path) -> Iterator[None]:
         raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
 
 
-def load_config(path: Path, *, check_files: bool = True) -> LoadedConfig:
+def load_config(
+    path: Path, *, check_files: bool = True, account: Account | None = None
+) -> LoadedConfig:
     """Read and validate ``path``; raises ConfigError listing every problem, and nothing else."""
     with _unexpected_as_config_error(path):
-        return _load_config(path, check_files=check_files)
+        return _load_config(path, check_files=check_files, account=account)
 
 
-def _load_config(path: Path, *, check_files: bool) -> LoadedConfig:
+def _load_config(path: Path, *, check_files: bool, account: Account | None) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     try:
         # As root, gaia.toml decides what runs as root: it must be root's alone.
@@ -108,16 +111,18 @@ def _load_config(path: Path, *, check_files: bool) -> LoadedConfig:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(path, None, "", f"not UTF-8 text: {exc.reason}")]) from None
-    return _parse_config_text(text, path, check_files=check_files)
+    return _parse_config_text(text, path, check_files=check_files, account=account)
 
 
 def parse_config_text(text: str, path: Path, *, check_files: bool = True) -> LoadedConfig:
     """Validate ``text`` as if read from ``path`` (used for messages and relative paths)."""
     with _unexpected_as_config_error(path):
-        return _parse_config_text(text, path, check_files=check_files)
+        return _parse_config_text(text, path, check_files=check_files, account=None)
 
 
-def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedConfig:
+def _parse_config_text(
+    text: str, path: Path, *, check_files: bool, account: Account | None
+) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     text = text.removeprefix("\ufeff")
     try:
@@ -131,6 +136,8 @@ def _parse_config_text(text: str, path: Path, *, check_files: bool) -> LoadedCon
     raw = _validate(data, report)
     check_rules(data, path.parent, report)
     env_files = check_files_on_disk(data, path.parent, report) if check_files else None
+    if check_files:  # like the files: what this machine and gaia's account allow
+        check_privilege(data, report, account)
     if report.errors or raw is None:
         raise ConfigError(report.sorted_errors())
     config = build_config(raw, path, env_files, available_cpus)

@@ -193,7 +193,14 @@ def _int(*checks: Check) -> Scalar:
     return Scalar(int, checks)
 
 
-Argv = ListOf(Scalar(str), non_empty=True, shorthand=_argv)
+def _argument(v: str) -> str:
+    # exec takes NUL-terminated strings: subprocess refuses the spawn, so check does too.
+    if "\0" in v:
+        raise ValueError("an argument cannot contain a NUL character")
+    return v
+
+
+Argv = ListOf(_str(_argument), non_empty=True, shorthand=_argv)
 Duration = parse_config_duration
 Interval = parse_interval
 Size = parse_size

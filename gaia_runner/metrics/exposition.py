@@ -14,7 +14,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from gaia_runner.metrics.store import AppRequests
+from gaia_runner.metrics.store import OTHER_CODE, AppRequests
 from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import Snapshot
 
@@ -31,7 +31,9 @@ class GaiaCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         scrape = self.source()
-        yield from _request_metrics(scrape.requests)
+        # Only apps gaia runs: any same-uid process can send datagrams naming others.
+        names = {app.name for app in scrape.snapshot.apps}
+        yield from _request_metrics({n: r for n, r in scrape.requests.items() if n in names})
         yield from _app_metrics(scrape.snapshot)
 
 
@@ -50,7 +52,7 @@ def _request_metrics(requests: Mapping[str, AppRequests]) -> Iterator[Metric]:
     )
     for app, stats in sorted(requests.items()):
         for code, n in sorted(stats.codes.items()):
-            total.add_metric([app, str(code)], n)
+            total.add_metric([app, str(code) if code != OTHER_CODE else "other"], n)
         buckets = [(_le(le), float(n)) for le, n in stats.cumulative_buckets()]
         duration.add_metric([app], buckets, sum_value=stats.seconds)
     yield total

@@ -14,6 +14,11 @@ from gaia_runner.metrics.wire import BOUNDS, N_BUCKETS, PROMETHEUS_BOUNDS, Batch
 
 WINDOW = 10.0  # seconds behind req/s, p50, p99 and 5xx in the table
 MAX_APPS = 1000  # datagrams naming more apps than this are dropped
+# Status codes counted apart per app; later ones share the series code="other". A real
+# app uses a handful; a same-uid process spoofing hundreds must not make every scrape
+# render (and gaia's loop build) hundreds of thousands of series.
+MAX_CODES = 30
+OTHER_CODE = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class AppRequests:
         if self.first_seen is None:
             self.first_seen = now
         for code, n in batch.codes.items():
+            if code not in self.codes and len(self.codes) >= MAX_CODES:
+                code = OTHER_CODE
             self.codes[code] = self.codes.get(code, 0) + n
         for index, n in batch.buckets.items():
             self.buckets[index] += n

@@ -16,7 +16,23 @@ from gaia_runner.process.orphans import ORIGIN_ENV, ORPHANS
 from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
 
-__all__ = ["ChildProcess", "LineSink", "describe_exit", "signal_group"]
+__all__ = ["ChildProcess", "LineSink", "SpawnError", "describe_exit", "signal_group"]
+
+
+class SpawnError(OSError):
+    """The command could not be started at all: a missing cwd or program, EMFILE, ENOMEM,
+    an argument the kernel cannot take. An OSError, so it is a failed start like any other
+    and never an internal error; its message never holds an env value."""
+
+
+def _spawn_error(exc: OSError | ValueError) -> SpawnError:
+    if isinstance(exc, ValueError):
+        # subprocess's own words ("embedded null byte", "illegal environment variable
+        # name") never quote the value.
+        return SpawnError(errno.EINVAL, f"argv, env or cwd the kernel cannot take: {exc}")
+    error = SpawnError(exc.errno, exc.strerror or str(exc))
+    error.filename = exc.filename
+    return error
 
 
 def describe_exit(returncode: int) -> str:
@@ -95,8 +111,13 @@ class ChildProcess:
         user: str | None = None,
     ) -> ChildProcess:
         parent = os.getpid()
-        switch = switch_user_options(user)
-        read_end, write_end = output_pipe()
+        try:
+            switch = switch_user_options(user)
+            read_end, write_end = output_pipe()
+        except KeyError:
+            raise SpawnError(errno.ENOENT, f"no user named {user!r}") from None
+        except OSError as exc:
+            raise _spawn_error(exc) from exc
         origin = ORPHANS.new_origin()
         try:
             with ORPHANS.spawning():
@@ -114,6 +135,9 @@ class ChildProcess:
                     **switch,
                 )
                 ORPHANS.spawned(proc.pid)
+        except (OSError, ValueError) as exc:
+            os.close(read_end)
+            raise _spawn_error(exc) from exc
         except BaseException:
             os.close(read_end)
             raise

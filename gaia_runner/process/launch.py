@@ -8,6 +8,7 @@ files live under state_dir/run so a user can read what gaia asked for.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
 from gaia_runner.metrics.wire import CHANNEL_ENV as METRICS_FD_ENV
+from gaia_runner.process.child import SpawnError
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 from gaia_runner.process.user_env import switched_user_base
@@ -74,7 +76,10 @@ def switched_user(app: AppConfig) -> pwd.struct_passwd | None:
     """The account the app runs as, when it is not gaia's own."""
     if app.user is None:
         return None
-    entry = pwd.getpwnam(app.user)
+    try:
+        entry = pwd.getpwnam(app.user)
+    except KeyError:  # deleted since the config was checked: a start that cannot happen
+        raise SpawnError(errno.ENOENT, f"no user named {app.user!r}") from None
     return None if entry.pw_uid == os.geteuid() else entry
 
 

@@ -27,6 +27,17 @@ from gaia_runner.process.sockets import Listener
 WARM_MAIN = "gaia_runner.process.warm_main"
 
 
+def _runnable(pid: int) -> bool:
+    """Not stopped (SIGSTOP, a debugger) nor a zombie: released, it would never serve and
+    the save would wait out start_timeout only to be rejected; a cold start serves it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    # The command name in parentheses may hold anything; the state follows its last ')'.
+    return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] not in (b"T", b"t", b"Z", b"X")
+
+
 class Standby:
     def __init__(
         self,
@@ -86,6 +97,7 @@ class Standby:
         return (
             self._gate is not None
             and self.child.returncode is None
+            and _runnable(self.child.pid)
             and same_sockets
             and tuple(spec.pass_fds) == self._fds
             and spec.config_fd is None

@@ -193,7 +193,10 @@ async def _recycle(sup: Host, gen: Generation, pid: int, why: str) -> None:
     sup.log_event(f"recycling worker {pid}: {why} (memory limit)")
     sup.count_restart("memory")
     if gen.server == "command":
-        await gen.respawn_copy(pid, sup.stop_timeout)
+        try:
+            await gen.respawn_copy(pid, sup.stop_timeout)
+        except OSError as exc:  # the copy keeps serving; the next sample tries again
+            sup.log_event(f"could not start a copy to replace worker {pid}: {exc}")
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)

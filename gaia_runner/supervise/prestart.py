@@ -9,13 +9,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaia_runner.config.model import AppConfig
 from gaia_runner.process.child import ChildProcess, LineSink, describe_exit
+from gaia_runner.process.launch import child_environment
 
 
 @dataclass(frozen=True)
 class PrestartOutcome:
     ok: bool
     reason: str = ""
+    spawned: bool = True  # False: a step could not be started at all (cwd gone, EMFILE)
 
 
 async def run_prestart(
@@ -37,7 +40,8 @@ async def run_prestart(
         try:
             child = await ChildProcess.spawn(argv, env=env, cwd=cwd, sink=sink, user=user)
         except OSError as exc:
-            return PrestartOutcome(False, f"prestart `{shown}` could not start: {exc.strerror}")
+            why = f"prestart `{shown}` could not start: {exc.strerror}"
+            return PrestartOutcome(False, why, spawned=False)
         remaining = max(0.0, deadline - time.monotonic())
         try:
             code = await asyncio.wait_for(asyncio.shield(child.exited), remaining)
@@ -55,3 +59,24 @@ async def run_prestart(
         if code != 0:
             return PrestartOutcome(False, f"prestart `{shown}` failed: {describe_exit(code)}")
     return PrestartOutcome(True)
+
+
+async def run_app_prestart(
+    app: AppConfig, base_env: Mapping[str, str], stop_timeout: float, sink: LineSink
+) -> PrestartOutcome:
+    """`app`'s steps, in its directory and environment, as its user."""
+    if not app.prestart:
+        return PrestartOutcome(True)
+    try:
+        env = child_environment(app, base_env)
+    except OSError as exc:  # its user is gone
+        return PrestartOutcome(False, f"prestart could not start: {exc.strerror}", spawned=False)
+    return await run_prestart(
+        app.prestart,
+        env=env,
+        cwd=app.cwd,
+        timeout=app.prestart_timeout,
+        stop_timeout=stop_timeout,
+        sink=sink,
+        user=app.user,
+    )

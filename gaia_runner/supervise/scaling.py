@@ -16,7 +16,13 @@ async def scale_in_place(gen: Generation, app: AppConfig, notify: Callable[[str]
         return
     notify(f"scaling workers {old} -> {new}")
     if gen.server == "command":
-        await gen.scale_copies(new, timeout=app.graceful_timeout)
+        try:
+            await gen.scale_copies(new, timeout=app.graceful_timeout)
+        except OSError as exc:
+            # EMFILE, ENOMEM: the copies already running are healthy and keep serving.
+            gen.workers_desired = len(gen.children)
+            notify(f"scaling to {new} stopped at {gen.workers_desired}: could not start: {exc}")
+            return
     else:
         await gen.scale_signal(new - old)
     gen.workers_desired = new

@@ -114,9 +114,12 @@ class GenerationStarter:
         if not self._wanted():
             return
         self._records.add(imports_record(self._run_dir, app))
-        standby = await Generation.standby(
-            self._issue(), app, listeners, self._run_dir, self._base_env, self._sink()
-        )
+        try:
+            standby = await Generation.standby(
+                self._issue(), app, listeners, self._run_dir, self._base_env, self._sink()
+            )
+        except OSError:
+            return  # no standby (cwd gone, EMFILE): the next save starts cold
         if standby is not None and self._wanted():
             self._standby = standby
         elif standby is not None:

@@ -32,7 +32,9 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     # PRESTART -> STARTING: every step exited 0.
     # PRESTART -> FAILED: a step failed or timed out; the server never starts.
     # PRESTART -> STOPPING: gaia is shutting down (or the app was removed) mid-prestart.
-    S.PRESTART: frozenset({S.STARTING, S.FAILED, S.STOPPING}),
+    # PRESTART -> BACKOFF / FATAL: a step could not be spawned at all (its cwd swapped
+    # away, EMFILE): a failed start, retried like one, or the last one allowed.
+    S.PRESTART: frozenset({S.STARTING, S.FAILED, S.STOPPING, S.BACKOFF, S.FATAL}),
     # STARTING -> RUNNING: an HTTP request through the app's socket was answered.
     # STARTING -> BACKOFF: the tree died or never served in time; a retry is scheduled.
     # STARTING -> FATAL: that was the last allowed failed start.

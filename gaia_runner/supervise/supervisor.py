@@ -19,7 +19,6 @@ from typing import TypeVar
 from gaia_runner.config.model import AppConfig
 from gaia_runner.process.child import describe_exit
 from gaia_runner.process.generation import Generation
-from gaia_runner.process.launch import child_environment
 from gaia_runner.process.sockets import BindError, Listener
 from gaia_runner.supervise.commands import (
     Accept,
@@ -34,7 +33,7 @@ from gaia_runner.supervise.commands import (
     only_stop,
 )
 from gaia_runner.supervise.monitors import Condemned, watch_generation
-from gaia_runner.supervise.prestart import PrestartOutcome, run_prestart
+from gaia_runner.supervise.prestart import PrestartOutcome, run_app_prestart
 from gaia_runner.supervise.record import AppRecord, Notify
 from gaia_runner.supervise.restarts import RestartTracker
 from gaia_runner.supervise.scaling import scale_in_place
@@ -209,10 +208,13 @@ class AppSupervisor(AppRecord):
     async def _cycle(self) -> None:
         """Start and keep the app up until it ends in a terminal state (or is interrupted)."""
         while True:
-            if not await self._prestart(self.app):
+            ready = await self._prestart(self.app)
+            if ready is False:
                 return
-            generation = await self._start_generation(self.app)
-            if generation is None:
+            generation = ready if isinstance(ready, str) else await self._start_generation(self.app)
+            if isinstance(generation, str):  # not even spawned: a failed start all the same
+                if await self._retry_or_rest(generation, "could not start", None, True):
+                    continue
                 return
             outcome = await self._await_start(generation, self.app.start_timeout, any_command)
             if outcome is None:
@@ -226,7 +228,8 @@ class AppSupervisor(AppRecord):
 
     # -- phases -----------------------------------------------------------------------
 
-    async def _prestart(self, app: AppConfig) -> bool:
+    async def _prestart(self, app: AppConfig) -> bool | str:
+        """True: start. False: a step failed (FAILED). A string: a step could not be spawned."""
         skip, self._skip_prestart_once = self._skip_prestart_once, False
         if not app.prestart or skip:
             return True
@@ -234,32 +237,24 @@ class AppSupervisor(AppRecord):
         outcome = await self._run_prestart(app, any_command)
         if not outcome.ok:
             self.failure_lines = self.log.post_mortem()
+            if not outcome.spawned:
+                return outcome.reason
             self._enter(AppState.FAILED, outcome.reason)
         return outcome.ok
 
     async def _run_prestart(self, app: AppConfig, accept: Accept) -> PrestartOutcome:
-        if not app.prestart:
-            return PrestartOutcome(True)
-        steps = run_prestart(
-            app.prestart,
-            env=child_environment(app, self.base_env),
-            cwd=app.cwd,
-            timeout=app.prestart_timeout,
-            stop_timeout=self.stop_timeout,
-            sink=self.log.sink("prestart"),
-            user=app.user,
-        )
+        steps = run_app_prestart(app, self.base_env, self.stop_timeout, self.log.sink("prestart"))
         return await self._interruptible(steps, accept)
 
-    async def _start_generation(self, app: AppConfig) -> Generation | None:
+    async def _start_generation(self, app: AppConfig) -> Generation | str:
+        """The new generation, or why it could not be spawned (cwd swapped away, EMFILE)."""
         self._enter(AppState.STARTING)
         try:
             for listener in self.listeners:
                 listener.resume()
             generation = await self._starter.spawn(app, self.listeners)
         except (OSError, BindError) as exc:
-            self._enter(AppState.FAILED, f"could not start: {exc}")
-            return None
+            return f"could not start: {exc}"
         self.current = generation
         self.sample = None
         return generation
@@ -309,6 +304,13 @@ class AppSupervisor(AppRecord):
         # respawning workers that die at import, would otherwise use all of stop_timeout.
         await self._stop_current(None if was_running else FAILED_START_GRACE)
         self.running_since = None
+        verb = "exited" if was_running and not condemned else "failed"
+        return await self._retry_or_rest(reason, label, code, condemned, verb)
+
+    async def _retry_or_rest(
+        self, reason: str, label: str, code: int | None, condemned: bool, verb: str = "failed"
+    ) -> bool:
+        """Back off and go round again (True), or rest in FAILED/FATAL."""
         self.failure_lines = self.log.post_mortem()
         decision = self._tracker.after_exit(
             self.clock.now(), policy=self.app.restart, returncode=code, condemned=condemned
@@ -323,7 +325,6 @@ class AppSupervisor(AppRecord):
             self._enter(AppState.FAILED, f"{reason} (restart = {self.app.restart.value})")
             return False
         self.count_restart(label)
-        verb = "exited" if was_running and not condemned else "failed"
         self._enter(AppState.BACKOFF, f"{verb}: {reason}; retry in {decision.delay:.3g}s")
         await self._backoff(decision.delay)
         return True
@@ -370,7 +371,7 @@ class AppSupervisor(AppRecord):
                 return
         try:
             new = await self._starter.spawn(app, listeners)
-        except OSError as exc:
+        except (OSError, BindError) as exc:
             self._reject(f"could not start: {exc}; {kept}", app)
             return
         try:

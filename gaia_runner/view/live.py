@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.segment import Segment
 from rich.style import Style
 
+from gaia_runner.supervise.state import AppState
 from gaia_runner.view.clean import prefix, printable_lines
 from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.view.status import COLUMNS, render_status
@@ -63,6 +64,29 @@ def fingerprint(snapshot: Snapshot) -> Hashable:
         for app in snapshot.apps
     )
     return (apps, snapshot.config_path, snapshot.config_error, snapshot.notices)
+
+
+# Lines of the live region that are not app rows: the table's borders and header, the
+# line saying how many rows were left out, a config error's first lines.
+NOT_ROWS = 8
+
+
+def fitted(snapshot: Snapshot, height: int) -> Snapshot:
+    """The snapshot with as many apps as the terminal shows: the rows past its height were
+    laid out on every redraw only to be cropped (200 idle apps cost a quarter of a core).
+    Apps that are not RUNNING come first, so no failure is ever the row left out."""
+    room = max(3, height - NOT_ROWS)
+    if len(snapshot.apps) <= room:
+        return snapshot
+    order = sorted(snapshot.apps, key=lambda app: app.state is AppState.RUNNING)
+    kept = {app.name for app in order[:room]}
+    more = len(snapshot.apps) - room
+    notice = f"{more} more running apps not shown: `gaia status` lists every one"
+    return dataclasses.replace(
+        snapshot,
+        apps=tuple(app for app in snapshot.apps if app.name in kept),
+        notices=(*snapshot.notices, notice),
+    )
 
 
 class Rendered:
@@ -115,6 +139,7 @@ class TuiDisplay:
         self._live.stop()
 
     def update(self, snapshot: Snapshot) -> None:
+        snapshot = fitted(snapshot, self.console.height)
         seen = fingerprint(snapshot)
         if seen == self._fingerprint:
             return

@@ -95,7 +95,32 @@ EDITS: list[tuple[str, tuple[str, str], str]] = [
         ("workers = 2\n", 'workers = 2\nenv_file = "secrets.env"\n'),
         r"secrets\.env:1: TLS_KEY: unterminated double quote",
     ),
+    (
+        "NUL in a prestart argument",
+        ("workers = 2\n", 'workers = 2\nprestart = [["echo", "a\\u0000b"]]\n'),
+        r"gaia\.toml:7: apps\.api\.prestart\[0\]\[1\]: an argument cannot contain a NUL",
+    ),
+    (
+        "NUL in a prestart command line",
+        ("workers = 2\n", 'workers = 2\nprestart = "echo a\\u0000b"\n'),
+        r"gaia\.toml:7: apps\.api\.prestart: an argument cannot contain a NUL",
+    ),
+    (
+        "an app name too long for its files",
+        ("[apps.side]\n", "[apps." + "x" * 240 + "]\ncommand = 'true'\n\n[apps.side]\n"),
+        r"gaia\.toml:10: apps\.x+: app name of 240 characters: at most 63",
+    ),
 ]
+try:
+    Path("/proc/1/root/").stat()
+except PermissionError:  # a container's pid 1, not ours to follow
+    EDITS.append(
+        (
+            "cwd gaia may not look into",
+            ("[apps.api]\n", '[apps.api]\ncwd = "/proc/1/root"\n'),
+            r"gaia\.toml:5: apps\.api\.cwd: cannot reach /proc/1/root: Permission denied",
+        )
+    )
 if not os.access("/proc/sys", os.W_OK):
     EDITS.append(
         (

@@ -23,6 +23,7 @@ BAD_REQUESTS = [
     b'{"command": "restart", "apps": [[1], {"a": 2}]}\n',
     b'{"command": "restart", "apps": "idle"}\n',
     b"x" * (1024 * 1024) + b"\n",
+    b"[" * 60_000 + b"\n",  # within the size limit, past the JSON decoder's recursion
 ]
 
 

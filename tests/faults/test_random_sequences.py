@@ -193,7 +193,8 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                     )
             elif action == "restart":
                 before_gen = _status(state_dir)["web"]["generation"]
-                request(control_path(state_dir), {"command": "restart", "apps": ["web"]})
+                names = rng.choice([["web"], ["web", "web"]])  # names are a set
+                request(control_path(state_dir), {"command": "restart", "apps": names})
                 _wait_newer(state_dir, before_gen, seed)
 
             # Every action settles into the config on disk: all running, workers as written.

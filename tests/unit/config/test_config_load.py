@@ -430,6 +430,40 @@ def test_bad_app_names(tmp_path: Path, name: str) -> None:
     assert "invalid app name" in issues[0].message
 
 
+def test_app_names_fit_every_file_and_export(tmp_path: Path) -> None:
+    longest = "a" * 63
+    assert longest in load(tmp_path, f'[apps.{longest}]\napp = "m:a"\n').config.apps
+    issue = only(errors(tmp_path, f'[apps.{"a" * 240}]\napp = "m:a"\n'), f"apps.{'a' * 240}")
+    assert issue.line == 1
+    assert issue.message.startswith("app name of 240 characters: at most 63")
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('command = "echo a\\u0000b"', "apps.w.command"),
+        ('command = ["echo", "a\\u0000b"]', "apps.w.command[1]"),
+        ('command = "true"\nprestart = [["echo", "\\u0000"]]', "apps.w.prestart[0][1]"),
+    ],
+)
+def test_an_argument_with_nul_is_refused_as_exec_would(tmp_path: Path, line: str, key: str) -> None:
+    issue = only(errors(tmp_path, f"[apps.w]\n{line}\n"), key)
+    assert issue.message == "an argument cannot contain a NUL character"
+
+
+def test_a_directory_gaia_may_not_look_into_is_a_config_error(tmp_path: Path) -> None:
+    # stat() of pid 1's root link fails with EACCES for whoever may not ptrace it: even
+    # root, in a container. Path.is_dir() raises then, which was "a gaia bug".
+    try:
+        Path("/proc/1/root/").stat()
+        pytest.skip("pid 1's root is reachable here: nothing to refuse")
+    except PermissionError:
+        pass
+    text = '[apps.w]\ncommand = "true"\ncwd = "/proc/1/root"\n'
+    issue = only(errors(tmp_path, text), "apps.w.cwd")
+    assert issue.message == "cannot reach /proc/1/root: Permission denied"
+
+
 @pytest.mark.parametrize("text", ["[gaia]\n", "[apps]\n", "apps = {}\n"])
 def test_no_apps(tmp_path: Path, text: str) -> None:
     issue = only(errors(tmp_path, text), "apps")

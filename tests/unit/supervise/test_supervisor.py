@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gaia_runner.config.model import AppConfig, RestartPolicy
-from gaia_runner.supervise.commands import Replace, Stop
+from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
@@ -74,6 +78,11 @@ class FakeGeneration:
     def kill_leftovers(self) -> None:
         pass
 
+    async def scale_copies(self, count: int, timeout: float) -> None:
+        """One more copy starts, then the process runs out of file descriptors."""
+        self.children.append(FakeChild(pid=self.leader.pid + 1))
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
     async def stop(self, timeout: float) -> None:
         self.stopped = True
 
@@ -99,7 +108,10 @@ class Harness:
         )
 
     async def spawn(self, number: int, app: AppConfig, *rest: Any, **kw: Any) -> FakeGeneration:
-        gen = FakeGeneration(number, app, self.scripts.pop(0))
+        script = self.scripts.pop(0)
+        if script[0] == "oserror":  # the spawn itself fails: cwd gone, EMFILE, ENOMEM
+            raise OSError(script[1], os.strerror(script[1] or 0))
+        gen = FakeGeneration(number, app, script)
         self.generations.append(gen)
         return gen
 
@@ -242,6 +254,49 @@ def test_commands_sent_during_a_timed_out_start_are_not_lost(tmp_path: Path) -> 
         async with asyncio.timeout(5):
             await task
         assert h.sup.state is AppState.STOPPED
+        h.sup.log.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("errors", "ends"), [(2, AppState.RUNNING), (3, AppState.FATAL)])
+def test_a_spawn_error_is_a_failed_start(tmp_path: Path, errors: int, ends: AppState) -> None:
+    """A cwd swapped away for a moment (ENOENT), EMFILE: retried with backoff, so the app
+    comes back on its own, and counted toward max_start_failures."""
+
+    async def scenario() -> None:
+        scripts = [
+            ("oserror", (errno.ENOENT, errno.EMFILE, errno.ENOMEM)[i]) for i in range(errors)
+        ]
+        h = Harness(tmp_path, [*scripts, ("serve", None)], max_start_failures=3)
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is ends)
+        assert h.clock.slept == [1.0, 2.0]
+        assert "starting -> failed" not in h.states()
+        if ends is AppState.FATAL:
+            assert "gave up after 3 failed starts (last: could not start:" in h.sup.detail
+        else:
+            assert h.sup.last_reason == "could not start"
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(scenario())
+
+
+def test_a_scale_up_that_cannot_spawn_leaves_the_running_copies_alone(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None)])
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        h.sup.send(Scale(dataclasses.replace(h.sup.app, workers=4)))
+        await h.until(lambda: any("stopped at 2" in e for e in h.events))
+        assert h.sup.state is AppState.RUNNING
+        assert len(h.generations) == 1 and not h.generations[0].stopped
+        assert h.generations[0].workers_desired == 2
+        assert not any("internal error" in e for e in h.events)
+        h.sup.send(Stop())
+        await task
         h.sup.log.close()
 
     run(scenario())

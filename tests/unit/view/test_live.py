@@ -70,3 +70,22 @@ def test_an_event_flushes_pending_lines_first() -> None:
 
     asyncio.run(run())
     assert out.export_text().splitlines() == ["web  | line", "gaia | web: running -> stopping"]
+
+
+def test_a_table_taller_than_the_terminal_lays_out_only_the_rows_it_shows() -> None:
+    """200 idle apps: every redraw laid out 200 rows for a 40-line terminal to crop."""
+    apps = [
+        AppSnapshot(f"a{n}", "command", AppState.FAILED if n == 150 else AppState.RUNNING)
+        for n in range(200)
+    ]
+    out = Console(width=120, height=40, color_system=None, record=True, file=io.StringIO())
+    display = TuiDisplay(out)
+    display.update(Snapshot(apps=tuple(apps)))
+    shown = display._shown
+    lines = out.render_lines(shown, out.options, pad=False)
+    assert len(lines) <= 40
+    rows = ["".join(segment.text for segment in line) for line in lines]
+    names = {row.split(" ", 1)[0] for row in rows}
+    assert {"a150", "a0"} <= names  # the failed app is never the row left out
+    assert "a199" not in names
+    assert "168 more running apps not shown: `gaia status` lists every one" in rows

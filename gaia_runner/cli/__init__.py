@@ -1,6 +1,15 @@
 """The `gaia` command line: the only place that prints usage or exits."""
 
+import signal
 import sys
+
+
+def take_sigint() -> None:
+    """SIGINT stops `gaia up` from its first line, like once it runs. A shell script's
+    `gaia up &` (no job control) starts it with SIGINT ignored, which Python keeps: until
+    gaia's own handlers replaced that, a SIGINT during start-up was silently lost."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main() -> None:
@@ -9,6 +18,7 @@ def main() -> None:
     argv = sys.argv[1:]
     try:
         if argv[:1] == ["up"]:
+            take_sigint()
             from gaia_runner.cli import up
 
             up.main(argv[1:])
@@ -20,4 +30,4 @@ def main() -> None:
         sys.exit(130)
 
 
-__all__ = ["main"]
+__all__ = ["main", "take_sigint"]

@@ -263,17 +263,18 @@ def warn_stderr(message: str) -> None:
 
 
 def stdout_output(logs: str) -> QueuedOutput:
-    """gaia's stdout behind a queue. sys.stdout is looked up at each write, so that a
-    test's (or pytest's) replaced stream is honoured."""
+    """gaia's stdout behind a queue. The stream is taken now: the live table later puts a
+    proxy that prints through the table in sys.stdout's place."""
+    stdout = sys.stdout
     with contextlib.suppress(OSError, ValueError):
-        sys.stdout.flush()  # what was printed before goes first
+        stdout.flush()  # what was printed before goes first
     target = Target(
-        stream_sink(lambda: sys.stdout),
+        stream_sink(lambda: stdout),
         warn=warn_stderr,
         logs=logs,
-        on_closed=lambda: discard_writes(sys.stdout),
-        tty=_isatty(sys.stdout),
-        encoding=getattr(sys.stdout, "encoding", None) or "utf-8",
+        on_closed=lambda: discard_writes(stdout),
+        tty=_isatty(stdout),
+        encoding=getattr(stdout, "encoding", None) or "utf-8",
     )
     return QueuedOutput(target)
 

@@ -23,9 +23,11 @@ def test_following_a_fast_rotating_log_shows_every_line_once_in_order(gaia, tmp_
         f"echo ready; while [ ! -e {go} ]; do sleep 0.05; done;"
         f" exec python {FIXTURES / 'fast_logger.py'} {LINES} {report}"
     )
+    # keep = 8: a follower descheduled on a loaded machine has 16 MiB of rotations to
+    # find the next file in; a gap past that is reported (unit tests), not under test here.
     g = gaia(f"""
         [gaia]
-        logs = {{ max_size = "2MiB", keep = 3 }}
+        logs = {{ max_size = "2MiB", keep = 8 }}
 
         [apps.fast]
         command = ["sh", "-c", "{script}"]

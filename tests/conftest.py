@@ -24,6 +24,13 @@ SUITES = ("unit", "faults", "integration", "export", "bench")
 
 __all__ = ["app_user", "new_user", "open_dir", "socket_dir"]  # fixtures every suite may use
 
+# A suite started in the background by a script (`pytest &`, no job control) inherits SIGINT
+# ignored, and so would every gaia it starts: a SIGINT in the instants before gaia's first line
+# would be lost. Tests send SIGINT as a terminal's Ctrl-C does, to a gaia that did not inherit
+# it ignored (handlers set here are reset to the default in a child at exec).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 RUN_MARK = "GAIA_TEST_RUN"
 RUN_ID = uuid.uuid4().hex
 os.environ[RUN_MARK] = RUN_ID  # inherited by every process a test starts

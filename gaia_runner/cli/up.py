@@ -87,7 +87,9 @@ def main(argv: Sequence[str]) -> None:
         lifecycle.detach(state_dir, forwarded, wait)
         return
     display: Display = (
-        QuietDisplay() if args.detached_child else make_display("plain" if args.no_tui else "auto")
+        QuietDisplay()
+        if args.detached_child
+        else make_display("plain" if args.no_tui else "auto", logs=str(state_dir / "logs"))
     )
     if args.timestamps:
         display = Timestamped(display)

@@ -5,7 +5,8 @@ has no request in flight yet. A connection the kernel handed over a moment earli
 whose request bytes are still unread, is among them and gets a reset. Generations of
 a gaia app share one listening socket, so that moment is exactly when a replacement
 takes over. Patched into each worker: stop accepting, let what was already accepted
-read its request, then shut down as uvicorn always does.
+read its request (waiting up to FIRST_REQUEST_SECONDS for one that has not arrived), then
+shut down as uvicorn always does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import socket
 from typing import Any
 
 DRAIN_SECONDS = 0.3
+# A connection accepted before the listener closed whose request has not arrived yet (a
+# proxy's request delayed under load) is waited for this long from the stop, as gunicorn's
+# gthread worker waits for a new connection's first bytes: closing it unread is a proxy's
+# "upstream prematurely closed connection", a 502.
+FIRST_REQUEST_SECONDS = 5.0
+_CHECK_SECONDS = 0.05
 
 
 def install() -> None:
@@ -28,7 +35,19 @@ def install() -> None:
         for server in self.servers:
             server.close()
         await asyncio.sleep(DRAIN_SECONDS)
+        deadline = asyncio.get_running_loop().time() + FIRST_REQUEST_SECONDS - DRAIN_SECONDS
+        while _awaiting_first_request(self) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(_CHECK_SECONDS)
         await original(self, sockets)
 
     shutdown._gaia_drain = True  # type: ignore[attr-defined]
     Server.shutdown = shutdown  # type: ignore[method-assign]
+
+
+def _awaiting_first_request(server: Any) -> bool:
+    """Some HTTP connection has not received a request yet (uvicorn's HTTP protocols set
+    `cycle` at the first one; other protocols have no `cycle` and are not waited for)."""
+    return any(
+        getattr(connection, "cycle", False) is None
+        for connection in server.server_state.connections
+    )

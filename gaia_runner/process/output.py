@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 
 from gaia_runner.view.lines import LineSplitter
+from gaia_runner.view.writer import warn_stderr
 
 LineSink = Callable[[list[str]], None]
 # Below this much per read the app is trickling: gaia then waits GATHER before the next
@@ -90,6 +91,5 @@ class OutputReader(asyncio.Protocol):
             # a full pipe: keep reading, and say so once.
             if not self._sink_failed:
                 self._sink_failed = True
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write(f"gaia: output of {self._name} is being dropped:\n")
-                    sys.stderr.write(traceback.format_exc())
+                # Through stderr's queue: a stderr nobody reads must not block the loop.
+                warn_stderr(f"output of {self._name} is being dropped:\n{traceback.format_exc()}")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from gaia_runner.process.statedir import ensure_private_dir, open_private_append_fd
+from gaia_runner.view.writer import warn_stderr
 
 TAIL_LINES = 40
 # A chatty app must not fill the disk: the file rolls over at this size (in bytes), and
@@ -26,13 +26,6 @@ KEEP_ROTATED = 3
 
 Forward = Callable[[str, str, Sequence[str]], None]  # (app, source, lines)
 Warn = Callable[[str], None]
-
-
-def warn_stderr(message: str) -> None:
-    # stderr may be the same dead pipe or full disk as stdout: then there is nobody to tell.
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(f"gaia: {message}\n")
-        sys.stderr.flush()
 
 
 def timestamp() -> str:

@@ -8,11 +8,11 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Literal, Protocol, cast
 
-from gaia_runner.view.applog import Warn, warn_stderr
 from gaia_runner.view.clean import MAX_LINE_CHARS, prefix, printable_block, printable_lines
 from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.view.writer import stdout_output, write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,43 +48,28 @@ class Display(Protocol):
     def update(self, snapshot: Snapshot) -> None: ...
 
 
-def _discard_writes(stream: IO[str]) -> None:
-    """Point the stream's descriptor at /dev/null: Python flushes stdout once more at exit,
-    and a failure there would turn gaia's clean exit into status 120."""
-    with contextlib.suppress(OSError, ValueError):
-        fd = stream.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
-
-
 class PlainDisplay:
     """One `name | line` per line, for CI logs and journald, where a live table is noise.
 
-    Output that cannot be written (a full disk, a closed pipe) is counted and skipped: the
-    apps, their log files and gaia itself carry on. A closed pipe never comes back; after
-    a full disk, writing resumes with a note of how many lines were not shown.
+    gaia's real stdout is a QueuedOutput (view/writer.py): written by a thread, so a sink
+    that is full, closed or not being read costs lines on screen, never the apps, their log
+    files or gaia itself. Any other stream (a test's) is written directly.
     """
 
     shows_status = False
 
-    def __init__(self, stream: IO[str] | None = None, warn: Warn = warn_stderr) -> None:
+    def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream
-        self._warn = warn
         self._lock = threading.Lock()
-        self._gone = False
-        self._error: str | None = None
-        self.dropped = 0  # lines not shown, since gaia started
+        self.dropped = 0  # lines a direct stream refused
 
     def start(self) -> None:
         pass
 
     def stop(self) -> None:
-        stream = self._stream_or_stdout()
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            _discard_writes(stream)
+        # A QueuedOutput's flush never waits; its bounded flush comes at exit.
+        with contextlib.suppress(OSError, ValueError):
+            self._stream_or_stdout().flush()
 
     def update(self, snapshot: Snapshot) -> None:
         pass
@@ -105,41 +90,12 @@ class PlainDisplay:
     def _write(self, name: str, texts: Sequence[str]) -> None:
         head = f"{name} | "
         block = printable_block(texts)
-        count = block.count("\n") + 1
-        stream = self._stream_or_stdout()
+        text = head + block.replace("\n", f"\n{head}") + "\n"
         with self._lock:
-            if self._gone:
-                self.dropped += count
-                return
-            text = head + block.replace("\n", f"\n{head}") + "\n"
-            if self._error is not None:
-                note = f"output resumed; {self.dropped} lines were not shown ({self._error})"
-                text = f"{GAIA} | {note}\n{text}"
             try:
-                self._put(stream, text)
-            except (BrokenPipeError, ValueError):
-                # `gaia up | head`, or a closed stdout: nobody will read again.
-                self._gone = True
-                self.dropped += count
-                _discard_writes(stream)
-                self._warn("stdout is closed; app output now goes to the log files only")
-            except OSError as exc:
-                self.dropped += count
-                if self._error is None:
-                    self._error = exc.strerror or type(exc).__name__
-                    self._warn(f"cannot write to stdout ({self._error}); will retry")
-            else:
-                self._error = None
-
-    @staticmethod
-    def _put(stream: IO[str], text: str) -> None:
-        try:
-            stream.write(text)
-        except UnicodeEncodeError:
-            # An ASCII-only stdout (LANG=C under some service managers): degrade it.
-            encoding = getattr(stream, "encoding", None) or "ascii"
-            stream.write(text.encode(encoding, "replace").decode(encoding))
-        stream.flush()
+                write_text(self._stream_or_stdout(), text)
+            except (OSError, ValueError):
+                self.dropped += block.count("\n") + 1
 
 
 class DeferredDisplay:
@@ -202,18 +158,26 @@ class DeferredDisplay:
         self._send(lambda d: d.event(message))
 
 
-def make_display(mode: Literal["auto", "tui", "plain"], console: Console | None = None) -> Display:
-    """Pick the display; with a console given, plain output goes to that console's file."""
+def make_display(
+    mode: Literal["auto", "tui", "plain"],
+    console: Console | None = None,
+    logs: str = "state_dir/logs",
+) -> Display:
+    """Pick the display; with a console given, output goes to that console's file, else
+    to gaia's stdout through a writer thread (`logs` is named when lines are dropped)."""
+    out = console.file if console is not None else cast(IO[str], stdout_output(logs))
+    terminal = console.is_terminal if console is not None else out.isatty()
     if mode == "auto":
-        terminal = console.is_terminal if console is not None else sys.stdout.isatty()
         interactive = terminal and not os.environ.get("CI") and os.environ.get("TERM") != "dumb"
         mode = "tui" if interactive else "plain"
     if mode == "tui":
 
         def live() -> Display:
+            from rich.console import Console
+
             from gaia_runner.view.live import TuiDisplay
 
-            return TuiDisplay(console)
+            return TuiDisplay(console or Console(file=out))
 
         return DeferredDisplay(live)
-    return PlainDisplay(console.file if console is not None else None)
+    return PlainDisplay(out)

@@ -1,14 +1,15 @@
 """`gaia logs`: read state_dir/logs back as one merged, prefixed stream, and follow it.
 
 Every line in those files starts with an ISO 8601 stamp (applog.py); lines are merged by
-it. A file that rolled over (NAME.log -> NAME.log.1) is read to its end before the new
-NAME.log is opened, so following loses nothing across a rotation.
+it. Following holds the files themselves open (see Follower), so a file that rolled over
+(NAME.log -> NAME.log.1) or was removed is still read to its end before the next one.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,9 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d
 # Files in the log dir that are not an app's (or gaia's) stream.
 NOT_STREAMS = ("gaia.stderr.log",)
 EPOCH = datetime.fromtimestamp(0).astimezone()
+# At most this much is read per poll, so that new files are looked for (and held open)
+# often even while a backlog is being shown.
+POLL_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,76 +104,155 @@ def format_entry(entry: Entry, width: int, timestamps: bool) -> str:
 
 
 class Follower:
-    """Reads what is appended to one NAME.log from now on, across rotations."""
+    """Reads what is appended to one NAME.log from now on, across rotations.
+
+    It follows files, not names: every file it has seen is held open, so a file renamed
+    (NAME.log -> NAME.log.1) or removed (past `keep`) is still read to its end, then the
+    next newer one from its start. Only a file created and rotated away entirely between
+    two polls can be missed; that shows as a line saying lines are missing there.
+    """
 
     def __init__(self, path: Path, from_start: bool = False) -> None:
         self.path = path
-        self._file: BinaryIO | None = None
-        self._inode: int | None = None
+        # poll() and discover() may run on two threads: discovery must not wait for a
+        # backlog to be shown.
+        self._lock = threading.Lock()
+        # Oldest first: the file being read, then newer ones not yet reached; a str is a
+        # gap to report between them. The last file is the newest known.
+        self._queue: list[BinaryIO | str] = []
         self._partial = b""
-        self._open(from_start)
-
-    def _open(self, from_start: bool) -> None:
-        try:
-            handle = self.path.open("rb")
-        except OSError:
-            return
-        self._file = handle
-        self._inode = os.fstat(handle.fileno()).st_ino
-        if not from_start:
-            handle.seek(0, os.SEEK_END)
-
-    def _drain(self) -> bytes:
-        assert self._file is not None
-        return self._file.read()
+        handle = _open(path)
+        if handle is not None:
+            if not from_start:
+                handle.seek(0, os.SEEK_END)
+            self._queue.append(handle)
 
     def poll(self) -> list[str]:
-        if self._file is None:
-            self._open(from_start=True)
-            if self._file is None:
-                return []
-        data = self._drain()
-        try:
-            now = self.path.stat()
-        except OSError:
-            now = None
-        if now is None or now.st_ino != self._inode:
-            # Rotated: the old file was read to its end above (an open file survives its
-            # rename); files rotated after it, unseen so far, are read whole; then the
-            # new NAME.log from its start.
-            data += b"".join(p.read_bytes() for p in self._rotated_since())
-            self.close()
-            self._open(from_start=True)
-            if self._file is not None:
-                data += self._drain()
-        elif self._file is not None and now.st_size < self._file.tell():
-            self._file.seek(0)  # truncated in place
-            data += self._drain()
+        with self._lock:
+            self._discover()
+            return self._read()
+
+    def discover(self) -> None:
+        """Hold open every file newer than the newest one held; cheap when nothing rotated."""
+        with self._lock:
+            self._discover()
+
+    def _read(self) -> list[str]:
+        lines: list[str] = []
+        data = b""
+        while self._queue:
+            head = self._queue[0]
+            if isinstance(head, str):
+                lines += [*self._split(data, final=True), head]
+                data = b""
+                self._queue.pop(0)
+                continue
+            if len(self._queue) == 1 and _size(head) < head.tell():
+                head.seek(0)  # truncated in place
+            chunk = head.read(POLL_BYTES - len(data))
+            data += chunk
+            if len(self._queue) == 1 or len(data) >= POLL_BYTES:
+                break
+            # A newer file exists, so the writer closed this one before renaming it: done.
+            head.close()
+            self._queue.pop(0)
+        return lines + self._split(data)
+
+    def _split(self, data: bytes, final: bool = False) -> list[str]:
         data = self._partial + data
         complete, newline, self._partial = data.rpartition(b"\n")
-        if not newline:
-            return []
-        return complete.decode("utf-8", errors="replace").split("\n")
+        lines = complete.decode("utf-8", errors="replace").split("\n") if newline else []
+        if final and self._partial:
+            lines.append(self._partial.decode("utf-8", errors="replace"))
+            self._partial = b""
+        return lines
 
-    def _rotated_since(self) -> list[Path]:
-        """NAME.log.K-1 .. NAME.log.1, where NAME.log.K is the file followed so far: more
-        than one rotation between two polls (a burst) must not lose the middle files."""
-        rotated = []
-        n = 1
-        while (older := self.path.with_name(f"{self.path.name}.{n}")).exists():
-            try:
-                if older.stat().st_ino == self._inode:
-                    break
-            except OSError:
-                break
-            rotated.append(older)
-            n += 1
-        return rotated[::-1]
+    def _newest(self) -> BinaryIO | None:
+        files = [f for f in self._queue if not isinstance(f, str)]
+        return files[-1] if files else None
+
+    def _discover(self) -> None:
+        """Open every file newer than the newest one held."""
+        newest = self._newest()
+        held = None if newest is None else os.fstat(newest.fileno()).st_ino
+        if held is not None and _inode(self.path) in (held, None):
+            return  # no rotation since the last poll (or NAME.log not re-created yet)
+        chain = self._chain()
+        if chain is None:
+            return  # rotating right now: the next poll sees it settled
+        inodes = [os.fstat(f.fileno()).st_ino for f in chain]
+        if held is None:
+            # Nothing followed yet (the file did not exist): NAME.log from its start.
+            unread, seen = chain[-1:], chain[:-1]
+        elif held in inodes:
+            at = inodes.index(held)
+            unread, seen = chain[at + 1 :], chain[: at + 1]
+        else:
+            unread, seen = chain, []
+            self._queue.append(
+                f"[gaia logs] lines may be missing here: {self.path.name} rotated more"
+                " than its kept files allow between two reads"
+            )
+        for f in seen:
+            f.close()
+        self._queue += unread
+
+    def _chain(self) -> list[BinaryIO] | None:
+        """NAME.log.N .. NAME.log.1, NAME.log as open files, oldest first, from one
+        instant: retried while a rotation renames them under our feet."""
+        for _ in range(20):
+            paths = [*self._rotated(), self.path]
+            before = [_inode(p) for p in paths]
+            files = [_open(p) for p in paths]
+            after = [_inode(p) for p in paths]
+            opened = [None if f is None else os.fstat(f.fileno()).st_ino for f in files]
+            settled = before == after == opened and paths[:-1] == self._rotated()
+            if settled and None not in opened:
+                return [f for f in files if f is not None]
+            for f in files:
+                if f is not None:
+                    f.close()
+        return None
+
+    def _rotated(self) -> list[Path]:
+        """NAME.log.N .. NAME.log.1 as they are now, oldest first. Listed, not probed one
+        by one: in the middle of a rotation NAME.log.1 is briefly missing while .2 exists."""
+        found: list[tuple[int, Path]] = []
+        try:
+            names = [entry.name for entry in self.path.parent.iterdir()]
+        except OSError:
+            return []
+        lead = f"{self.path.name}."
+        for name in names:
+            number = name.removeprefix(lead)
+            if name.startswith(lead) and number.isdigit() and number.isascii():
+                found.append((int(number), self.path.with_name(name)))
+        return [path for _, path in sorted(found, reverse=True)]
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            for f in self._queue:
+                if not isinstance(f, str):
+                    f.close()
+            self._queue.clear()
+
+
+def _open(path: Path) -> BinaryIO | None:
+    try:
+        return path.open("rb")
+    except OSError:
+        return None
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
+def _size(f: BinaryIO) -> int:
+    return os.fstat(f.fileno()).st_size
 
 
 def follow_once(followers: dict[str, Follower]) -> Iterator[Entry]:

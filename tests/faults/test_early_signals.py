@@ -36,7 +36,18 @@ def test_a_signal_at_any_instant_of_start_up_ends_gaia(gaia) -> None:  # type: i
         # 0: a graceful stop; 130 or killed by the signal itself: it arrived before gaia's
         # handlers were installed, when nothing was started or the parent-death signal
         # takes what was.
-        ended = (0, 130, -signal.SIGINT, -signal.SIGTERM)
+        ended = [0, 130, -signal.SIGINT, -signal.SIGTERM]
+        if _in_python_start_up(g.output()):
+            ended.append(1)
         assert code in ended, (offset, sig.name, code, g.output()[-2000:])
         # Its server dies with it (parent-death signal), so the next start can bind.
         wait_until(lambda: try_get(port, timeout=0.3) is None, 5, "the app gone with gaia")
+
+
+def _in_python_start_up(output: str) -> bool:
+    """SIGINT while CPython itself initialises (importing site, runpy, the std streams: more
+    likely on a loaded machine, where that takes longer) ends it with status 1 and a "Fatal
+    Python error" or "Could not import runpy module", before any line of gaia ran: ended, with
+    nothing started, which is all this test asks."""
+    python_failed = "Fatal Python error: init_" in output or "Could not import runpy" in output
+    return python_failed and "KeyboardInterrupt" in output and "/gaia_runner/" not in output

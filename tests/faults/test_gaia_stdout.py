@@ -1,5 +1,5 @@
-"""gaia's stdout failing (`gaia up | head` exiting, a full disk under `gaia up > file`) must not
-touch the apps, their log files, or gaia's clean exit."""
+"""gaia's stdout failing (`gaia up | head` exiting, a full disk under `gaia up > file`, a pipe
+nobody reads) must not touch the apps, their log files, or gaia's clean exit."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from harness import FAST_TIMINGS, FIXTURES, free_port, http_get, try_get, wait_until
+from harness import FAST_TIMINGS, FIXTURES, free_port, http_get, run_cli, try_get, wait_until
 
 Started = tuple[subprocess.Popen[bytes], int, Path]
+STOP_TIMEOUT = 5
 
 
 @pytest.fixture
@@ -51,6 +52,9 @@ def _start(
         app = "chatty:app"
         server = "uvicorn"
         bind = "127.0.0.1:{port}"
+
+        [gaia]
+        stop_timeout = "{STOP_TIMEOUT}s"
         """)
     )
     env = {**os.environ, **FAST_TIMINGS, "PYTHONPATH": str(FIXTURES)}
@@ -142,3 +146,46 @@ def test_stdout_on_a_full_disk_leaves_apps_serving_and_resumes(
     )
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0, stderr.read_text()
+
+
+def _chatter_numbers(logs: Path) -> list[int]:
+    files = sorted(logs.glob("chatty.log.*"), key=lambda p: -int(p.suffix[1:]))
+    return [
+        int(n)
+        for path in [*files, logs / "chatty.log"]
+        for n in re.findall(rb"chatter (\d{9}) ", path.read_bytes())
+    ]
+
+
+@pytest.mark.timeout(90)
+def test_a_stdout_nobody_reads_blocks_neither_apps_nor_gaia(gaia_up) -> None:
+    # `gaia up | sleep 600`: the read end stays open and is never read.
+    read_end, write_end = os.pipe()
+    try:
+        proc, port, workdir = gaia_up(write_end, 1_000_000)
+        os.close(write_end)
+        stderr = workdir / "stderr"
+        log = workdir / ".gaia" / "logs" / "chatty.log"
+        # Well past what the pipe (64 KiB), gaia's queue (1 MiB) and the app's own pipe hold:
+        # a gaia blocked on its stdout stops reading the app, whose requests then hang.
+        wait_until(
+            lambda: log.exists() and log.stat().st_size > 4_000_000,
+            30,
+            "the app's output flowing past a stdout nobody reads",
+        )
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            assert http_get(port, "/", timeout=3) == (200, "ok")
+        status = run_cli("status", "-c", str(workdir / "gaia.toml"), cwd=workdir, timeout=5)
+        assert status.returncode == 0 and "chatty" in status.stdout, status.stderr
+        assert proc.poll() is None, "gaia exited"
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(STOP_TIMEOUT + 5) == 0, stderr.read_text()
+        assert time.monotonic() - stopping < STOP_TIMEOUT + 5
+        assert stderr.read_bytes().count(b"stdout is not being read") == 1
+    finally:
+        os.close(read_end)
+    numbers = _chatter_numbers(workdir / ".gaia" / "logs")
+    assert len(numbers) > 10_000
+    assert numbers == list(range(len(numbers))), "the app's log file lost or reordered lines"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gaia_runner.process.child import ChildProcess
+from gaia_runner.view.writer import stderr_output
 
 # 200,000 lines (about 4 MB): four times what the pipe holds, so a reader that stopped
 # would leave the writer blocked and never exiting.
@@ -46,4 +47,5 @@ def test_a_failing_sink_never_stops_the_pipe_being_drained(
     assert asyncio.run(_run(calls, fail_first=3)) == 0
     lines = [line for batch in calls[3:] for line in batch]
     assert lines[-1] == "line 00199999"
+    assert stderr_output().drain(10)  # gaia's stderr is written by a thread
     assert capsys.readouterr().err.count("is being dropped") == 1

@@ -171,49 +171,6 @@ def test_plain_survives_a_closed_stream() -> None:
     PlainDisplay(stream).log_line("web", "", "nobody listens")
 
 
-class FlakyStream(io.StringIO):
-    """A stdout that fails the way a real one does, until told otherwise."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.error: OSError | None = None
-
-    def write(self, text: str) -> int:
-        if self.error is not None:
-            raise self.error
-        return super().write(text)
-
-
-def test_plain_counts_lines_on_a_full_disk_and_resumes_with_a_note() -> None:
-    import errno
-
-    stream, warnings = FlakyStream(), []
-    display = PlainDisplay(stream, warn=warnings.append)
-    stream.error = OSError(errno.ENOSPC, "No space left on device")
-    display.log_lines("web", "", ["a", "b"])
-    display.event("stopping")
-    assert display.dropped == 3
-    assert warnings == ["cannot write to stdout (No space left on device); will retry"]
-    stream.error = None
-    display.log_line("web", "", "c")
-    assert stream.getvalue() == (
-        "gaia | output resumed; 3 lines were not shown (No space left on device)\nweb | c\n"
-    )
-    display.log_line("web", "", "d")
-    assert stream.getvalue().endswith("web | c\nweb | d\n")
-
-
-def test_plain_gives_up_on_a_closed_pipe_once() -> None:
-    stream, warnings = FlakyStream(), []
-    display = PlainDisplay(stream, warn=warnings.append)
-    stream.error = BrokenPipeError()
-    for _ in range(3):
-        display.log_lines("web", "", ["x", "y"])
-    display.stop()
-    assert display.dropped == 6
-    assert len(warnings) == 1
-
-
 def test_plain_batch_is_cleaned_and_cut_per_line() -> None:
     stream = io.StringIO()
     long = "y" * (MAX_LINE_CHARS + 5)

@@ -140,6 +140,7 @@ def dockerfile(
     default_app: Annotated[
         str | None, typer.Option("--app", help="App for CMD/HEALTHCHECK (default: first web app).")
     ] = None,
+    runner: RunnerOption = Runner.SERVER,
     config: ConfigOption = None,
 ) -> None:
     """A Dockerfile for this project: slim Python, non-root user, cached dependencies."""
@@ -148,7 +149,7 @@ def dockerfile(
         raise fail(f"error: unknown app {default_app}")
     has_requirements = (loaded.source.parent / "requirements.txt").is_file()
     with _refusals():
-        text = export_dockerfile(loaded, has_requirements, default_app)
+        text = export_dockerfile(loaded, has_requirements, default_app, runner)
     _write(text, output)
     ignore = loaded.source.parent / ".dockerignore"
     existing = ignore.read_text() if ignore.is_file() else ""

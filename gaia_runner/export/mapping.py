@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
+from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import (
     AppConfig,
     Backoff,
@@ -29,6 +30,7 @@ from gaia_runner.config.model import (
     ServerKind,
     WorkerClass,
 )
+from gaia_runner.export import Unexportable
 from gaia_runner.export.server_flags import gunicorn_flags, uvicorn_flags
 from gaia_runner.process.launch import GUNICORN_WORKER_CLASSES, _uvicorn_options
 
@@ -126,6 +128,13 @@ def uvicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, 
     one = dataclasses.replace(app, workers=1, https=_https_in_container(app, tls), bind=())
     ca = Path(tls.ca_certs) if tls and tls.ca_certs else None
     options = _uvicorn_options(one, ca)
+    if app.app is not None and parse_app_target(app.app).has_arguments:
+        # uvicorn's CLI calls a factory with no arguments; dropping them would start the app
+        # with other settings, or not at all.
+        raise Unexportable(
+            f"apps.{app.name}: uvicorn has no flag for the factory arguments in {app.app!r}; "
+            "export a zero-argument factory (or --runner gaia, which calls it as gaia does)"
+        )
     argv = ["uvicorn", str(options.pop("app")), "--host", "0.0.0.0", "--port", str(port)]
     options.pop("timeout_worker_healthcheck")  # only used by uvicorn's multiprocess supervisor
     flags, _ = uvicorn_flags(options)

@@ -106,3 +106,34 @@ def test_gaia_image_key_is_validated(tmp_path: Path) -> None:
     for bad in ('""', "3"):
         with pytest.raises(ConfigError, match=r"gaia\.image"):
             parse_config_text(f"[gaia]\nimage = {bad}\n{app}", tmp_path / "gaia.toml")
+
+
+def test_factory_arguments_are_never_dropped(tmp_path: Path) -> None:
+    (tmp_path / "fac.py").write_text("def create_app(greeting, times=1):\n    return None\n")
+    config = tmp_path / "gaia.toml"
+    config.write_text(
+        '[apps.api]\napp = "fac:create_app(\'hi\', times=3)"\nserver = "uvicorn"\n'
+        '[apps.wsgi]\napp = "fac:create_app(\'hi\')"\nworker_class = "sync"\n'
+        'bind = "127.0.0.1:8001"\n'
+    )
+    for fmt in ("kubernetes", "compose"):
+        done = run_cli("export", fmt, "-c", str(config), "--image", "x:1", cwd=tmp_path)
+        assert done.returncode == 2, done.stdout
+        assert "apps.api: uvicorn has no flag for the factory arguments" in done.stderr
+    gaia_runner = run_cli(
+        "export", "compose", "-c", str(config), "--image", "x:1", "--runner", "gaia", cwd=tmp_path
+    )
+    assert gaia_runner.returncode == 0, gaia_runner.stderr
+
+
+def test_the_image_installs_gaia_when_the_manifests_run_it(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    done = run_cli(
+        "export", "dockerfile", "-c", str(REPO / "gaia.toml"), "--runner", "gaia", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert f'"gaia-runner=={version("gaia-runner")}"' in done.stdout
+    assert 'CMD ["gaia", "up"' in done.stdout
+    server = run_cli("export", "dockerfile", "-c", str(REPO / "gaia.toml"), cwd=tmp_path)
+    assert "gaia-runner" not in server.stdout

@@ -171,7 +171,8 @@ def systemd(
 ) -> None:
     """A systemd unit that runs `gaia up` for this gaia.toml on startup."""
     loaded = load(config, AS_ROOT).config
-    text = export_systemd(loaded, Path(interpreter_bin_dir()) / "gaia", user)
+    with _refusals():
+        text = export_systemd(loaded, Path(interpreter_bin_dir()) / "gaia", user)
     if user is None or user == "root":
         _warn_untrusted_exec_start()
     if output is None:

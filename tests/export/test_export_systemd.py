@@ -70,3 +70,24 @@ def test_privileged_port_and_user_unit_verifies(tmp_path: Path) -> None:
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in text
     assert "TimeoutStopSec=55" in text
     verify(unit)
+
+
+@pytest.mark.parametrize("name", ['my proj %h $HOME "q" \\b'])
+def test_a_project_path_systemd_would_expand_stays_as_written(tmp_path: Path, name: str) -> None:
+    project = tmp_path / name
+    project.mkdir()
+    (project / "gaia.toml").write_text(PRIVILEGED.replace('bind = "0.0.0.0:443"', ""))
+    unit = export_unit(project / "gaia.toml", tmp_path)
+    text = unit.read_text()
+    assert f"WorkingDirectory={str(project).replace('%', '%%')}\n" in text
+    assert "%%h" in text and "$$HOME" in text  # in ExecStart: neither expands
+    verify(unit)
+
+
+def test_a_line_break_in_the_path_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "x\nExecStartPre=id"
+    project.mkdir()
+    (project / "gaia.toml").write_text(PRIVILEGED.replace('bind = "0.0.0.0:443"', ""))
+    result = run_cli("export", "systemd", "-c", str(project / "gaia.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "line break" in result.stderr and "ExecStartPre" not in result.stdout

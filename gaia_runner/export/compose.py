@@ -13,6 +13,7 @@ from typing import Any
 from gaia_runner.config.model import AppConfig, BindKind, GaiaConfig, RestartPolicy
 from gaia_runner.export import yaml
 from gaia_runner.export.mapping import (
+    GRACE_MARGIN,
     Container,
     Runner,
     TlsPaths,
@@ -125,7 +126,7 @@ def _service(
         }
     service["deploy"] = deploy
     service["restart"] = _RESTART[app.restart]
-    service["stop_grace_period"] = f"{box.stop_seconds}s"
+    service["stop_grace_period"] = f"{box.stop_seconds + GRACE_MARGIN}s"
     if app.prestart and own_server:
         last = f"{app.name}-prestart-{len(app.prestart)}"
         service["depends_on"] = {last: {"condition": "service_completed_successfully"}}

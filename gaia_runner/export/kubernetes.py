@@ -20,6 +20,7 @@ from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
+    GRACE_MARGIN,
     IMAGE_USER_ID,
     Container,
     Runner,
@@ -33,6 +34,10 @@ from gaia_runner.export.mapping import (
 )
 
 TLS_MOUNT = "/etc/gaia/tls"
+# What the scheduler reserves per container when gaia.toml sets no memory limit: enough for a
+# small Python server; an app's `memory` limit is its request too.
+CPU_REQUEST = "100m"
+MEMORY_REQUEST = "128Mi"
 
 
 class Prestart(StrEnum):
@@ -147,8 +152,46 @@ def _container(
         spec["lifecycle"] = {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}
     if _app_tls(app, opts):
         spec["volumeMounts"] = [{"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True}]
-    spec["securityContext"] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True}
+    _harden(config, spec, low_port=box.port is not None and box.port < 1024)
     return spec
+
+
+def _writable(config: GaiaConfig) -> dict[str, str]:
+    """Volume name -> path of what must stay writable under a read-only root filesystem:
+    /tmp (gunicorn's worker heartbeat files, tempfile) and gaia's state_dir, shared by the
+    init containers and the app in one pod (a prestart that writes there is seen)."""
+    return {"tmp": "/tmp", "state": container_path(config, config.gaia.state_dir)}
+
+
+def _harden(config: GaiaConfig, container: dict[str, Any], low_port: bool) -> None:
+    """Pod Security "restricted" for one container, and a read-only root filesystem."""
+    capabilities: dict[str, Any] = {"drop": ["ALL"]}
+    if low_port:  # the only capability "restricted" allows adding
+        capabilities["add"] = ["NET_BIND_SERVICE"]
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": capabilities,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+    mounts = [{"name": n, "mountPath": p} for n, p in _writable(config).items()]
+    container["volumeMounts"] = [*mounts, *container.get("volumeMounts", [])]
+    container.setdefault("resources", {}).setdefault("requests", {})
+    requests = container["resources"]["requests"]
+    requests.setdefault("cpu", CPU_REQUEST)
+    requests.setdefault("memory", MEMORY_REQUEST)
+
+
+def _harden_pod(config: GaiaConfig, pod: dict[str, Any]) -> None:
+    pod["automountServiceAccountToken"] = False  # gaia's apps never call the API server
+    pod["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": IMAGE_USER_ID,
+        "runAsGroup": IMAGE_USER_ID,
+        "fsGroup": IMAGE_USER_ID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod["volumes"] = [{"name": n, "emptyDir": {}} for n in _writable(config)]
 
 
 def _app_tls(app: AppConfig, opts: KubeOptions) -> bool:
@@ -181,12 +224,17 @@ def _pod(
         steps = _prestart_containers(config, app, opts)
         for step in steps:
             step.update({k: main[k] for k in ("envFrom", "env") if k in main})
+            _harden(config, step, low_port=False)
         pod["initContainers"] = steps
     pod["containers"] = [main]
-    pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": IMAGE_USER_ID}
-    pod["terminationGracePeriodSeconds"] = box.stop_seconds + DRAIN_SECONDS
+    _harden_pod(config, pod)
+    # After the preStop sleep and the server's own graceful stop, a margin before SIGKILL:
+    # with none, a shutdown that used its whole budget was killed mid-way.
+    pod["terminationGracePeriodSeconds"] = box.stop_seconds + DRAIN_SECONDS + GRACE_MARGIN
     if _app_tls(app, opts):
-        pod["volumes"] = [{"name": "tls", "secret": {"secretName": f"{kube_name(app.name)}-tls"}}]
+        pod["volumes"].append(
+            {"name": "tls", "secret": {"secretName": f"{kube_name(app.name)}-tls"}}
+        )
     return pod
 
 
@@ -238,13 +286,13 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
     for step in steps:
         if env_from:
             step["envFrom"] = env_from
-        step["securityContext"] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True}
+        _harden(config, step, low_port=False)
     # Steps run in order as init containers of one pod; the last one is the Job's container.
     pod: dict[str, Any] = {"restartPolicy": "Never"}
     if steps[:-1]:
         pod["initContainers"] = steps[:-1]
     pod["containers"] = steps[-1:]
-    pod["securityContext"] = {"runAsNonRoot": True, "runAsUser": IMAGE_USER_ID}
+    _harden_pod(config, pod)
     spec = {
         "backoffLimit": 0,
         "activeDeadlineSeconds": seconds(app.prestart_timeout),
@@ -305,6 +353,12 @@ def export_app(
     workload = _workload(config, app, box, opts, has_env)
     kind = workload["kind"].lower()
     out.append(Manifest(f"{name}-{kind}.yaml", yaml.dump(workload, notes)))
+    if kind == "deployment" and box.replicas >= 2:
+        # maxUnavailable, never minAvailable: a budget that can block a node drain forever
+        # turns maintenance into an outage.
+        budget = {"maxUnavailable": 1, "selector": {"matchLabels": _labels(name)}}
+        pdb = _object("policy/v1", "PodDisruptionBudget", _meta(name, app.name), budget)
+        out.append(Manifest(f"{name}-pdb.yaml", yaml.dump(pdb)))
     if box.port is not None:
         out.append(Manifest(f"{name}-service.yaml", yaml.dump(_service(app, box.port))))
         if app.is_https and opts.tls is TlsMode.INGRESS:

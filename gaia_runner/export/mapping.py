@@ -39,6 +39,10 @@ DEFAULT_PORT = 8000
 # Seconds a pod keeps serving after it is removed from the endpoints, so that load
 # balancers stop sending to it before the server stops accepting.
 DRAIN_SECONDS = 5
+# Seconds between the end of the server's graceful stop and the orchestrator's SIGKILL: with
+# none, a shutdown that used its whole budget (uvicorn's lifespan after the graceful timeout)
+# was killed mid-way.
+GRACE_MARGIN = 5
 IMAGE_USER_ID = 10001
 
 

@@ -34,6 +34,7 @@ def test_kubernetes_stdout_for_named_apps(tmp_path: Path) -> None:
     docs = parse_all(result.stdout)
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("Deployment", "wsgi"),
+        ("PodDisruptionBudget", "wsgi"),
         ("Service", "wsgi"),
     ]
     unknown = run_cli(
@@ -52,8 +53,10 @@ def test_image_from_config_and_one_file_per_object(tmp_path: Path) -> None:
         "api-configmap.yaml",
         "api-deployment.yaml",
         "api-ingress.yaml",
+        "api-pdb.yaml",
         "api-service.yaml",
         "jobs-deployment.yaml",
+        "jobs-pdb.yaml",
         "report-job.yaml",
         "site-deployment.yaml",
         "site-service.yaml",

@@ -222,15 +222,34 @@ def test_kubernetes_containers_run_in_the_image(built: Built, tmp_path: Path) ->
         d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"
     }
     started: list[str] = []
+    made_volumes: list[str] = []
     try:
         for doc in docs:
             if doc["kind"] not in ("Deployment", "Job"):
                 continue
             app = project.config.apps[doc["metadata"]["annotations"]["gaia/app"]]
             pod = doc["spec"]["template"]["spec"]
+            # The pod's emptyDirs: one podman volume each, shared by its containers as in a
+            # pod, owned by the pod's user (fsGroup).
+            volumes = {}
+            for volume in pod.get("volumes", []):
+                if "emptyDir" in volume:
+                    volumes[volume["name"]] = f"gaiak8s-{uuid.uuid4().hex[:8]}"
+                    engine.run("volume", "create", volumes[volume["name"]])
+                    made_volumes.append(volumes[volume["name"]])
             user = str(pod["securityContext"]["runAsUser"])
             for box in pod.get("initContainers", []) + pod["containers"]:
                 args = ["--user", user, "--workdir", box["workingDir"], "--network", "none"]
+                sc = box["securityContext"]
+                if sc.get("readOnlyRootFilesystem"):
+                    args.append("--read-only")
+                args += [f"--cap-drop={c}" for c in sc["capabilities"]["drop"]]
+                args += [f"--cap-add={c}" for c in sc["capabilities"].get("add", [])]
+                if sc.get("allowPrivilegeEscalation") is False:
+                    args += ["--security-opt", "no-new-privileges"]
+                for mount in box.get("volumeMounts", []):
+                    if mount["name"] in volumes:
+                        args += ["-v", f"{volumes[mount['name']]}:{mount['mountPath']}:U"]
                 env: dict[str, str] = {}
                 for source in box.get("envFrom", []):
                     if "configMapRef" in source:
@@ -263,3 +282,5 @@ def test_kubernetes_containers_run_in_the_image(built: Built, tmp_path: Path) ->
     finally:
         for name in started:
             engine.run("rm", "-f", "-t", "2", name, check=False)
+        for volume in made_volumes:
+            engine.run("volume", "rm", "-f", volume, check=False)

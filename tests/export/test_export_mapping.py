@@ -71,7 +71,10 @@ def test_workers_become_replicas_of_one_server_process(full: Project) -> None:
 
 def test_memory_worker_is_the_container_limit(full: Project) -> None:
     resources = main_container(k8s(full), "Deployment", "api")["resources"]
-    assert resources == {"limits": {"memory": "256Mi"}, "requests": {"memory": "256Mi"}}
+    assert resources == {
+        "limits": {"memory": "256Mi"},
+        "requests": {"memory": "256Mi", "cpu": "100m"},
+    }
     deploy = compose(full)["services"]["api"]["deploy"]
     assert deploy["resources"]["limits"]["memory"] == "256m"
     # memory.total of a command split over its replicas: 512MiB / 2.
@@ -171,12 +174,12 @@ def test_restart_policies(full: Project) -> None:
 
 def test_stop_timeouts_become_grace_periods_with_a_drain(full: Project) -> None:
     spec = by_kind(k8s(full), "Deployment", "api")["spec"]["template"]["spec"]
-    # stop_timeout 20s (> graceful_timeout 15s) plus the 5 s preStop sleep.
-    assert spec["terminationGracePeriodSeconds"] == 25
+    # stop_timeout 20s (> graceful_timeout 15s) plus the 5 s preStop sleep and a 5 s margin.
+    assert spec["terminationGracePeriodSeconds"] == 30
     assert spec["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
     args = spec["containers"][0]["args"]
     assert args[args.index("--timeout-graceful-shutdown") + 1] == "15"
-    assert compose(full)["services"]["api"]["stop_grace_period"] == "20s"
+    assert compose(full)["services"]["api"]["stop_grace_period"] == "25s"
 
 
 def test_server_options_are_command_line_flags(full: Project) -> None:

@@ -91,22 +91,40 @@ def _meta(name: str, app: str) -> dict[str, Any]:
     return {"name": name, "labels": _labels(kube_name(app)), "annotations": annotations}
 
 
-def _probe(app: AppConfig, port_name: str, scheme: str, startup: bool) -> dict[str, Any]:
-    assert app.health is not None
+# Liveness restarts the container, so it waits this many times longer than readiness, which
+# only takes the pod out of the Service: a slow database makes every pod unready for a
+# while (traffic waits) without restarting them all at once (which would make it worse).
+LIVENESS_PATIENCE = 3
+
+
+def _probes(app: AppConfig, port_name: str, scheme: str) -> dict[str, Any]:
+    if app.health is None:
+        # No health path: the port accepting connections is the least a pod must show
+        # before it gets traffic.
+        return {"readinessProbe": {"tcpSocket": {"port": port_name}, "periodSeconds": 5}}
     get = {"path": app.health.path, "port": port_name, "scheme": scheme}
-    if startup:
+    timeout = seconds(app.health.timeout)
+    period = seconds(app.health.interval)
+    return {
         # gaia waits up to start_timeout for the first healthy answer, probing often.
-        return {
+        "startupProbe": {
             "httpGet": get,
             "periodSeconds": 1,
-            "timeoutSeconds": seconds(app.health.timeout),
+            "timeoutSeconds": timeout,
             "failureThreshold": max(1, math.ceil(app.start_timeout)),
-        }
-    return {
-        "httpGet": get,
-        "periodSeconds": seconds(app.health.interval),
-        "timeoutSeconds": seconds(app.health.timeout),
-        "failureThreshold": app.health.failures,
+        },
+        "readinessProbe": {
+            "httpGet": get,
+            "periodSeconds": period,
+            "timeoutSeconds": timeout,
+            "failureThreshold": app.health.failures,
+        },
+        "livenessProbe": {
+            "httpGet": get,
+            "periodSeconds": period,
+            "timeoutSeconds": timeout,
+            "failureThreshold": app.health.failures * LIVENESS_PATIENCE,
+        },
     }
 
 
@@ -142,11 +160,8 @@ def _container(
     if box.memory_limit is not None:
         amount = quantity(box.memory_limit)
         spec["resources"] = {"limits": {"memory": amount}, "requests": {"memory": amount}}
-    if app.health is not None:
-        scheme = "HTTPS" if _app_tls(app, opts) else "HTTP"
-        spec["startupProbe"] = _probe(app, "http", scheme, startup=True)
-        spec["readinessProbe"] = _probe(app, "http", scheme, startup=False)
-        spec["livenessProbe"] = _probe(app, "http", scheme, startup=False)
+    if box.port is not None:
+        spec.update(_probes(app, "http", "HTTPS" if _app_tls(app, opts) else "HTTP"))
     if box.port is not None:
         # Keep serving while the endpoint removal reaches every load balancer.
         spec["lifecycle"] = {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}}

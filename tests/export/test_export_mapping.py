@@ -89,8 +89,14 @@ def test_health_becomes_three_probes_and_a_curl_free_healthcheck(full: Project) 
         assert container[probe]["httpGet"]["path"] == "/healthz"
         assert container[probe]["periodSeconds"] == 10
         assert container[probe]["timeoutSeconds"] == 2
-        assert container[probe]["failureThreshold"] == 3
+    assert container["readinessProbe"]["failureThreshold"] == 3
+    # Liveness is three times as patient: a slow dependency must not restart every pod at once.
+    assert container["livenessProbe"]["failureThreshold"] == 9
     assert container["startupProbe"]["failureThreshold"] == 60  # start_timeout, probed each second
+    # A web app without health still must accept connections before it gets traffic.
+    site = main_container(k8s(full), "Deployment", "site")
+    assert site["readinessProbe"] == {"tcpSocket": {"port": "http"}, "periodSeconds": 5}
+    assert "livenessProbe" not in site
     check = compose(full)["services"]["api"]["healthcheck"]
     assert check["test"][:3] == ["CMD", "python", "-c"]
     assert (check["interval"], check["timeout"], check["retries"]) == ("10s", "2s", 3)

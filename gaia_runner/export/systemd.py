@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 from gaia_runner.config.model import BindKind, GaiaConfig
@@ -41,6 +42,14 @@ def _one_line(value: str) -> str:
 def _specifiers(value: str) -> str:
     """`%` starts a specifier (`%h` is a home directory) wherever systemd expands them."""
     return _one_line(value).replace("%", "%%")
+
+
+def _list_item(path: str) -> str:
+    """One path of a space-separated list setting: specifiers expand, `$` does not."""
+    path = _specifiers(path)
+    if re.fullmatch(r"[A-Za-z0-9_./:@+=%-]+", path):
+        return path
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _quote(arg: str) -> str:
@@ -84,5 +93,75 @@ def export_systemd(config: GaiaConfig, gaia_bin: Path, user: str | None = None) 
             "# Only gaia binds sockets, so this is all a non-root user needs for ports < 1024.",
             "AmbientCapabilities=CAP_NET_BIND_SERVICE",
         ]
+    lines += _sandbox(config, root=user is None or user == "root")
     lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
     return "\n".join(lines)
+
+
+# What a root gaia needs: switch to each app's user and group, hand sockets to their owners,
+# signal processes of other users, bind ports below 1024, and read an app's files as that
+# user (a root-owned state dir holding files of other users).
+ROOT_CAPABILITIES = (
+    "CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_KILL CAP_NET_BIND_SERVICE CAP_DAC_OVERRIDE"
+)
+# Off in the exported unit; each breaks a kind of app (README, "Running on startup"):
+# MemoryDenyWriteExecute (JITs, ctypes callbacks), PrivateUsers (per-app `user`),
+# ProcSubset=pid (psutil reads /proc/stat), IPAddressDeny (the apps serve).
+_SANDBOX = (
+    "PrivateTmp=yes",
+    "PrivateDevices=yes",
+    "DevicePolicy=closed",
+    "ProtectSystem=strict",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectControlGroups=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "RestrictNamespaces=yes",
+    "RestrictRealtime=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    # No setuid binaries or file capabilities for anyone below: a root gaia switches users with
+    # setuid(2) itself, which this does not touch.
+    "NoNewPrivileges=yes",
+    "PrivateMounts=yes",
+    "KeyringMode=private",
+    "SystemCallArchitectures=native",
+    "SystemCallFilter=@system-service",
+    "SystemCallErrorNumber=EPERM",
+    # AF_NETLINK: psutil and the accept-queue reader ask the kernel about sockets.
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    "UMask=0027",
+)
+
+
+def _under_home(path: Path) -> bool:
+    return any(path.is_relative_to(home) for home in (Path("/home"), Path("/root")))
+
+
+def _sandbox(config: GaiaConfig, root: bool) -> list[str]:
+    """systemd's sandbox for gaia and, inherited, every app: read-only everything except what
+    gaia.toml says must be written (the state dir, each app's directory, unix socket dirs)."""
+    writable = {config.gaia.state_dir, *(app.cwd for app in config.apps.values())}
+    writable |= {
+        bind.path.parent
+        for app in config.apps.values()
+        for bind in app.bind
+        if bind.kind is BindKind.UNIX and bind.path is not None
+    }
+    interpreter = Path(sys.executable)
+    home = any(_under_home(p) for p in (*writable, interpreter, config.source))
+    lines = ["# Sandbox: see the README for what each setting means for your apps."]
+    lines += _SANDBOX
+    lines.append(f"ProtectHome={'read-only' if home else 'yes'}")
+    lines += [f"ReadWritePaths={_list_item(str(p))}" for p in sorted(writable)]
+    if root:
+        lines.append(f"CapabilityBoundingSet={ROOT_CAPABILITIES}")
+    else:
+        lines += [
+            "ProtectProc=invisible",
+            "RemoveIPC=yes",
+            "CapabilityBoundingSet=" + ("CAP_NET_BIND_SERVICE" if needs_low_ports(config) else ""),
+        ]
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -91,3 +92,41 @@ def test_a_line_break_in_the_path_is_refused(tmp_path: Path) -> None:
     result = run_cli("export", "systemd", "-c", str(project / "gaia.toml"), cwd=tmp_path)
     assert result.returncode == 2
     assert "line break" in result.stderr and "ExecStartPre" not in result.stdout
+
+
+def exposure(unit: Path) -> float:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is missing (Debian package `systemd`)")
+    result = subprocess.run(
+        [analyze, "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+    found = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
+    assert found, result.stdout + result.stderr
+    return float(found.group(1))
+
+
+def test_a_user_unit_is_sandboxed(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "gaia.toml").write_text(PRIVILEGED)
+    unit = export_unit(project / "gaia.toml", tmp_path, "--user", "www-data")
+    text = unit.read_text()
+    assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" in text  # port 443, nothing else
+    assert f"ReadWritePaths={project}/.gaia" in text  # the state dir
+    verify(unit)
+    assert exposure(unit) <= 2.0
+
+
+def test_a_root_unit_that_switches_users_is_sandboxed(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "gaia.toml").write_text(PRIVILEGED + 'user = "www-data"\n')
+    unit = export_unit(project / "gaia.toml", tmp_path)
+    text = unit.read_text()
+    assert "User=" not in text and "CAP_SETUID" in text and "CAP_SYS_ADMIN" not in text
+    verify(unit)
+    assert exposure(unit) <= 3.0

@@ -102,6 +102,7 @@ def _build_app(
         fields["user"] = default_user
     if raw.get("workers") == "auto":
         fields["workers"] = cpus()
+        fields["workers_auto"] = True
     fields["cwd"] = resolve_path(raw.get("cwd", "."), base)
     env_file = resolve_path(raw["env_file"], base) if "env_file" in raw else None
     fields["env_file"] = env_file

@@ -111,6 +111,7 @@ class AppConfig:
     server: ServerKind = ServerKind.GUNICORN
     worker_class: WorkerClass = WorkerClass.UVICORN
     workers: int = 1
+    workers_auto: bool = False  # `workers = "auto"`: `workers` is this machine's CPU count
     bind: tuple[Bind, ...] = ()
     cwd: Path
     env: Mapping[str, str] = field(default_factory=dict, repr=False)

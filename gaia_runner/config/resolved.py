@@ -29,6 +29,7 @@ def _without_nulls(data: Any) -> Any:
 def _app(app: AppConfig) -> dict[str, Any]:
     data: dict[str, Any] = as_plain(app)
     del data["name"]
+    del data["workers_auto"]  # the resolved view shows the count `auto` gave
     data["env"] = dict.fromkeys(app.env, MASK)
     data["bind"] = [str(bind) for bind in app.bind]
     data["socket_mode"] = f"{app.socket_mode:04o}"

@@ -44,6 +44,9 @@ DRAIN_SECONDS = 5
 # was killed mid-way.
 GRACE_MARGIN = 5
 IMAGE_USER_ID = 10001
+# Replicas for `workers = "auto"`: the exporting machine's CPU count says nothing about the
+# cluster's nodes; two keep the app up through one pod's restart.
+AUTO_REPLICAS = 2
 
 
 class Runner(StrEnum):
@@ -231,7 +234,12 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
         )
     if not app.is_command and app.server is ServerKind.GUNICORN and is_asgi_on_uvicorn(app):
         notes.append(f"note: {app.name} is served by uvicorn directly, one worker per container")
-    if app.workers > 1:
+    if app.workers_auto:
+        notes.append(
+            f'note: {app.name}: workers = "auto" becomes {AUTO_REPLICAS} replicas, not this '
+            "machine's CPU count; size it for the cluster (or an autoscaler)"
+        )
+    elif app.workers > 1:
         notes.append(f"note: {app.name}: workers = {app.workers} becomes {app.workers} replicas")
     return notes + server_option_notes(app)
 
@@ -274,7 +282,7 @@ def container_for(
         argv,
         workdir,
         port,
-        app.workers,
+        AUTO_REPLICAS if app.workers_auto else app.workers,
         _one_worker_memory(app),
         stop,
         app.is_https,
@@ -288,7 +296,7 @@ def _one_worker_memory(app: AppConfig) -> int | None:
     if app.memory.worker is not None:
         return app.memory.worker
     if app.memory.total is not None:
-        return app.memory.total // app.workers
+        return app.memory.total // (AUTO_REPLICAS if app.workers_auto else app.workers)
     return None
 
 

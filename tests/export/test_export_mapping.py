@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from export_support import IMAGE, Project, by_kind, parse_all
+from export_support import IMAGE, Project, by_kind, load_project, parse_all
 
 from gaia_runner.config.envfile import read_env_file
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, Prestart, TlsMode, as_stream
 from gaia_runner.export.kubernetes import export_kubernetes as kube
-from gaia_runner.export.mapping import Runner, gunicorn_argv
+from gaia_runner.export.mapping import AUTO_REPLICAS, Runner, container_for, gunicorn_argv
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -280,3 +281,12 @@ def test_server_options_become_the_servers_own_flags(tmp_path: Any) -> None:
     assert parsed.args == ["wsgi_hello:application"]
     notes = unmapped_notes(legacy, Runner.SERVER)
     assert any("secure_scheme_headers has no command-line flag" in n for n in notes), notes
+
+
+def test_auto_workers_never_become_this_machines_cpu_count(tmp_path: Path) -> None:
+    (tmp_path / "gaia.toml").write_text('[apps.web]\napp = "main:app"\nworkers = "auto"\n')
+    (tmp_path / "main.py").write_text("app = None\n")
+    project = load_project(tmp_path / "gaia.toml")
+    box = container_for(project.config, project.config.apps["web"], Runner.SERVER, None)
+    assert box.replicas == AUTO_REPLICAS
+    assert any('workers = "auto" becomes 2 replicas' in note for note in box.notes)

@@ -143,7 +143,7 @@ def test_env_goes_to_configmap_and_env_file_values_are_never_written(full: Proje
     docs = k8s(full)
     assert by_kind(docs, "ConfigMap", "api-env")["data"] == {
         "LOG_LEVEL": "info",
-        "NOTES_DB": "notes.sqlite3",
+        "NOTES_DB": "../.gaia/notes.sqlite3",
     }
     env_from = main_container(docs, "Deployment", "api")["envFrom"]
     assert env_from == [

@@ -57,6 +57,8 @@ def run_exported(config_path: Path) -> list[str]:
     """Run every exported web app; returns the apps that answered 200."""
     project = load_project(config_path)
     root = project.root
+    # The image has the state dir (its Dockerfile makes it) and the pod mounts one there.
+    project.config.gaia.state_dir.mkdir(exist_ok=True)
     docs = parse_all(
         as_stream(export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env))
     )

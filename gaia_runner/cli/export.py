@@ -81,8 +81,19 @@ def _write(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text)
+    _write_file(output, text)
     typer.echo(f"wrote {output}", err=True)
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Never through a symlink: a root export into a directory another user can write
+    must not overwrite whatever file that user points the name at."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise fail(f"error: cannot write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 @app.command()
@@ -115,7 +126,7 @@ def kubernetes(
         return
     output.mkdir(parents=True, exist_ok=True)
     for manifest in manifests:
-        (output / manifest.filename).write_text(manifest.text)
+        _write_file(output / manifest.filename, manifest.text)
     typer.echo(f"wrote {len(manifests)} files to {output}", err=True)
 
 

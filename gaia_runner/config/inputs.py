@@ -140,7 +140,7 @@ def _read(path: Path, what: str, limit: int, as_user: ReadAs | None, trusted: bo
         raise InputError(path, what, f"is {_kind(kind)}, expected a file")
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags) if as_user is None else _open_without_magic_links(path, flags)
     except OSError as exc:
         raise InputError(path, what, _open_problem(exc, as_user)) from None
     try:
@@ -183,6 +183,8 @@ def _open_problem(exc: OSError, as_user: ReadAs | None) -> str:
             return f"cannot be read by the app's user {as_user.name!r}: permission denied"
         return "cannot be read: permission denied"
     if exc.errno == errno.ELOOP:
+        if as_user is not None:
+            return "leads through a symlink loop or a /proc link, which an app's inputs may not"
         return "cannot be opened: too many levels of symbolic links"
     if exc.errno == errno.ENXIO:
         return "is a socket or a device, expected a file"
@@ -236,3 +238,70 @@ def _become(user: ReadAs) -> None:
         raise OSError(errno.EPERM, "setfsgid failed")
     if libc.setfsuid(ctypes.c_uint32(user.uid)) != user.uid:
         raise OSError(errno.EPERM, "setfsuid failed")
+    _drop_effective_capabilities(libc)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = (
+        ("flags", ctypes.c_uint64),
+        ("mode", ctypes.c_uint64),
+        ("resolve", ctypes.c_uint64),
+    )
+
+
+_OPENAT2 = 437  # the same number on every architecture (Linux 5.6)
+_RESOLVE_NO_MAGICLINKS = 0x02
+_AT_FDCWD = -100
+
+
+def _open_without_magic_links(path: Path, flags: int) -> int:
+    """Open ``path`` refusing /proc's magic links (/proc/self/cwd, /proc/PID/root, fd/N):
+    they jump past every directory on the way, so an app's user could point its env file
+    at /proc/self/cwd/... and reach a file in a directory only gaia (root) can enter."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    how = _OpenHow(flags, 0, _RESOLVE_NO_MAGICLINKS)
+    fd = _libc.syscall(
+        ctypes.c_long(_OPENAT2),
+        ctypes.c_int(_AT_FDCWD),
+        os.fsencode(path),
+        ctypes.byref(how),
+        ctypes.c_size_t(ctypes.sizeof(how)),
+    )
+    if fd >= 0:
+        return int(fd)
+    code = ctypes.get_errno()
+    if code == errno.ENOSYS:  # before Linux 5.6: the capability drop still closes /proc/PID
+        return os.open(path, flags)
+    raise OSError(code, os.strerror(code), str(path))
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _drop_effective_capabilities(libc: ctypes.CDLL) -> None:
+    """A lower fsuid drops only the file capabilities; CAP_SYS_PTRACE would still follow
+    /proc/PID/cwd, /proc/PID/root and /proc/PID/fd/N of any root process, past directories
+    the user cannot enter. With no effective capability left, this thread is the user.
+    capset(2) changes the calling thread alone."""
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    for word in data:
+        word.effective = 0
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")

@@ -8,6 +8,7 @@ import errno
 import os
 import pwd
 import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,16 @@ class ChildProcess:
         except OSError as exc:
             raise _spawn_error(exc) from exc
         origin = ORPHANS.new_origin()
+
+        def in_child() -> None:
+            # Runs after the user switch, which would clear the parent-death signal.
+            die_with_parent(expected_parent=parent)
+            if switch:
+                # subprocess enters `cwd` before it switches users, as root: a symlink the
+                # app's user planted there (a `current -> releases/N` they own) would be
+                # followed with root's rights. Entered here, the kernel checks the user's.
+                os.chdir(cwd)
+
         try:
             with ORPHANS.spawning():
                 proc = await asyncio.create_subprocess_exec(
@@ -126,18 +137,22 @@ class ChildProcess:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=write_end,
                     stderr=write_end,
-                    cwd=cwd,
+                    cwd=None if switch else cwd,
                     env={**env, ORIGIN_ENV: origin},
                     pass_fds=tuple(pass_fds),
                     start_new_session=True,
-                    # Runs after the user switch, which would clear the parent-death signal.
-                    preexec_fn=lambda: die_with_parent(expected_parent=parent),
+                    preexec_fn=in_child,
                     **switch,
                 )
                 ORPHANS.spawned(proc.pid)
         except (OSError, ValueError) as exc:
             os.close(read_end)
             raise _spawn_error(exc) from exc
+        except subprocess.SubprocessError:  # in_child failed: the user cannot enter cwd
+            os.close(read_end)
+            raise SpawnError(
+                errno.EACCES, f"user {user!r} cannot enter the working directory {cwd}"
+            ) from None
         except BaseException:
             os.close(read_end)
             raise

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from gaia_runner.config.trust import untrusted_route
+
 PRIVATE_MODE = 0o700
 FILE_MODE = 0o600
 # Another user who can write a directory can swap what gaia later reads or executes.
@@ -42,6 +44,13 @@ def check_private_dir(path: Path) -> None:
             f"{path} is writable by group or others (mode {stat.S_IMODE(info.st_mode):o}); "
             f"make it private: chmod 700 {path}"
         )
+    if os.geteuid() == 0:
+        # A private directory is only as private as the way to it: whoever can rename an
+        # ancestor can swap in a `logs` symlink between two of root's writes (a log
+        # rotation then writes, as root, wherever it points).
+        problem = untrusted_route(path)
+        if problem is not None:
+            raise StateDirError(f"state directory {path}: {problem}")
 
 
 def ensure_private_dir(path: Path) -> Path:

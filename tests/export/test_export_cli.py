@@ -140,3 +140,15 @@ def test_the_image_installs_gaia_when_the_manifests_run_it(tmp_path: Path) -> No
     assert 'CMD ["gaia", "up"' in done.stdout
     server = run_cli("export", "dockerfile", "-c", str(REPO / "gaia.toml"), cwd=tmp_path)
     assert "gaia-runner" not in server.stdout
+
+
+def test_an_export_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    (tmp_path / "Dockerfile").symlink_to(victim)
+    done = run_cli(
+        "export", "dockerfile", "-c", str(REPO / "gaia.toml"), "-o", str(tmp_path / "Dockerfile"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and "cannot write" in done.stderr
+    assert victim.read_text() == "root's file\n"

@@ -49,7 +49,8 @@ def _config(
         backoff = {{ initial = "200ms", max = "1s" }}
 
         [apps.tick]
-        command = ["python", "-c", "import time\\nwhile True: time.sleep(1)"]
+        # Chatty (about 100 KB/s), so a stalled stdout fills its pipe within a second.
+        command = ["python", "-c", "import time\\nwhile True: print('tick ' * 40, flush=True); time.sleep(0.002)"]
         workers = {tick}
         backoff = {{ initial = "200ms", max = "1s" }}
     """
@@ -61,6 +62,11 @@ BAD_EDITS = (
     "[gaia]\nstate_dir = '/elsewhere'",
     "[apps.api]\napp = 'hello:app'\nworkers = 'lots'",
 )
+
+
+def _web_settled(state_dir: Path, workers: int) -> bool:
+    web = _status(state_dir)["web"]
+    return web["state"] == "running" and web["workers_desired"] == workers
 
 
 def _status(state_dir: Path) -> dict[str, dict[str, object]]:
@@ -134,7 +140,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
             action = rng.choice(
                 [
                     *("scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick"),
-                    *("restart", "swap", "fifo"),
+                    *("restart", "swap", "fifo", "stall"),
                 ]
             )
             actions.append(action)
@@ -179,6 +185,15 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 assert _serving_pids(state_dir) == before, f"a FIFO changed a pid (seed {seed})"
                 target.unlink()  # writing into the FIFO would wait for a reader
                 g.write_config(_config(ports, **state))
+            elif action == "stall":  # nobody reads gaia's stdout while an edit applies
+                with g.stalled():
+                    state["web_workers"] = 3 - state["web_workers"]
+                    g.write_config(_config(ports, **state))
+                    wait_until(
+                        lambda: _web_settled(state_dir, state["web_workers"]),
+                        30,
+                        f"an edit applied while stdout stalled (seed {seed})",
+                    )
             elif action == "hup":
                 g.signal(signal.SIGHUP)
             elif action in ("kill_api", "kill_tick"):

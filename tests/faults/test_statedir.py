@@ -55,6 +55,21 @@ def test_state_dir_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     assert f"owned by uid {NOBODY}" in err
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the way to the state dir matters to a root gaia")
+def test_a_state_dir_below_another_users_directory_is_refused(tmp_path: Path) -> None:
+    """Whoever owns a directory above the state dir can rename it away and plant a `logs`
+    link: root's next log rotation would then write where the link points."""
+    theirs = tmp_path / "var-myapp"  # say /var/lib/myapp, handed to the app's user
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, NOBODY, NOBODY)
+    state = theirs / "gaia"
+    state.mkdir(mode=0o700)  # gaia's own and private, but not the way to it
+    code, err = up_exit(tmp_path, write_config(tmp_path, state, free_port()))
+    assert code == 2, err
+    assert f"directory {theirs} is owned by uid {NOBODY}" in err
+    assert not (state / "gaia.pid").exists() and not (state / "logs").exists()
+
+
 def test_state_dir_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
     real = tmp_path / "elsewhere"
     real.mkdir(mode=0o700)

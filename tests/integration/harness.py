@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -12,7 +13,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class Gaia:
     proc: subprocess.Popen[bytes] | None = None
     lines: list[str] = field(default_factory=list)
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    _reading: threading.Event = field(default_factory=threading.Event)
 
     @property
     def config_path(self) -> Path:
@@ -126,6 +128,7 @@ class Gaia:
             env=env,
             start_new_session=True,
         )
+        self._reading.set()
         threading.Thread(target=self._read, daemon=True).start()
         return self
 
@@ -133,6 +136,7 @@ class Gaia:
         assert self.proc is not None and self.proc.stdout is not None
         with self.proc.stdout:
             for raw in self.proc.stdout:
+                self._reading.wait()  # stalled(): the pipe fills up behind this line
                 with self._cond:
                     self.lines.append(raw.decode(errors="replace").rstrip("\n"))
                     self._cond.notify_all()
@@ -158,6 +162,15 @@ class Gaia:
                         + "\n".join(self.lines[-60:])
                     )
                 self._cond.wait(min(left, 0.2))
+
+    @contextlib.contextmanager
+    def stalled(self) -> Iterator[None]:
+        """gaia's stdout stops being read (a stuck log driver), then resumes."""
+        self._reading.clear()
+        try:
+            yield
+        finally:
+            self._reading.set()
 
     def mark(self) -> int:
         with self._cond:

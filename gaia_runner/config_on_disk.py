@@ -9,17 +9,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gaia_runner.config import GaiaConfig, derive
+from gaia_runner.config.inputs import ReadAs
 from gaia_runner.supervise.timing import Timings
-from gaia_runner.watch import fingerprint, watch_named_files
+from gaia_runner.watch import Readers, fingerprint, watch_named_files
+
+
+def readers(config: GaiaConfig) -> Readers:
+    return {p: ReadAs.for_user(u) for p, u in derive.config_file_users(config).items()}
+
+
+def _digest(config: GaiaConfig) -> str:
+    return fingerprint(derive.watched_config_files(config), readers=readers(config))
 
 
 class ConfigOnDisk:
     def __init__(self, config: GaiaConfig) -> None:
-        self.applied = self.on_disk = fingerprint(derive.watched_config_files(config))
+        self.applied = self.on_disk = _digest(config)
 
     def now_running(self, config: GaiaConfig) -> GaiaConfig:
         """`config` was just loaded to be applied: its files, as they read now."""
-        self.applied = self.on_disk = fingerprint(derive.watched_config_files(config))
+        self.applied = self.on_disk = _digest(config)
         return config
 
     def _read(self, digest: str) -> None:
@@ -43,7 +52,12 @@ class ConfigOnDisk:
             return derive.watched_config_files(config())
 
         watch = watch_named_files(
-            files, timings.debounce, stop, check_every=timings.config_check, read=self._read
+            files,
+            timings.debounce,
+            stop,
+            check_every=timings.config_check,
+            read=self._read,
+            readers=lambda: readers(config()),
         )
         async for _ in watch:
             if changed is not None:

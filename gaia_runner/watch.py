@@ -65,14 +65,22 @@ RAW_BATCH_MS = 50
 CODE_QUIET = 2 * RAW_BATCH_MS / 1000
 
 
-def fingerprint(paths: Iterable[Path], as_user: ReadAs | None = None) -> str:
+Readers = Mapping[Path, "ReadAs | None"]
+"""Who reads each file: an app's own inputs are read as its user (see config/inputs.py)."""
+
+
+def fingerprint(
+    paths: Iterable[Path], as_user: ReadAs | None = None, readers: Readers | None = None
+) -> str:
     """A digest of the files' contents, read as config inputs are (a FIFO or a hung mount
-    gives its error, never a wait). Blocking: call it off the event loop."""
+    gives its error, never a wait; each app's files as its user, so even this check cannot
+    be pointed at root's files). Blocking: call it off the event loop."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path).encode())
+        reader = readers.get(path, as_user) if readers is not None else as_user
         try:
-            digest.update(read_input(path, what="file", limit_bytes=TLS_LIMIT, as_user=as_user))
+            digest.update(read_input(path, what="file", limit_bytes=TLS_LIMIT, as_user=reader))
         except InputError as exc:
             digest.update(f"<{exc.reason}>".encode())
     return digest.hexdigest()
@@ -194,6 +202,7 @@ async def watch_named_files(
     *,
     check_every: float = 5.0,
     read: Callable[[str], None] = lambda digest: None,
+    readers: Callable[[], Readers] = dict,
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
     changed content, through whatever symlinks and directories lead to it (see
@@ -203,16 +212,19 @@ async def watch_named_files(
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
         targets = watch_targets(wanted)
-        now = await asyncio.to_thread(fingerprint, wanted)
-        read(now)
-        if last is not None and last[0] == wanted and now != last[1]:
-            yield set(wanted)  # changed while the watch was re-armed
-        last = wanted, now
+        # Armed before the content is read: an edit between the two is then both in what
+        # was read and reported by the watch, never in neither.
         raw = _ticking(_named_file_changes(targets, stop), check_every, targets.names)
         changes = _debounced(raw, quiet)
         async with contextlib.aclosing(changes):
+            now = await asyncio.to_thread(fingerprint, wanted, None, readers())
+            read(now)
+            if last is not None and last[0] == wanted and now != last[1]:
+                last = wanted, now
+                yield set(wanted)  # changed while the watch was re-armed
+            last = wanted, now
             async for changed in changes:
-                now = await asyncio.to_thread(fingerprint, wanted)
+                now = await asyncio.to_thread(fingerprint, wanted, None, readers())
                 read(now)
                 moved = watch_targets(wanted) != targets
                 if now != last[1]:

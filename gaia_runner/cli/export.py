@@ -13,6 +13,7 @@ import typer
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import fail, load
 from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.config.inputs import ReadAs
 from gaia_runner.config.privilege import Account
 from gaia_runner.export import Unexportable
 from gaia_runner.export.compose import export_compose
@@ -73,8 +74,11 @@ def _check_env_files(config: GaiaConfig, names: list[str] | None = None) -> None
     """Env files the output refers to must read the same to the orchestrator as to gaia."""
     with _refusals():
         for name in names or list(config.apps):
-            for path in env_files(config, config.apps[name]):
-                check_exportable(path, os.path.relpath(path, config.source.parent))
+            app = config.apps[name]
+            for path in env_files(config, app):
+                # [gaia].env_file is gaia's own; an app's is read as its user, as gaia does.
+                user = None if path == config.gaia.env_file else ReadAs.for_user(app.user)
+                check_exportable(path, os.path.relpath(path, config.source.parent), user)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +67,14 @@ def main(argv: Sequence[str]) -> None:
     wait = duration_flag("--wait", args.wait)  # checked first: a typo must not start gaia
     loaded = load(args.config)
     source = loaded.config.source
+    switched = sorted(n for n, a in loaded.config.apps.items() if a.user is not None)
+    if args.dev and os.geteuid() == 0 and switched:
+        # The code watch walks each app's directory as gaia's user: as root, through any
+        # link the app's user plants there, it would report on root's own files.
+        raise fail(
+            f"error: --dev as root with apps that run as another user ({', '.join(switched)}); "
+            "run dev mode as that user, without `user` in gaia.toml"
+        )
     if not args.detached_child:
         # Fast answers only; the lock taken below is what guarantees one gaia.
         named = loaded.config.gaia.state_dir

@@ -26,6 +26,24 @@ def tls_files(app: AppConfig) -> list[Path]:
     return [p for p in (app.https.certfile, app.https.keyfile, app.https.ca_certs) if p]
 
 
+def config_file_users(config: GaiaConfig) -> dict[Path, str | None]:
+    """The user each watched file is read as: an app's own env file and TLS files as the
+    app's `user` (None: gaia's own user)."""
+    users: dict[Path, str | None] = {}
+    for app in config.apps.values():
+        own = [app.env_file] if app.env_file is not None else []
+        if app.https is not None:
+            own += [app.https.certfile, app.https.keyfile]
+            if app.https.ca_certs is not None:
+                own.append(app.https.ca_certs)
+        for path in own:
+            users.setdefault(path, app.user)
+    users[config.source] = None
+    if config.gaia.env_file is not None:
+        users[config.gaia.env_file] = None
+    return users
+
+
 def watched_config_files(config: GaiaConfig) -> list[Path]:
     paths = [config.source]
     if config.gaia.env_file is not None:

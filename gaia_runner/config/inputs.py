@@ -130,19 +130,28 @@ def _read(path: Path, what: str, limit: int, as_user: ReadAs | None, trusted: bo
         problem = untrusted_route(path)
         if problem is not None:
             raise InputError(path, what, f"cannot be trusted: {problem}")
+    # First an O_PATH handle, which opens nothing (opening a device can have effects: a
+    # tape rewinds), then the same inode, once it is known to be a regular file, reopened
+    # for reading: a rename between a stat and an open cannot slip a device or FIFO in.
+    handle = os.O_PATH | os.O_CLOEXEC
     try:
-        # A first look, so that a device is never opened (opening some has effects, a
-        # tape rewinds); only the fstat below decides, since the path may change between.
-        kind = path.stat().st_mode
-    except OSError:
-        kind = stat.S_IFREG  # let the open say what is wrong
-    if not stat.S_ISREG(kind):
-        raise InputError(path, what, f"is {_kind(kind)}, expected a file")
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
-    try:
-        fd = os.open(path, flags) if as_user is None else _open_without_magic_links(path, flags)
+        where = (
+            os.open(path, handle) if as_user is None else _open_without_magic_links(path, handle)
+        )
     except OSError as exc:
         raise InputError(path, what, _open_problem(exc, as_user)) from None
+    try:
+        kind = os.fstat(where).st_mode
+        if not stat.S_ISREG(kind):
+            raise InputError(path, what, f"is {_kind(kind)}, expected a file")
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+        # Reopening our own handle checks read permission on that inode with this
+        # thread's credentials (the app user's, for its inputs).
+        fd = os.open(f"/proc/self/fd/{where}", flags)
+    except OSError as exc:
+        raise InputError(path, what, _open_problem(exc, as_user)) from None
+    finally:
+        os.close(where)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gaia_runner.config.envfile import parse_env_text
+from gaia_runner.config.inputs import InputError, ReadAs, read_input
 from gaia_runner.export import Unexportable
 
 
@@ -40,12 +41,15 @@ def literal_problems(text: str) -> list[str]:
     return found
 
 
-def check_exportable(path: Path, shown: str) -> None:
-    """Raise Unexportable naming ``shown`` (the path as the user wrote it) and every line."""
+def check_exportable(path: Path, shown: str, as_user: ReadAs | None = None) -> None:
+    """Raise Unexportable naming ``shown`` (the path as the user wrote it) and every line.
+    Read as gaia reads it (``as_user``: the app's user), bounded, never from a FIFO."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Unexportable(f"{shown}: cannot be read ({type(exc).__name__})") from None
+        text = read_input(path, what="env file", as_user=as_user).decode("utf-8")
+    except InputError as exc:
+        raise Unexportable(f"{shown}: {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise Unexportable(f"{shown}: not UTF-8 text") from None
     problems = literal_problems(text)
     if problems:
         lines = "\n".join(f"  {shown}: {p}" for p in problems)

@@ -151,7 +151,12 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 state["tick"] = rng.randint(1, 2)
                 g.write_config(_config(ports, **state))
             elif action == "replace":
+                # A new version, always: the same text again is rightly no change at all
+                # (seed 510224000 drew the running version and waited for a replace).
+                previous = state["version"]
                 state["version"] = f"v{rng.randrange(1000)}"
+                while state["version"] == previous:
+                    state["version"] = f"v{rng.randrange(1000)}"
                 before_gen = _status(state_dir)["web"]["generation"]
                 g.write_config(_config(ports, **state))
                 _wait_newer(state_dir, before_gen, seed)
@@ -187,7 +192,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 g.write_config(_config(ports, **state))
             elif action == "stall":  # nobody reads gaia's stdout while an edit applies
                 with g.stalled():
-                    state["web_workers"] = 3 - state["web_workers"]
+                    state["web_workers"] = 1 if state["web_workers"] == 2 else 2
                     g.write_config(_config(ports, **state))
                     wait_until(
                         lambda: _web_settled(state_dir, state["web_workers"]),

@@ -36,3 +36,16 @@ def test_a_cwd_link_to_roots_directory_is_not_entered(
     g.wait_for(r"peek: .*cannot enter the working directory", timeout=30)
     assert "root's data" not in g.output()
     assert g.stop() == 0
+
+
+@pytest.mark.timeout(30)
+def test_dev_mode_as_root_refuses_apps_of_other_users(tmp_path: Path) -> None:
+    """The code watch would walk the user's directory as root, through the user's links."""
+    from harness import run_cli
+
+    (tmp_path / "gaia.toml").write_text(
+        '[apps.peek]\ncommand = ["true"]\nuser = "nobody"\ncwd = "/tmp"\n'
+    )
+    done = run_cli("up", "--dev", "--no-tui", "-c", str(tmp_path / "gaia.toml"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--dev as root with apps that run as another user (peek)" in done.stderr

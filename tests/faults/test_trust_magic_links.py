@@ -51,3 +51,19 @@ def test_a_root_processs_cwd_is_not_a_way_in(tmp_path: Path, open_dir: Path) -> 
     finally:
         sleeper.kill()
         sleeper.wait(5)
+
+
+def test_the_change_check_reads_an_apps_files_as_its_user(open_dir: Path, tmp_path: Path) -> None:
+    """gaia's periodic content check must not be a root reader an app's user can aim: the
+    digest of a link to root's file cannot change with that file's content."""
+    from gaia_runner.watch import fingerprint
+
+    nobody = ReadAs.for_user("nobody")
+    secret = tmp_path / "secret.env"  # tmp_path is closed to others
+    secret.write_text("A=1\n")
+    link = open_dir / "app.env"
+    link.symlink_to(secret)
+    before = fingerprint([link], readers={link: nobody})
+    secret.write_text("A=2\n")
+    assert fingerprint([link], readers={link: nobody}) == before
+    assert fingerprint([link]) != before  # as gaia's own user the change shows

@@ -24,12 +24,12 @@ from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import control_path, serve
 from gaia_runner.metrics.service import MetricsError, MetricsService
-from gaia_runner.plan import Action, AppPlan, plan_reload
+from gaia_runner.plan import TLS_FILES, Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
-from gaia_runner.supervise.commands import Replace, Scale, Stop
+from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
@@ -373,25 +373,25 @@ class Runner:
     ) -> tuple[AppPlan, ...]:
         running = {name: sup.target for name, sup in self.supervisors.items()}
         touched = {
-            n: ("TLS files",)
+            n: (TLS_FILES,)
             for n, d in digests.items()
             if n in running and derive.tls_files(wanted[n]) and self._tls_digests.get(n) != d
         }
         return plan_reload(running, wanted, touched)
 
     async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
-        match plan.action:
-            case Action.START:
-                self._start_app(wanted[plan.name])
-            case Action.STOP:
-                await self.stop_app(plan.name)
-            case Action.SCALE:
-                self.supervisors[plan.name].send(Scale(wanted[plan.name]))
-            case Action.REPLACE:
-                app = wanted[plan.name]
-                self.supervisors[plan.name].send(
-                    Replace(app, self.listeners_for(app), reason="config change")
-                )
+        if plan.action is Action.STOP:
+            return await self.stop_app(plan.name)
+        app = wanted[plan.name]
+        if plan.action is Action.START:
+            return self._start_app(app)
+        listeners = self.listeners_for(app)  # socket_* keys apply to the sockets gaia holds
+        command: Command = Replace(app, listeners, skip_prestart=not plan.reruns_prestart)
+        if plan.action in (Action.SCALE, Action.ADJUST):
+            command = Scale(app)
+        elif plan.rolls_by_signal:
+            command = Roll(app, TLS_FILES)
+        self.supervisors[plan.name].send(command)
 
     async def _watch_config(self) -> None:
         reload = functools.partial(self._events.put_nowait, "reload")

@@ -91,6 +91,7 @@ class Generation:
         self.children = children
         self._sink = sink
         self.workers_desired = app.workers
+        self.launched_workers = app.workers  # what its master's own config says
         self.command_grace = 1.0
         self.last_probe: str | None = None  # what the last readiness probe got
         self._retired: set[ChildProcess] = set()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gaia_runner.config.model import AppConfig, RestartPolicy
+from gaia_runner.config.model import AppConfig, Backoff, RestartPolicy
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -295,6 +295,31 @@ def test_a_scale_up_that_cannot_spawn_leaves_the_running_copies_alone(tmp_path: 
         assert len(h.generations) == 1 and not h.generations[0].stopped
         assert h.generations[0].workers_desired == 2
         assert not any("internal error" in e for e in h.events)
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(scenario())
+
+
+def test_an_in_place_edit_keeps_the_serving_tree_and_its_history(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None)])
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        edited = dataclasses.replace(
+            h.sup.app,
+            max_start_failures=9,
+            backoff=Backoff(initial=7.0),
+            restart=RestartPolicy.NEVER,
+        )
+        h.sup.send(Scale(edited))
+        await h.until(lambda: h.sup.app is edited)
+        assert len(h.generations) == 1 and not h.generations[0].stopped
+        assert h.generations[0].app is edited  # the next watch reads the new limits
+        assert h.sup._tracker.max_start_failures == 9
+        assert h.sup._tracker.backoff.initial == 7.0
+        assert h.sup.state is AppState.RUNNING
         h.sup.send(Stop())
         await task
         h.sup.log.close()

@@ -55,6 +55,8 @@ class FakeGeneration:
     private: None = None
     command_grace: float = 0.0
     workers_desired: int = 1
+    gate: asyncio.Event = field(default_factory=asyncio.Event)  # ("gated", _) serves once set
+    scale_runs_out: bool = True
 
     def __post_init__(self) -> None:
         self.leader = FakeChild(pid=900000 + self.number)
@@ -74,12 +76,17 @@ class FakeGeneration:
     async def wait_serving(self) -> None:
         if self.script[0] in ("crash", "hang"):
             await asyncio.Event().wait()
+        if self.script[0] == "gated":
+            await self.gate.wait()
 
     def kill_leftovers(self) -> None:
         pass
 
     async def scale_copies(self, count: int, timeout: float) -> None:
         """One more copy starts, then the process runs out of file descriptors."""
+        if not self.scale_runs_out:
+            self.workers_desired = count
+            return
         self.children.append(FakeChild(pid=self.leader.pid + 1))
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
@@ -89,6 +96,7 @@ class FakeGeneration:
 
 class Harness:
     def __init__(self, tmp_path: Path, scripts: list[tuple[str, int | None]], **app: Any) -> None:
+        self.scale_runs_out = True
         self.clock = FakeClock()
         self.scripts = scripts
         self.generations: list[FakeGeneration] = []
@@ -111,7 +119,7 @@ class Harness:
         script = self.scripts.pop(0)
         if script[0] == "oserror":  # the spawn itself fails: cwd gone, EMFILE, ENOMEM
             raise OSError(script[1], os.strerror(script[1] or 0))
-        gen = FakeGeneration(number, app, script)
+        gen = FakeGeneration(number, app, script, scale_runs_out=self.scale_runs_out)
         self.generations.append(gen)
         return gen
 

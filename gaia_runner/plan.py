@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gaia_runner.config.model import AppConfig
+from gaia_runner.config.model import AppConfig, ServerKind
 from gaia_runner.config.settings import APP_KEYS, Apply
 
 TLS_FILES = "TLS files"
@@ -41,10 +41,26 @@ class AppPlan:
     def reruns_prestart(self) -> bool:
         return self.action is Action.REPLACE
 
-    @property
-    def rolls_by_signal(self) -> bool:
-        """Only TLS files changed: the serving master replaces its workers on HUP."""
-        return self.action is Action.ROLL and self.changed == (TLS_FILES,)
+    def rolls_by_signal(self, app: AppConfig, dev: bool) -> bool:
+        """The serving master can replace its workers on HUP (same master, no prestart):
+        for renewed TLS files (each new worker reads them), and for what gunicorn reads
+        from its config file, which it re-reads on HUP. Not uvicorn's options (its HUP
+        re-reads none), an app run as another user (its config is handed over once, as
+        an fd), `https` itself (gaia's probe trusts the files), nor dev mode's warm start."""
+        if self.action is not Action.ROLL:
+            return False
+        rolled = {
+            key for key, mode in zip(self.changed, self.modes, strict=True) if mode == Apply.ROLL
+        }
+        if rolled == {TLS_FILES}:
+            return True
+        return (
+            rolled <= _GUNICORN_REREADS
+            and app.server is ServerKind.GUNICORN
+            and app.command is None
+            and app.user is None
+            and not dev
+        )
 
     def describe(self) -> str:
         if self.action is Action.SCALE:
@@ -72,6 +88,11 @@ def _mode(key: str) -> Apply:
 
 
 _ACTIONS = {Apply.ROLL: Action.ROLL, Apply.REPLACE: Action.REPLACE}
+_GUNICORN_REREADS = {
+    TLS_FILES,
+    *("timeout", "graceful_timeout", "max_requests", "max_requests_jitter", "threads"),
+    *("access_log", "forwarded_allow_ips", "gunicorn", "metrics"),
+}
 
 
 def plan_app(

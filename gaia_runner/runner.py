@@ -370,8 +370,8 @@ class Runner:
         command: Command = Replace(app, listeners, skip_prestart=not plan.reruns_prestart)
         if plan.action in (Action.SCALE, Action.ADJUST):
             command = Scale(app)
-        elif plan.rolls_by_signal:
-            command = Roll(app, TLS_FILES)
+        elif plan.rolls_by_signal(app, self.dev):
+            command = Roll(app, ", ".join(plan.changed))
         self.supervisors[plan.name].send(command)
 
     async def _watch_config(self) -> None:

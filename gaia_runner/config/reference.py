@@ -29,8 +29,11 @@ _MODES = {
     "is started or stopped, prestart does not run.",
     Apply.SCALE: "workers are added or retired in place (TTIN/TTOU, or copies of a command).",
     Apply.ROLL: "new workers, no prestart. A TLS file renewed under the same path is a HUP to "
-    "the serving master (same master, new workers); a changed option starts a new generation "
-    "beside the serving one, which serves until the new one answers.",
+    "the serving master (same master, new workers). So is an edit of what gunicorn reads from "
+    "the config file gaia writes for it (it re-reads the file on HUP). Otherwise (uvicorn, "
+    "whose HUP re-reads no option; `https`; an app run as another `user`, whose config is "
+    "handed over once; dev mode) a new generation starts beside the serving one, which serves "
+    "until the new one answers.",
     Apply.REPLACE: "prestart runs, then a new generation replaces the serving one without "
     "downtime.",
     Apply.RESTART_GAIA: "the edit is refused whole; restart gaia to change it.",

@@ -31,9 +31,9 @@ class Apply(IntEnum):
     SCALE = 2
     """Workers are added or retired by TTIN/TTOU (copies, for a command): no restart."""
     ROLL = 3
-    """What the server or its workers read: new workers, no prestart. A renewed TLS
-    file alone is a HUP to the serving master; changed options start a new generation
-    beside the serving one, without prestart."""
+    """What the server or its workers read: new workers, no prestart. A HUP to the serving
+    master where it re-reads what changed (TLS files; gunicorn's config file), else a new
+    generation beside the serving one, without prestart (plan.py decides)."""
     REPLACE = 4
     """What changes the app itself: prestart runs, then a new generation replaces the
     serving one without downtime."""

@@ -32,13 +32,19 @@ async def scale_in_place(gen: Generation, app: AppConfig, notify: Callable[[str]
     gen.workers_desired = new
 
 
-async def roll_workers(gen: Generation, notify: Callable[[str], None], reason: str) -> None:
+async def roll_workers(
+    gen: Generation, app: AppConfig, notify: Callable[[str], None], reason: str
+) -> None:
     """HUP: both masters start new workers (which read the TLS files afresh) and retire
-    the old ones gracefully. Gunicorn's HUP also resets its worker count to its config
-    file's, so a count changed since by TTIN/TTOU is set again."""
+    the old ones gracefully. Gunicorn re-reads its config file on HUP, so an edit of what
+    it reads is written there first; its HUP also resets the worker count to the file's,
+    so a count changed since by TTIN/TTOU is set again."""
     if gen.server == "command":
         return
     notify(f"rolling the workers ({reason} changed; no prestart)")
+    if app != gen.app and gen.relaunch is not None:
+        gen.spec = gen.relaunch(app)
+        gen.launched_workers = gen.workers_desired = app.workers
     gen.leader.send_signal(signal.SIGHUP)
     if gen.server == "gunicorn" and gen.workers_desired != gen.launched_workers:
         await gen.scale_signal(gen.workers_desired - gen.launched_workers)
@@ -51,7 +57,7 @@ async def in_place(
     (memory, health), the tracker takes the restart settings with the history kept."""
     app = command.app
     if isinstance(command, Roll):
-        await roll_workers(gen, notify, command.reason)
+        await roll_workers(gen, app, notify, command.reason)
     else:
         await scale_in_place(gen, app, notify)
     gen.app = app

@@ -104,3 +104,36 @@ def test_a_renewed_certificate_rolls_the_workers_without_prestart(
     wait_until(rolled, 20, "two new workers under the same master")
     assert _prestart_runs(ran) == 1
     assert g.stop() == 0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("server", ["gunicorn", "uvicorn"])
+def test_what_the_server_reads_rolls_without_prestart_under_load(
+    gaia, tmp_path: Path, server: str
+) -> None:
+    port, ran = free_port(), tmp_path / "prestart.ran"
+    g = gaia(APP.format(server=server, port=port, ran=ran, extra=""))
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"api: starting -> running")
+    wait_until(lambda: len(_pids(g.pid)[1]) == 2, 15, "2 workers")
+    master, workers = _pids(g.pid)
+    edited = APP.format(server=server, port=port, ran=ran, extra='timeout = "20s"')
+    with SteadyLoad(port, rate=150, duration=6) as load:
+        mark = g.mark()
+        save_atomically(g.config_path, edited)
+        g.wait_for(r"reload plan: api: roll workers \(timeout changed\)", start=mark, timeout=15)
+        if server == "gunicorn":  # it re-reads its config file on HUP: same master
+            g.wait_for(r"api: rolling the workers", start=mark, timeout=15)
+
+            def rolled() -> bool:
+                now_master, now = _pids(g.pid)
+                return now_master == master and len(now) == 2 and not now & workers
+
+            wait_until(rolled, 20, "two new workers under the same master")
+            conf = next((tmp_path / ".gaia" / "run").glob("api.g1.gunicorn.py")).read_text()
+            assert "timeout = 20" in conf.replace("'", "").replace('"', "")
+        else:  # uvicorn's HUP re-reads no option: a new generation, still no prestart
+            g.wait_for(r"api: generation 2 serving", start=mark, timeout=30)
+    assert load.result.failed == 0, load.result.errors[:5]
+    assert _prestart_runs(ran) == 1
+    assert g.stop() == 0

@@ -64,10 +64,15 @@ def test_in_place_and_a_scale_together_stay_in_place() -> None:
 def test_what_the_server_reads_rolls_the_workers_without_prestart() -> None:
     (plan,) = plan_reload({"a": make("a")}, {"a": make("a", timeout=5.0, memory=MemoryLimits())})
     assert plan.action is Action.ROLL and not plan.reruns_prestart
-    assert not plan.rolls_by_signal  # an option changed: a new generation, no prestart
     assert plan.describe() == "a: roll workers (timeout changed; memory: in place)"
+    # gunicorn re-reads its config file on HUP; uvicorn's HUP re-reads no option.
+    assert plan.rolls_by_signal(make("a"), dev=False)
+    assert not plan.rolls_by_signal(make("a", server=ServerKind.UVICORN), dev=False)
+    assert not plan.rolls_by_signal(make("a", user="nobody"), dev=False)  # config by fd
+    assert not plan.rolls_by_signal(make("a"), dev=True)
     (plan,) = plan_reload({"a": make("a")}, {"a": make("a")}, {"a": (TLS_FILES,)})
-    assert plan.action is Action.ROLL and plan.rolls_by_signal
+    assert plan.action is Action.ROLL
+    assert plan.rolls_by_signal(make("a", server=ServerKind.UVICORN), dev=False)
     assert plan.describe() == "a: roll workers (TLS files changed)"
 
 

@@ -102,6 +102,7 @@ APP_SPECS: Mapping[str, Spec] = {
     "env_file": raw.PathText,
     "prestart": raw.Steps,
     "prestart_timeout": raw.Duration,
+    "retry_prestart": Scalar(bool),
     "https": raw.HTTPS,
     "timeout": raw.Duration,
     "graceful_timeout": raw.Duration,

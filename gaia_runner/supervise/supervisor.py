@@ -230,7 +230,7 @@ class AppSupervisor(AppRecord):
     # -- phases -----------------------------------------------------------------------
 
     async def _prestart(self, app: AppConfig) -> bool | str:
-        """True: start. False: a step failed (FAILED). A string: a step could not be spawned."""
+        """True: start. False: a step failed (FAILED). A string: a failed start to retry."""
         skip, self._skip_prestart_once = self._skip_prestart_once, False
         if not app.prestart or skip:
             return True
@@ -238,7 +238,7 @@ class AppSupervisor(AppRecord):
         outcome = await self._run_prestart(app, any_command)
         if not outcome.ok:
             self.failure_lines = self.log.post_mortem()
-            if not outcome.spawned:
+            if not outcome.spawned or app.retry_prestart:
                 return outcome.reason
             self._enter(AppState.FAILED, outcome.reason)
         return outcome.ok

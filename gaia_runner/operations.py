@@ -125,13 +125,14 @@ class Operations:
         names = list(request.apps or runner.supervisors)
         if (error := self._unknown(names)) is not None:
             return error
-        down = [n for n in names if n not in runner.supervisors]
+        # A stop under way (its supervisor not gone yet) counts as stopped already.
+        down = [n for n in names if n not in runner.supervisors or runner.desired.app(n) is None]
         if down:
             return {"error": f"stopped by request: {', '.join(down)} (use `gaia start`)"}
         skip = request.skip_prestart
         for name in names:
             sup, app = runner.supervisors[name], runner.desired.app(name)
-            assert app is not None  # it has a supervisor: it is not stopped
+            assert app is not None  # see `down`
             runner.event(f"restart requested for {name}" + (" (prestart skipped)" if skip else ""))
             if sup.state is AppState.RUNNING:
                 listeners = runner.listeners_for(app)

@@ -119,3 +119,15 @@ async def _stop(h: Harness, task: asyncio.Task[None]) -> None:
     h.sup.send(Stop())
     await task
     h.sup.log.close()
+
+
+def test_a_restart_while_a_stop_is_under_way_says_stopped(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None)])
+        desired = DesiredState(_config(tmp_path, h.sup.app))
+        desired.stop(["job"])  # `gaia stop job` has begun; its supervisor is still there
+        answer = await Operations(FakeRunner(desired, h.sup)).handle(Request("restart", ("job",)))
+        assert answer == {"error": "stopped by request: job (use `gaia start`)"}
+        h.sup.log.close()
+
+    run(scenario())

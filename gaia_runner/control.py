@@ -14,15 +14,17 @@ import dataclasses
 import json
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gaia_runner import __version__
 from gaia_runner.process.statedir import ensure_private_dir
 from gaia_runner.process.unix_path import bind_unix, connect_unix
 from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[["Request"], Awaitable[dict[str, Any]]]
 Log = Callable[[str], None]
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -37,12 +39,35 @@ class NotRunning(ControlError):
     """Nobody answers on the control socket: no gaia runs for this state dir."""
 
 
+class OtherVersion(ControlError):
+    """The gaia that answers speaks another control protocol: it was started from an
+    older (or newer) install, and has to be restarted to match this command."""
+
+
 class BadRequest(Exception):
     pass
 
 
-def parse_request(line: bytes) -> dict[str, Any]:
-    """A request is {"command": str} plus, for restart, "apps": [str, ...]."""
+PROTOCOL = 2
+"""The control protocol's version, in every request and answer. 1: before it was sent.
+A newer gaia serves an older CLI (requests only ever gain optional fields); a CLI
+that finds another protocol in the answer says which gaia runs and to restart it."""
+
+
+@dataclass(frozen=True)
+class Request:
+    command: str
+    apps: tuple[str, ...] = ()
+    """Each name once, in order: `gaia start web web` must not start a second,
+    unsupervised tree (the client is not trusted to have deduplicated)."""
+    workers: int | None = None
+    skip_prestart: bool = False
+    protocol: int = 1
+
+
+def parse_request(line: bytes) -> Request:
+    """A request is {"command": str} plus "apps": [str, ...], "workers" (scale),
+    "skip_prestart" (restart) and "protocol"."""
     try:
         message = json.loads(line)
     except ValueError:
@@ -53,10 +78,17 @@ def parse_request(line: bytes) -> dict[str, Any]:
         raise BadRequest("expected a JSON object")
     if not isinstance(message.get("command"), str):
         raise BadRequest('"command" must be a string')
-    apps = message.get("apps", [])
+    apps = message.get("apps") or []
     if not isinstance(apps, list) or not all(isinstance(name, str) for name in apps):
         raise BadRequest('"apps" must be a list of app names')
-    return message
+    workers, protocol = message.get("workers"), message.get("protocol", 1)
+    return Request(
+        message["command"],
+        tuple(dict.fromkeys(apps)),
+        workers if isinstance(workers, int) and not isinstance(workers, bool) else None,
+        message.get("skip_prestart") is True,
+        protocol if isinstance(protocol, int) else 1,
+    )
 
 
 def control_path(state_dir: Path) -> Path:
@@ -114,7 +146,7 @@ async def _answer(
     try:
         return await handler(message)
     except Exception as exc:  # one bad request must not cost gaia its control socket
-        log(f"control: {message['command']!r} failed: {type(exc).__name__}: {exc}")
+        log(f"control: {message.command!r} failed: {type(exc).__name__}: {exc}")
         return {"error": f"internal error: {type(exc).__name__}"}
 
 
@@ -126,6 +158,7 @@ async def serve(path: Path, handler: Handler, log: Log) -> asyncio.Server:
         try:
             answer = await _answer(reader, handler, log)
             if answer is not None:
+                answer = {**answer, "protocol": PROTOCOL, "gaia": __version__}
                 writer.write(json.dumps(answer).encode() + b"\n")
                 await writer.drain()
         except ConnectionError:
@@ -150,7 +183,7 @@ def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[
             connect_unix(sock, path)
         except OSError as exc:
             raise NotRunning(f"no running gaia answers at {path} ({exc.strerror})") from exc
-        sock.sendall(json.dumps(message).encode() + b"\n")
+        sock.sendall(json.dumps({**message, "protocol": PROTOCOL}).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(65536)
@@ -161,6 +194,13 @@ def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[
         answer: dict[str, Any] = json.loads(data)
     except ValueError:
         raise NotRunning(f"gaia closed the connection at {path} without an answer") from None
+    if answer.get("protocol", 1) != PROTOCOL:
+        running = answer.get("gaia", "a version before the control protocol was versioned")
+        raise OtherVersion(
+            f"the running gaia is {running} (control protocol {answer.get('protocol', 1)}); "
+            f"this command is gaia {__version__} (protocol {PROTOCOL}): restart it "
+            "(`gaia down`, then `gaia up`) to use this version"
+        )
     if "error" in answer:
         raise ControlError(answer["error"])
     return answer

@@ -1,8 +1,10 @@
 """What an operator can ask of a running gaia over its control socket.
 
-Each handler gets the runner and the request, and answers with a dict: either the
-result or {"error": ...}. Handlers that change which apps run (stop, start, scale,
-reload) hold the runner's lock, so two of them never interleave with a reload.
+Each request first changes (or reads) the desired state, then tells the supervisors:
+an app is always told to run what the desired state says, never what its serving
+generation happens to run, so a restart or a scale during a config replace can never
+roll the edit back. Requests that change which apps run (stop, start, scale, reload)
+hold the runner's lock, so two of them never interleave with a reload.
 """
 
 from __future__ import annotations
@@ -12,26 +14,26 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from gaia_runner.config.model import AppConfig, GaiaConfig
-from gaia_runner.control import snapshot_to_dict
+from gaia_runner.config.model import AppConfig
+from gaia_runner.control import Request, snapshot_to_dict
+from gaia_runner.desired import DesiredState
 from gaia_runner.process.sockets import Listener
 from gaia_runner.supervise.commands import Replace, Restart, Scale
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
+Answer = dict[str, Any]
+MAX_WORKERS = 1024
 
-class Host(Protocol):
-    """What the operations need from the runner (the runner imports this module, so it
-    is described here rather than imported)."""
 
-    config: GaiaConfig
+class Runner(Protocol):
+    """The part of the runner operations act through (it imports this module)."""
+
+    desired: DesiredState
     supervisors: dict[str, AppSupervisor]
-    stopped: set[str]
-    scaled: dict[str, tuple[int, int]]
     lock: asyncio.Lock
 
-    def known_apps(self) -> list[str]: ...
     def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]: ...
     def close_unused_sockets(self) -> None: ...
     async def stop_app(self, name: str) -> None: ...
@@ -39,18 +41,13 @@ class Host(Protocol):
     def event(self, message: str) -> None: ...
     def request_stop(self) -> None: ...
     def snapshot(self) -> Snapshot: ...
-    async def reload(self) -> dict[str, Any]: ...
+    async def reload(self) -> Answer: ...
 
 
-Answer = dict[str, Any]
-MAX_WORKERS = 1024
-
-
-def app_snapshot(runner: Host, name: str) -> AppSnapshot:
+def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) -> AppSnapshot:
     """An app's row: a stopped-by-request app has no supervisor, so it is made up from
     the applied config; a scaled one carries the file's worker count beside its own."""
-    app = runner.config.apps[name]
-    sup = runner.supervisors.get(name)
+    app = desired.config.apps[name]
     if sup is None:
         return AppSnapshot(
             name=name,
@@ -61,125 +58,117 @@ def app_snapshot(runner: Host, name: str) -> AppSnapshot:
             stopped_by_request=True,
         )
     snap = sup.snapshot()
-    if name in runner.scaled:
-        snap = dataclasses.replace(snap, workers_in_file=app.workers)
-    return snap
+    in_file = desired.workers_in_file(name)
+    return snap if in_file is None else dataclasses.replace(snap, workers_in_file=in_file)
 
 
-def _names(message: Answer, default: Sequence[str]) -> list[str]:
-    """The apps a request names, each once, in order: `gaia start web web` must not start
-    a second, unsupervised tree (the client is not trusted to have deduplicated)."""
-    return list(dict.fromkeys(message.get("apps") or default))
+class Operations:
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.handlers: dict[str, Callable[[Request], Awaitable[Answer]]] = {
+            "status": self.status,
+            "stop": self.stop,
+            "start": self.start,
+            "restart": self.restart,
+            "scale": self.scale,
+            "reload": self.reload,
+            "shutdown": self.shutdown,
+        }
 
+    async def handle(self, request: Request) -> Answer:
+        handler = self.handlers.get(request.command)
+        if handler is None:
+            return {"error": f"unknown command {request.command!r}"}
+        return await handler(request)
 
-def _unknown(runner: Host, names: list[str]) -> Answer | None:
-    known = runner.known_apps()
-    unknown = [n for n in names if n not in known]
-    if not unknown:
-        return None
-    return {"error": f"no app named {', '.join(unknown)} (apps: {', '.join(known) or 'none'})"}
+    def _unknown(self, names: Sequence[str]) -> Answer | None:
+        known = self.runner.desired.known()
+        unknown = [n for n in names if n not in known]
+        if not unknown:
+            return None
+        return {"error": f"no app named {', '.join(unknown)} (apps: {', '.join(known) or 'none'})"}
 
+    async def status(self, request: Request) -> Answer:
+        return {"snapshot": snapshot_to_dict(self.runner.snapshot())}
 
-async def status(runner: Host, message: Answer) -> Answer:
-    return {"snapshot": snapshot_to_dict(runner.snapshot())}
+    async def stop(self, request: Request) -> Answer:
+        runner = self.runner
+        names = list(request.apps or runner.desired.known())
+        if (error := self._unknown(names)) is not None:
+            return error
+        async with runner.lock:
+            stopping = [n for n in names if n in runner.supervisors]
+            runner.desired.stop(names)
+            for name in stopping:
+                runner.event(f"stop requested for {name}")
+            for name in stopping:
+                await runner.stop_app(name)
+            runner.close_unused_sockets()
+        return {"stopped": names}
 
+    async def start(self, request: Request) -> Answer:
+        runner = self.runner
+        desired = runner.desired
+        names = list(request.apps or [n for n in desired.known() if n in desired.stopped])
+        if (error := self._unknown(names)) is not None:
+            return error
+        async with runner.lock:
+            starting = desired.start(names)
+            problem = runner.start_apps(starting)
+            if problem is not None:
+                desired.stop(starting)
+                return {"error": problem}
+        return {"started": starting, "already_running": [n for n in names if n not in starting]}
 
-async def stop(runner: Host, message: Answer) -> Answer:
-    names = _names(message, runner.known_apps())
-    if (error := _unknown(runner, names)) is not None:
-        return error
-    async with runner.lock:
-        stopping = [n for n in names if n in runner.supervisors]
-        runner.stopped.update(names)
-        for name in stopping:
-            runner.event(f"stop requested for {name}")
-        for name in stopping:
-            await runner.stop_app(name)
-        runner.close_unused_sockets()
-    return {"stopped": names}
+    async def restart(self, request: Request) -> Answer:
+        runner = self.runner
+        names = list(request.apps or runner.supervisors)
+        if (error := self._unknown(names)) is not None:
+            return error
+        # A stop under way (its supervisor not gone yet) counts as stopped already.
+        down = [n for n in names if n not in runner.supervisors or runner.desired.app(n) is None]
+        if down:
+            return {"error": f"stopped by request: {', '.join(down)} (use `gaia start`)"}
+        skip = request.skip_prestart
+        for name in names:
+            sup, app = runner.supervisors[name], runner.desired.app(name)
+            assert app is not None  # see `down`
+            runner.event(f"restart requested for {name}" + (" (prestart skipped)" if skip else ""))
+            if sup.state is AppState.RUNNING:
+                listeners = runner.listeners_for(app)
+                sup.send(Replace(app, listeners, reason="restart", skip_prestart=skip))
+            else:
+                sup.send(Restart("restart", skip_prestart=skip))
+        return {"restarted": names}
 
+    async def scale(self, request: Request) -> Answer:
+        runner = self.runner
+        names, workers = request.apps, request.workers
+        if len(names) != 1 or workers is None:
+            return {"error": "scale needs one app name and a worker count"}
+        if not 1 <= workers <= MAX_WORKERS:
+            return {"error": f"workers must be between 1 and {MAX_WORKERS}"}
+        if (error := self._unknown(names)) is not None:
+            return error
+        name = names[0]
+        async with runner.lock:
+            sup = runner.supervisors.get(name)
+            if sup is None:
+                return {"error": f"{name} is stopped by request (use `gaia start`)"}
+            change = runner.desired.scale(name, workers)
+            if change.workers != change.was:
+                runner.event(
+                    f"scale requested for {name}: {change.was} -> {workers} "
+                    f"(gaia.toml: {change.in_file})"
+                )
+                app = runner.desired.app(name)
+                assert app is not None
+                sup.send(Scale(app))
+        return {"app": name, "workers": workers, "was": change.was, "in_file": change.in_file}
 
-async def start(runner: Host, message: Answer) -> Answer:
-    names = _names(message, [n for n in runner.known_apps() if n in runner.stopped])
-    if (error := _unknown(runner, names)) is not None:
-        return error
-    async with runner.lock:
-        starting = [n for n in names if n in runner.stopped]
-        runner.stopped.difference_update(starting)
-        problem = runner.start_apps(starting)
-        if problem is not None:
-            runner.stopped.update(starting)
-            return {"error": problem}
-    return {"started": starting, "already_running": [n for n in names if n not in starting]}
+    async def reload(self, request: Request) -> Answer:
+        return await self.runner.reload()
 
-
-async def restart(runner: Host, message: Answer) -> Answer:
-    names = _names(message, list(runner.supervisors))
-    if (error := _unknown(runner, names)) is not None:
-        return error
-    down = [n for n in names if n not in runner.supervisors]
-    if down:
-        return {"error": f"stopped by request: {', '.join(down)} (use `gaia start`)"}
-    skip = message.get("skip_prestart") is True
-    for name in names:
-        sup = runner.supervisors[name]
-        runner.event(f"restart requested for {name}" + (" (prestart skipped)" if skip else ""))
-        if sup.state is AppState.RUNNING:
-            listeners = runner.listeners_for(sup.app)
-            sup.send(Replace(sup.app, listeners, reason="restart", skip_prestart=skip))
-        else:
-            sup.send(Restart("restart", skip_prestart=skip))
-    return {"restarted": names}
-
-
-async def scale(runner: Host, message: Answer) -> Answer:
-    names = _names(message, [])
-    workers = message.get("workers")
-    if len(names) != 1 or not isinstance(workers, int) or isinstance(workers, bool):
-        return {"error": "scale needs one app name and a worker count"}
-    if not 1 <= workers <= MAX_WORKERS:
-        return {"error": f"workers must be between 1 and {MAX_WORKERS}"}
-    if (error := _unknown(runner, names)) is not None:
-        return error
-    name = names[0]
-    async with runner.lock:
-        sup = runner.supervisors.get(name)
-        if sup is None:
-            return {"error": f"{name} is stopped by request (use `gaia start`)"}
-        in_file = runner.config.apps[name].workers
-        old = sup.app.workers
-        if workers == in_file:
-            runner.scaled.pop(name, None)
-        else:
-            runner.scaled[name] = (in_file, workers)
-        if workers != old:
-            runner.event(f"scale requested for {name}: {old} -> {workers} (gaia.toml: {in_file})")
-            sup.send(Scale(dataclasses.replace(sup.app, workers=workers)))
-    return {"app": name, "workers": workers, "was": old, "in_file": in_file}
-
-
-async def reload(runner: Host, message: Answer) -> Answer:
-    return await runner.reload()
-
-
-async def shutdown(runner: Host, message: Answer) -> Answer:
-    runner.request_stop()
-    return {"stopping": True}
-
-
-HANDLERS: dict[str, Callable[[Host, Answer], Awaitable[Answer]]] = {
-    "status": status,
-    "stop": stop,
-    "start": start,
-    "restart": restart,
-    "scale": scale,
-    "reload": reload,
-    "shutdown": shutdown,
-}
-
-
-async def handle(runner: Host, message: Answer) -> Answer:
-    handler = HANDLERS.get(message.get("command", ""))
-    if handler is None:
-        return {"error": f"unknown command {message.get('command')!r}"}
-    return await handler(runner, message)
+    async def shutdown(self, request: Request) -> Answer:
+        self.runner.request_stop()
+        return {"stopping": True}

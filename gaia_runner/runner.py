@@ -17,19 +17,21 @@ from typing import Any
 
 import psutil
 
-from gaia_runner import operations
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
-from gaia_runner.control import control_path, serve
+from gaia_runner.control import Request, control_path, serve
+from gaia_runner.desired import DesiredState, StartupError
+from gaia_runner.loop_events import CodeChanged, LoopEvent, ReloadConfig, StopGaia
 from gaia_runner.metrics.service import MetricsError, MetricsService
-from gaia_runner.plan import Action, AppPlan, plan_reload
+from gaia_runner.operations import Operations, app_snapshot
+from gaia_runner.plan import TLS_FILES, Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
-from gaia_runner.supervise.commands import Replace, Scale, Stop
+from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
@@ -39,23 +41,15 @@ from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.watch import tls_digests, watch_app_sources
 
 GAIA = "gaia"
-SIGNAL_WORDS = ((signal.SIGINT, "stop"), (signal.SIGTERM, "stop"), (signal.SIGHUP, "reload"))
+SIGNAL_EVENTS = (
+    (signal.SIGINT, StopGaia()),
+    (signal.SIGTERM, StopGaia()),
+    (signal.SIGHUP, ReloadConfig()),
+)
 SNAPSHOT_INTERVAL = 0.5  # the live table redraws once a second
 
 # Extra time a supervisor gets beyond stop_timeout before gaia kills its trees.
 STOP_SLACK = 1.0
-
-
-class StartupError(Exception):
-    """Nothing could start: every reason, one per line."""
-
-
-def select_apps(config: GaiaConfig, only: Sequence[str]) -> dict[str, AppConfig]:
-    unknown = [name for name in only if name not in config.apps]
-    if unknown:
-        known = ", ".join(config.apps)
-        raise StartupError(f"no app named {', '.join(unknown)} in {config.source} (apps: {known})")
-    return {n: a for n, a in config.apps.items() if not only or n in only}
 
 
 class Runner:
@@ -70,7 +64,7 @@ class Runner:
         timings: Timings | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.config = config
+        self.desired = DesiredState(config, tuple(only), dev)
         rotation = config.gaia.logs
         events = AppLog(
             EVENT_LOG,
@@ -80,7 +74,6 @@ class Runner:
             keep=rotation.keep,
         )
         self.display: Display = EventLog(display, events)
-        self.only = tuple(only)
         self.dev = dev
         self.watch_config = watch_config
         self.timings = timings or Timings.from_env()
@@ -91,30 +84,20 @@ class Runner:
         self.config_error: str | None = None
         self.forced = False  # a second Ctrl-C killed the apps instead of waiting
         self.notices: list[str] = []
-        self._events: asyncio.Queue[str] = asyncio.Queue()
+        self._events: asyncio.Queue[LoopEvent] = asyncio.Queue()
         self._stop_watching = asyncio.Event()
-        # Operator requests that outlive reloads: apps stopped by `gaia stop`, and worker
-        # counts set by `gaia scale` (name -> (workers in the file then, workers now)).
-        self.stopped: set[str] = set()
-        self.scaled: dict[str, tuple[int, int]] = {}
         self.lock = asyncio.Lock()
         self._tls_digests = tls_digests(config.apps)
         self.on_disk = ConfigOnDisk(config)
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
+        self.operations = Operations(self)
+
+    @property
+    def config(self) -> GaiaConfig:
+        """The applied file (the desired state's; operator overrides are beside it)."""
+        return self.desired.config
 
     # -- selection and sockets -----------------------------------------------------------
-
-    def _wanted(self, config: GaiaConfig) -> dict[str, AppConfig]:
-        apps = select_apps(config, self.only)
-        wanted = {n: derive.dev_variant(a) if self.dev else a for n, a in apps.items()}
-        for name, (in_file, workers) in self.scaled.items():
-            # A scale holds until the file's own workers value for that app changes.
-            if name in wanted and apps[name].workers == in_file:
-                wanted[name] = derive.with_workers(wanted[name], workers)
-        return {n: a for n, a in wanted.items() if n not in self.stopped}
-
-    def known_apps(self) -> list[str]:
-        return list(select_apps(self.config, self.only))
 
     def _bind_all(self, apps: Iterable[AppConfig]) -> dict[Bind, Listener]:
         """Bind every address not held yet; all or nothing, every failure reported."""
@@ -135,7 +118,7 @@ class Runner:
         """A socket stays open while a running generation or the wanted config uses it."""
         in_use = {listener.bind for sup in self.supervisors.values() for listener in sup.listeners}
         with contextlib.suppress(StartupError):
-            in_use |= {b for app in self._wanted(self.config).values() for b in app.bind}
+            in_use |= {b for app in self.desired.apps().values() for b in app.bind}
         for bind in [b for b in self.sockets if b not in in_use]:
             self.sockets.pop(bind).close()
 
@@ -205,7 +188,7 @@ class Runner:
 
     def start_apps(self, names: Sequence[str]) -> str | None:
         """Start apps by name from the applied config; the reason if their binds fail."""
-        wanted = self._wanted(self.config)
+        wanted = self.desired.apps()
         apps = [wanted[n] for n in names if n in wanted and n not in self.supervisors]
         try:
             self.sockets.update(self._bind_all(apps))
@@ -223,15 +206,16 @@ class Runner:
         self.display.event(f"{GAIA}: {message}")
 
     def request_stop(self) -> None:
-        self._events.put_nowait("stop")
+        self._events.put_nowait(StopGaia())
 
     def _measured(self, name: str) -> AppSnapshot:
-        snap = operations.app_snapshot(self, name)
         sup = self.supervisors.get(name)
+        snap = app_snapshot(self.desired, sup, name)
         return self.metrics.annotate(snap, sup.app) if sup is not None else snap
 
     def snapshot(self) -> Snapshot:
-        names = [*self.supervisors, *(n for n in self.stopped if n not in self.supervisors)]
+        stopped = self.desired.stopped
+        names = [*self.supervisors, *(n for n in stopped if n not in self.supervisors)]
         return Snapshot(
             apps=tuple(self._measured(n) for n in names if n in self.config.apps),
             config_path=str(self.config.source),
@@ -248,9 +232,9 @@ class Runner:
         # Before the first await, so no signal reaches asyncio's own SIGINT handling: from
         # here on it is a word in the queue, handled once everything started.
         loop = asyncio.get_running_loop()
-        for sig, word in SIGNAL_WORDS:
-            loop.add_signal_handler(sig, self._events.put_nowait, word)
-        wanted = self._wanted(self.config)
+        for sig, event in SIGNAL_EVENTS:
+            loop.add_signal_handler(sig, self._events.put_nowait, event)
+        wanted = self.desired.apps()
         try:
             await self.metrics.start()
         except MetricsError as exc:
@@ -269,11 +253,14 @@ class Runner:
             if self.dev:
                 background.append(asyncio.create_task(self._watch_code()))
             self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")
-            while (word := await self._events.get()) != "stop":
-                if word == "reload":
-                    await self.reload()
-                elif word.startswith("code:"):
-                    await self._replace_for_code(word.removeprefix("code:"))
+            while True:
+                match await self._events.get():
+                    case StopGaia():
+                        break
+                    case ReloadConfig():
+                        await self.reload()
+                    case CodeChanged(app=name):
+                        await self._replace_for_code(name)
         finally:
             self.display.event(f"{GAIA}: stopping gracefully (Ctrl-C again to force)")
             control.close()
@@ -299,8 +286,8 @@ class Runner:
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()
 
-    async def _control(self, message: dict[str, Any]) -> dict[str, Any]:
-        return await operations.handle(self, message)
+    async def _control(self, request: Request) -> dict[str, Any]:
+        return await self.operations.handle(request)
 
     def _log_control(self, line: str) -> None:
         self.display.event(f"{GAIA}: {line}")
@@ -331,7 +318,7 @@ class Runner:
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
-            wanted = self._wanted(loaded.config)
+            wanted = self.desired.apps(loaded.config)
             digests = await asyncio.to_thread(tls_digests, wanted)  # reads: off the loop
             plans = self._plan(wanted, digests)
         except (ConfigError, StartupError) as exc:
@@ -353,13 +340,7 @@ class Runner:
         if self.config_error is not None:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
-        self.config = new = self.on_disk.now_running(loaded.config)
-        # Requests about apps the file no longer has are forgotten; a scale ends when
-        # the file's own workers value for that app changes.
-        self.stopped &= set(new.apps)
-        self.scaled = {
-            n: v for n, v in self.scaled.items() if n in new.apps and new.apps[n].workers == v[0]
-        }
+        self.desired.adopt(self.on_disk.now_running(loaded.config))
         for warning in loaded.warnings:
             self.display.event(f"{GAIA}: warning: {warning}")
         described = [p.describe() for p in plans]
@@ -373,28 +354,28 @@ class Runner:
     ) -> tuple[AppPlan, ...]:
         running = {name: sup.target for name, sup in self.supervisors.items()}
         touched = {
-            n: ("TLS files",)
+            n: (TLS_FILES,)
             for n, d in digests.items()
             if n in running and derive.tls_files(wanted[n]) and self._tls_digests.get(n) != d
         }
         return plan_reload(running, wanted, touched)
 
     async def _apply(self, plan: AppPlan, wanted: Mapping[str, AppConfig]) -> None:
-        match plan.action:
-            case Action.START:
-                self._start_app(wanted[plan.name])
-            case Action.STOP:
-                await self.stop_app(plan.name)
-            case Action.SCALE:
-                self.supervisors[plan.name].send(Scale(wanted[plan.name]))
-            case Action.REPLACE:
-                app = wanted[plan.name]
-                self.supervisors[plan.name].send(
-                    Replace(app, self.listeners_for(app), reason="config change")
-                )
+        if plan.action is Action.STOP:
+            return await self.stop_app(plan.name)
+        app = wanted[plan.name]
+        if plan.action is Action.START:
+            return self._start_app(app)
+        listeners = self.listeners_for(app)  # socket_* keys apply to the sockets gaia holds
+        command: Command = Replace(app, listeners, skip_prestart=not plan.reruns_prestart)
+        if plan.action in (Action.SCALE, Action.ADJUST):
+            command = Scale(app)
+        elif plan.rolls_by_signal(app, self.dev):
+            command = Roll(app, ", ".join(plan.changed))
+        self.supervisors[plan.name].send(command)
 
     async def _watch_config(self) -> None:
-        reload = functools.partial(self._events.put_nowait, "reload")
+        reload = functools.partial(self._events.put_nowait, ReloadConfig())
         changed = reload if self.watch_config else None  # still, `applied` follows the files
         await self.on_disk.watch(lambda: self.config, self.timings, self._stop_watching, changed)
 
@@ -405,15 +386,17 @@ class Runner:
             shown = ", ".join(sorted(p.name for p in paths)[:3])
             self.display.event(f"{GAIA}: code changed ({shown})")
             for name in names:
-                self._events.put_nowait(f"code:{name}")
+                self._events.put_nowait(CodeChanged(name))
 
         cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
         ignored = [self.config.gaia.state_dir]
         await watch_app_sources(cwds, ignored, self._stop_watching, changed)
 
     async def _replace_for_code(self, name: str) -> None:
-        sup = self.supervisors.get(name)
-        if sup is None:
+        # The config the app was last asked to run: a save during a config replace must
+        # not bring back the version that replace is retiring.
+        sup, app = self.supervisors.get(name), self.desired.app(name)
+        if sup is None or app is None:
             return
         with contextlib.suppress(KeyError):
-            sup.send(Replace(sup.app, self.listeners_for(sup.app), reason="code change"))
+            sup.send(Replace(app, self.listeners_for(app), reason="code change"))

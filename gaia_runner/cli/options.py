@@ -20,6 +20,7 @@ EXIT_CONFIG = 2  # gaia.toml is invalid (check, config, up; reload when refused)
 EXIT_REFUSED = 3  # gaia answered no: an unknown app name, a bad argument
 EXIT_APP_FAILED = 4  # up -d: gaia runs, but an app ended FAILED/FATAL
 EXIT_TIMEOUT = 5  # down: gaia did not exit in time
+EXIT_OTHER_GAIA = 6  # the running gaia is another version (control protocol): restart it
 EXIT_FORCED = 130  # up: a second Ctrl-C killed the apps instead of a graceful stop
 NO_GAIA = "error: no gaia running for this config"
 

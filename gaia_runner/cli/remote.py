@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner import control
-from gaia_runner.cli.options import EXIT_CONFIG, EXIT_NO_GAIA, EXIT_REFUSED, NO_GAIA, fail
+from gaia_runner.cli.options import (
+    EXIT_CONFIG,
+    EXIT_NO_GAIA,
+    EXIT_OTHER_GAIA,
+    EXIT_REFUSED,
+    NO_GAIA,
+    fail,
+)
 from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
 from gaia_runner.control import control_path
 from gaia_runner.process.statedir import StateDirError, check_private_dir
@@ -34,5 +41,7 @@ def ask(config: Path | None, message: dict[str, Any], timeout: float = 30.0) -> 
         raise fail(f"{NO_GAIA} (nothing answers in {state_dir})", EXIT_NO_GAIA) from None
     except TimeoutError:
         raise fail(f"error: gaia did not answer within {timeout:g}s", EXIT_NO_GAIA) from None
+    except control.OtherVersion as exc:
+        raise fail(f"error: {exc}", EXIT_OTHER_GAIA) from None
     except control.ControlError as exc:
         raise fail(f"error: {exc}", EXIT_REFUSED) from None

@@ -9,6 +9,8 @@ from typing import Any
 
 import tomli_w
 
+from gaia_runner.config.settings import INIT_COMMENTS
+
 STARTER: dict[str, Any] = {
     "gaia": {"state_dir": ".gaia", "stop_timeout": "30s"},
     "apps": {
@@ -24,21 +26,11 @@ STARTER: dict[str, Any] = {
 }
 
 # tomli-w writes no comments, so they are attached to its output line by line.
-COMMENTS = {
-    "state_dir": "generated server configs, logs",
-    "stop_timeout": "graceful stop budget per app, then SIGKILL",
-    "app": 'import string "module:attr"; "module:factory()" works too',
-    "server": '"gunicorn" (with uvicorn workers) or "uvicorn"',
-    "workers": 'worker processes: a number or "auto" (the CPUs gaia may use)',
-    "bind": '"HOST:PORT", "[::1]:PORT", "unix:/path.sock" or a list of them',
-    "prestart": 'run in order before starting, e.g. ["alembic upgrade head"]',
-    "restart": '"always", "on-failure" or "never"',
-    "health": "probed through the app's socket; failures restart the app",
-}
+COMMENTS = INIT_COMMENTS
 
 HEADER = """\
 # gaia.toml: how gaia runs your apps. `gaia check` validates it, `gaia up` runs it.
-# Every key is documented in gaia's README. Edit it while gaia runs: it follows.
+# Every key is documented in gaia's docs/configuration.md. Edit it while gaia runs: it follows.
 
 """
 

@@ -17,6 +17,7 @@ from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
+from gaia_runner.config.settings import WEB_ONLY_KEYS
 from gaia_runner.config.units import format_size, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -26,26 +27,6 @@ RESERVED_APP_NAME = "gaia"
 # A Kubernetes object name (DNS label) holds 63; gaia's own files add at most ~30 to a
 # name, well within a file name's 255 bytes.
 MAX_APP_NAME = 63
-# Keys that configure the web server; a `command` app has none.
-WEB_ONLY_KEYS = (
-    "server",
-    "worker_class",
-    "bind",
-    "https",
-    "health",
-    "threads",
-    "access_log",
-    "timeout",
-    "max_requests",
-    "max_requests_jitter",
-    "socket_mode",
-    "socket_user",
-    "socket_group",
-    "forwarded_allow_ips",
-    "gunicorn",
-    "uvicorn",
-    "metrics",
-)
 
 
 def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> None:

@@ -119,6 +119,9 @@ class AppConfig:
     env_file: Path | None = None
     prestart: tuple[tuple[str, ...], ...] = ()
     prestart_timeout: float = 300.0
+    retry_prestart: bool = True
+    """A failed step is a failed start (backoff, then FATAL after max_start_failures);
+    False: the app goes FAILED at once (a migration that is not safe to run twice)."""
     https: HttpsConfig | None = None
     timeout: float = 30.0
     graceful_timeout: float = 30.0

@@ -1,4 +1,5 @@
-"""The schema of exactly what a user may write in gaia.toml.
+"""The shapes of the values a user may write in gaia.toml (settings.py says which key
+takes which).
 
 Every table forbids unknown keys so typos are caught, every field defaults to
 "not written" so the resolved models in model.py stay the one place defaults
@@ -24,12 +25,10 @@ from gaia_runner.config.binds import parse_bind
 from gaia_runner.config.schema import (
     Check,
     ListOf,
-    MapOf,
     Scalar,
     Table,
     at_least,
     at_most,
-    non_empty,
     one_of,
     one_or_many,
 )
@@ -64,12 +63,12 @@ def _argv(v: object) -> object:
     raise ValueError(f"expected a command string or an array of strings, got {_kind(v)}")
 
 
-def _import_string(v: str) -> str:
+def import_string(v: str) -> str:
     parse_app_target(v)
     return v
 
 
-def _socket_mode(v: str) -> str:
+def socket_mode(v: str) -> str:
     try:
         mode = int(v, 8)
     except ValueError:
@@ -95,7 +94,7 @@ def _group(v: str) -> str:
     return v
 
 
-def _forwarded_allow_ips(v: object) -> object:
+def forwarded_allow_ips(v: object) -> object:
     items = [v] if isinstance(v, str) else v
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise ValueError(f'expected "*" or an array of addresses and networks, got {_kind(v)}')
@@ -113,7 +112,7 @@ def _forwarded_allow_ips(v: object) -> object:
     return items
 
 
-def _workers(v: object) -> int | str:
+def workers(v: object) -> int | str:
     if v == "auto":
         return "auto"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -124,7 +123,7 @@ def _workers(v: object) -> int | str:
     raise ValueError(f'expected a number of processes (>= 1) or "auto", got {shown}')
 
 
-def _env_key(v: str) -> str:
+def env_key(v: str) -> str:
     # The kernel stores the environment as NUL-terminated KEY=VALUE strings,
     # so either character in a name makes exec fail when the app starts.
     if not v or "=" in v or "\0" in v:
@@ -134,7 +133,7 @@ def _env_key(v: str) -> str:
     return v
 
 
-def _env_value(v: object) -> str:
+def env_value(v: object) -> str:
     # Keys are fine to echo in messages, values are not: they may be secrets.
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -171,7 +170,7 @@ def _url_path(v: str) -> str:
     return v
 
 
-def _metrics_address(v: str) -> str:
+def metrics_address(v: str) -> str:
     if v.startswith("unix:"):
         raise ValueError(f'expected "HOST:PORT" (TCP), got {v!r}')
     parse_bind(v, Path("/"))
@@ -213,18 +212,6 @@ ServerOptions = Scalar(dict)
 
 LOGS = Table({"max_size": Size, "keep": _int(at_least(0), at_most(100))})
 
-GAIA = Table(
-    {
-        "state_dir": PathText,
-        "stop_timeout": Duration,
-        "env_file": PathText,
-        "image": _str(non_empty),
-        "user": UserName,
-        "logs": LOGS,
-        "metrics": _str(_metrics_address),
-    }
-)
-
 HTTPS = Table(
     {
         "certfile": PathText,
@@ -263,41 +250,10 @@ HEALTH = Table(
     shorthand=_health,
 )
 
-APP = Table(
-    {
-        "app": _str(_import_string),
-        "command": Argv,
-        "server": one_of("gunicorn", "uvicorn"),
-        "worker_class": one_of("uvicorn", "asgi", "sync", "gthread"),
-        "workers": _workers,
-        "bind": ListOf(_str(_bind), non_empty=True, shorthand=one_or_many),
-        "cwd": PathText,
-        "env": MapOf(_env_value, key=_env_key),
-        "env_file": PathText,
-        "prestart": ListOf(Argv, shorthand=one_or_many),
-        "prestart_timeout": Duration,
-        "https": HTTPS,
-        "timeout": Duration,
-        "graceful_timeout": Duration,
-        "max_requests": _int(at_least(0)),
-        "max_requests_jitter": _int(at_least(0)),
-        "threads": _int(at_least(1)),
-        "access_log": Scalar(bool),
-        "start_timeout": Duration,
-        "restart": one_of("always", "on-failure", "never"),
-        "max_start_failures": _int(at_least(1)),
-        "backoff": BACKOFF,
-        "memory": MEMORY,
-        "health": HEALTH,
-        "socket_mode": _str(_socket_mode),
-        "socket_user": UserName,
-        "socket_group": GroupName,
-        "forwarded_allow_ips": _forwarded_allow_ips,
-        "user": UserName,
-        "gunicorn": ServerOptions,
-        "uvicorn": ServerOptions,
-        "metrics": Scalar(bool),
-    }
-)
 
-FILE = Table({"gaia": GAIA, "apps": MapOf(APP)})
+def int_at_least(bound: int) -> Scalar:
+    return _int(at_least(bound))
+
+
+Binds = ListOf(_str(_bind), non_empty=True, shorthand=one_or_many)
+Steps = ListOf(Argv, shorthand=one_or_many)

@@ -11,8 +11,8 @@ from typing import Any
 
 import tomli_w
 
-from gaia_runner.config.checks import WEB_ONLY_KEYS
 from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind, as_plain
+from gaia_runner.config.settings import WEB_ONLY_KEYS
 
 MASK = "***"
 

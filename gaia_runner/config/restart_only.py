@@ -5,13 +5,7 @@ from __future__ import annotations
 from gaia_runner.config.errors import ConfigError, ConfigIssue
 from gaia_runner.config.load import LoadedConfig
 from gaia_runner.config.model import GaiaConfig
-
-# state_dir holds the control socket, pid file, logs and generated files of the
-# running apps; stop_timeout is handed to each app's supervisor when it starts, and
-# logs (rotation) to each app's log file when it is opened. Applying any of them live
-# would leave some apps on the old value and some on the new.
-# metrics: the endpoint is bound once, before any app starts, like the apps' own sockets.
-RESTART_ONLY = ("state_dir", "stop_timeout", "logs", "metrics")
+from gaia_runner.config.settings import RESTART_ONLY
 
 
 def check_live_edit(running: GaiaConfig, edited: LoadedConfig) -> None:

@@ -12,15 +12,21 @@ from __future__ import annotations
 import atexit
 import errno
 import os
+import select
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gaia_runner.metrics.wire import CHANNEL_ENV, Batch, bucket_index, encode
 
 INTERVAL_ENV = "GAIA_METRICS_INTERVAL"
 DEFAULT_INTERVAL = 0.5
+# A worker's last flush has no next batch to merge into: it waits this long for room on
+# the channel (gaia busy with a replace), then gives up rather than hold the exit.
+LAST_FLUSH_WAIT = 2.0
 
 
 class Recorder:
@@ -64,9 +70,24 @@ def say_once_lost(reason: str) -> None:
     )
 
 
+def wait_writable(channel: socket.socket, seconds: float) -> bool:
+    """Room in the channel's send buffer within `seconds` (POLLOUT on a unix datagram
+    socket: its buffered datagrams that gaia has not read yet leave room again)."""
+    poller = select.poll()
+    poller.register(channel, select.POLLOUT)
+    return bool(poller.poll(max(0.0, seconds) * 1000))
+
+
 class Sender:
-    def __init__(self, recorder: Recorder, channel: socket.socket, interval: float) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        channel: socket.socket,
+        interval: float,
+        writable: Callable[[socket.socket, float], bool] = wait_writable,
+    ) -> None:
         self.recorder = recorder
+        self._writable = writable
         self.interval = interval
         self._sock = channel
         self._send_lock = threading.Lock()
@@ -77,27 +98,39 @@ class Sender:
         thread = threading.Thread(target=self._loop, name="gaia-metrics", daemon=True)
         thread.start()
         # A worker that exits normally (recycled, scaled down, stopped) sends its last sums.
-        atexit.register(self.flush)
+        atexit.register(self.last_flush)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
 
-    def flush(self) -> None:
+    def last_flush(self) -> None:
+        self.flush(wait=LAST_FLUSH_WAIT)
+
+    def flush(self, wait: float = 0.0) -> None:
+        """Send what was counted; a batch the channel cannot take yet is kept for the
+        next flush, or, for up to `wait` seconds, sent as soon as there is room."""
         with self._send_lock:
             batch = self.recorder.take()
             if batch is None or self._lost:
                 return
-            try:
-                # MSG_DONTWAIT: the fd is shared with the server and its other workers,
-                # so its blocking mode is not this worker's to change.
-                self._sock.send(encode(batch), socket.MSG_DONTWAIT)
-            except OSError as exc:
-                if exc.errno in _LATER:
-                    self.recorder.put_back(batch)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    # MSG_DONTWAIT: the fd is shared with the server and its other workers,
+                    # so its blocking mode is not this worker's to change.
+                    self._sock.send(encode(batch), socket.MSG_DONTWAIT)
+                except OSError as exc:
+                    if exc.errno not in _LATER:
+                        self._lost = True
+                        say_once_lost(exc.strerror or type(exc).__name__)
+                        return
                 else:
-                    self._lost = True
-                    say_once_lost(exc.strerror or type(exc).__name__)
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._writable(self._sock, left):
+                    self.recorder.put_back(batch)
+                    return
 
 
 def open_channel() -> socket.socket | None:
@@ -157,7 +190,8 @@ def process_recorder() -> Recorder | None:
 
 
 def flush() -> None:
-    """Send what this process has counted now (a gunicorn worker_exit hook)."""
+    """Send what this process has counted, waiting for room: it is about to exit (a gunicorn
+    worker_exit hook, the end of a uvicorn server's shutdown)."""
     active = _active
     if active is not None and active.pid == os.getpid():
-        active.sender.flush()
+        active.sender.last_flush()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import signal
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, Bind, BindKind
@@ -91,6 +92,9 @@ class Generation:
         self.children = children
         self._sink = sink
         self.workers_desired = app.workers
+        self.launched_workers = app.workers  # what its master's own config says
+        self.relaunch: Callable[[AppConfig], LaunchSpec] | None = None
+        """Writes this generation's server config file again, for another version of the app."""
         self.command_grace = 1.0
         self.last_probe: str | None = None  # what the last readiness probe got
         self._retired: set[ChildProcess] = set()
@@ -115,7 +119,15 @@ class Generation:
         if private is not None:
             sink = hiding_private(sink, private.bind)
         fds = [listener.fd for listener in listeners]
-        spec = build_launch(app, fds, run_dir, number, base_env, debug=debug)
+        relaunch = functools.partial(
+            build_launch,
+            fds=fds,
+            run_dir=run_dir,
+            generation=number,
+            base_env=base_env,
+            debug=debug,
+        )
+        spec = relaunch(app)
         copies = app.workers if app.command is not None else 1
         children: list[ChildProcess] = []
         try:
@@ -139,6 +151,7 @@ class Generation:
         spec.close_config_fd()
         generation = cls(number, app, spec, private, children, sink)
         generation.probe_tls = probe_context(app, run_dir)
+        generation.relaunch = relaunch
         return generation
 
     @staticmethod

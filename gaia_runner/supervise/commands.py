@@ -39,7 +39,19 @@ class Replace:
 
 @dataclass(frozen=True)
 class Scale:
+    """Run `app` in the serving tree: its worker count (TTIN/TTOU) and what the
+    supervisor itself reads (memory, health, restart settings); nothing restarts."""
+
     app: AppConfig
+
+
+@dataclass(frozen=True)
+class Roll:
+    """New workers under the serving master (HUP), no prestart: a renewed TLS file."""
+
+    app: AppConfig
+    reason: str
+    skip_prestart: bool = True  # when the app is down, it starts again without prestart
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class Restart:
     skip_prestart: bool = False
 
 
-Command = Stop | Replace | Scale | Restart
+Command = Stop | Replace | Scale | Roll | Restart
 Accept = Callable[[Command], bool]
 
 

@@ -41,6 +41,10 @@ class RestartTracker:
         self.attempt = 0
         self.running_since: float | None = None
 
+    def retune(self, backoff: Backoff, max_start_failures: int) -> None:
+        """An edit of the settings keeps the history they are applied to."""
+        self.backoff, self.max_start_failures = backoff, max_start_failures
+
     def reset(self) -> None:
         """A config change or `gaia restart` forgives the past."""
         self.failed_starts = 0

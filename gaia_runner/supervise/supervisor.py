@@ -27,6 +27,7 @@ from gaia_runner.supervise.commands import (
     Mailbox,
     Replace,
     Restart,
+    Roll,
     Scale,
     Stop,
     any_command,
@@ -36,7 +37,7 @@ from gaia_runner.supervise.monitors import Condemned, watch_generation
 from gaia_runner.supervise.prestart import PrestartOutcome, run_app_prestart
 from gaia_runner.supervise.record import AppRecord, Notify
 from gaia_runner.supervise.restarts import RestartTracker
-from gaia_runner.supervise.scaling import scale_in_place
+from gaia_runner.supervise.scaling import in_place
 from gaia_runner.supervise.starting import GenerationStarter, Spawner, until_serving
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.timing import Clock, SystemClock, Timings
@@ -160,7 +161,7 @@ class AppSupervisor(AppRecord):
                 self._adopt(app, listeners)
             case Scale(app=app):
                 self._adopt(app, self.listeners)
-            case Restart(skip_prestart=skip):
+            case Restart(skip_prestart=skip) | Roll(skip_prestart=skip):
                 self._skip_prestart_once = skip
         self._tracker.reset()
         if self.state is not AppState.STOPPED:
@@ -229,7 +230,7 @@ class AppSupervisor(AppRecord):
     # -- phases -----------------------------------------------------------------------
 
     async def _prestart(self, app: AppConfig) -> bool | str:
-        """True: start. False: a step failed (FAILED). A string: a step could not be spawned."""
+        """True: start. False: a step failed (FAILED). A string: a failed start to retry."""
         skip, self._skip_prestart_once = self._skip_prestart_once, False
         if not app.prestart or skip:
             return True
@@ -237,7 +238,7 @@ class AppSupervisor(AppRecord):
         outcome = await self._run_prestart(app, any_command)
         if not outcome.ok:
             self.failure_lines = self.log.post_mortem()
-            if not outcome.spawned:
+            if not outcome.spawned or app.retry_prestart:
                 return outcome.reason
             self._enter(AppState.FAILED, outcome.reason)
         return outcome.ok
@@ -340,10 +341,9 @@ class AppSupervisor(AppRecord):
         """Commands that a serving app absorbs without leaving RUNNING. False: not absorbed.
         While one is applied only Stop cuts in; anything else waits in the mailbox."""
         match command:
-            case Scale(app=app) if self.current is not None:
-                await self._interruptible(
-                    scale_in_place(self.current, app, self._notify), only_stop
-                )
+            case Scale(app=app) | Roll(app=app) if self.current is not None:
+                work = in_place(self.current, command, self._tracker, self._notify)
+                await self._interruptible(work, only_stop)
                 self.app = app
                 return True
             case Replace(app=app, listeners=listeners, reason=reason, skip_prestart=skip):

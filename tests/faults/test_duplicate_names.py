@@ -25,7 +25,8 @@ def ask(path: Path, message: dict[str, object]) -> dict[str, object]:
         while chunk := sock.recv(65536):
             data += chunk
     answer: dict[str, object] = json.loads(data)
-    return answer
+    # Every answer also names the protocol and gaia's version; the rest is the request's.
+    return {k: v for k, v in answer.items() if k not in ("protocol", "gaia")}
 
 
 def trees(g: Gaia) -> int:

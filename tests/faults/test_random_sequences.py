@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from harness import free_port, wait_until
+from harness import free_port, http_get, wait_until
 from load import SteadyLoad
 
 from gaia_runner.control import ControlError, control_path, request
@@ -86,6 +86,14 @@ def _wait_newer(state_dir: Path, generation: object, seed: int) -> None:
     wait_until(newer, 30, f"a newer generation of web serving (seed {seed})")
 
 
+def _serves(port: int, version: str) -> bool:
+    """Every answer is from `version` (a draining generation no longer answers)."""
+    try:
+        return all(http_get(port)[1].startswith(f"hello {version} ") for _ in range(3))
+    except OSError:
+        return False
+
+
 def _serving_pids(state_dir: Path) -> set[int]:
     """The current generation of every app: its leader and everything under it (a
     retiring generation may still be draining beside it, and is not counted)."""
@@ -105,6 +113,8 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
     print(f"chaos seed {seed}")
     ports = (free_port(), free_port())
     state = {"web_workers": 1, "version": "v1", "api_workers": 1, "tick": 1}
+    # `gaia scale web N` holds until the file's own workers value for web changes.
+    scaled: dict[str, int] = {}
     # gaia.toml -> current/gaia.toml, current -> releases/0: edits go through both links,
     # and a "swap" move renames a new `current` over (inotify alone must see it).
     (tmp_path / "releases" / "0").mkdir(parents=True)
@@ -141,12 +151,16 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 [
                     *("scale", "replace", "bad_edit", "hup", "kill_api", "kill_tick"),
                     *("restart", "swap", "fifo", "stall"),
+                    *("restart_in_replace", "scale_in_replace"),
                 ]
             )
             actions.append(action)
             mark = g.mark()
             if action == "scale":
-                state["web_workers"] = rng.randint(1, 3)
+                web_workers = rng.randint(1, 3)
+                if web_workers != state["web_workers"]:
+                    scaled.clear()
+                state["web_workers"] = web_workers
                 state["api_workers"] = rng.randint(1, 3)
                 state["tick"] = rng.randint(1, 2)
                 g.write_config(_config(ports, **state))
@@ -211,6 +225,32 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                         20,
                         f"{name} restarted after SIGKILL (seed {seed})",
                     )
+            elif action in ("restart_in_replace", "scale_in_replace"):
+                # An operator's command while the edit's replace is under way acts on the
+                # edit: web ends serving the new version (issue 19.4).
+                wait_until(settled, 30, f"settled before {action} (seed {seed})")
+                previous = state["version"]
+                state["version"] = f"v{rng.randrange(1000)}"
+                while state["version"] == previous:  # the same text is no edit at all
+                    state["version"] = f"v{rng.randrange(1000)}"
+                before_gen = _status(state_dir)["web"]["generation"]
+                assert isinstance(before_gen, int)
+                g.write_config(_config(ports, **state))
+                g.wait_for(r"web: starting generation", timeout=15, start=mark)
+                path = control_path(state_dir)
+                if action == "restart_in_replace":
+                    request(path, {"command": "restart", "apps": ["web"]})
+                    _wait_newer(state_dir, before_gen + 1, seed)
+                else:
+                    scaled["web"] = rng.choice([n for n in (1, 2, 3) if n != state["web_workers"]])
+                    request(path, {"command": "scale", "apps": ["web"], "workers": scaled["web"]})
+                    _wait_newer(state_dir, before_gen, seed)
+                version = state["version"]
+                wait_until(
+                    lambda v=version: _serves(ports[0], v),
+                    30,
+                    f"web serving {version} after {action} (seed {seed})",
+                )
             elif action == "restart":
                 before_gen = _status(state_dir)["web"]["generation"]
                 names = rng.choice([["web"], ["web", "web"]])  # names are a set
@@ -221,7 +261,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
             def converged() -> bool:
                 apps = _status(state_dir)
                 return all(a["state"] == "running" for a in apps.values()) and (
-                    apps["web"]["workers_desired"] == state["web_workers"]
+                    apps["web"]["workers_desired"] == scaled.get("web", state["web_workers"])
                     and apps["api"]["workers_desired"] == state["api_workers"]
                     and apps["tick"]["workers_desired"] == state["tick"]
                 )

@@ -52,7 +52,7 @@ STATES = {
         'health = "/missing"\nstart_timeout = "60s"',
         r"api: stopped -> starting",
     ),
-    "failed": ('prestart = ["false"]', r"api: prestart -> failed"),
+    "failed": ('prestart = ["false"]\nretry_prestart = false', r"api: prestart -> failed"),
     "fatal": (
         'health = "/missing"\nstart_timeout = "1s"\nmax_start_failures = 1',
         r"api: .* -> fatal",
@@ -208,6 +208,7 @@ def test_a_prestart_that_ignores_sigterm_gets_stop_timeout(gaia) -> None:
         bind = "127.0.0.1:{free_port()}"
         prestart = [["sh", "-c", "trap '' TERM; sleep 60"]]
         prestart_timeout = "1s"
+        retry_prestart = false
     """)
     g.wait_for(r"api: stopped -> prestart", timeout=20)
     started = time.monotonic()

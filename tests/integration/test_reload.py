@@ -237,7 +237,7 @@ def test_renewed_certificate_is_picked_up(gaia, tmp_path: Path) -> None:
     """)
     wait_until(lambda: _served_cn(port) == "first", 20, "the first certificate")
     make_self_signed(tmp_path, "renewed")
-    g.wait_for(r"reload plan: tls: replace \(TLS files changed\)", timeout=15)
+    g.wait_for(r"reload plan: tls: roll workers \(TLS files changed\)", timeout=15)
     wait_until(lambda: _served_cn(port) == "renewed", 20, "the renewed certificate")
     assert g.stop() == 0
 

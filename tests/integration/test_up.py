@@ -182,6 +182,7 @@ def test_prestart_failure_fails_only_that_app(gaia) -> None:
         app = "hello:app"
         bind = "127.0.0.1:{bad}"
         prestart = ["python -c 'print(\\"step one ok\\")'", ["python", "-c", "import sys; print('migration exploded'); sys.exit(3)"]]
+        retry_prestart = false
     """)
     g.wait_for(r"bad:prestart \| migration exploded")
     g.wait_for(r"bad: prestart -> failed: prestart .* failed: exit code 3")
@@ -198,6 +199,7 @@ def test_prestart_timeout(gaia) -> None:
         bind = "127.0.0.1:{port}"
         prestart = [["python", "-c", "import time; time.sleep(60)"]]
         prestart_timeout = "500ms"
+        retry_prestart = false
     """)
     g.wait_for(r"slow: prestart -> failed: prestart .* timed out after 0.5s")
     assert g.stop() == 0

@@ -7,7 +7,6 @@ from pathlib import Path
 import tomli_w
 
 from gaia_runner.config import ConfigError, parse_config_text
-from gaia_runner.config.raw import FILE
 from gaia_runner.config.schema import (
     INVALID,
     ListOf,
@@ -20,6 +19,7 @@ from gaia_runner.config.schema import (
     one_or_many,
     validate,
 )
+from gaia_runner.config.settings import FILE
 
 PORTS = Table(
     {

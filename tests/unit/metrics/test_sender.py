@@ -7,7 +7,13 @@ import socket
 
 import pytest
 
-from gaia_runner.metrics.recorder import Recorder, Sender, open_channel
+from gaia_runner.metrics.recorder import (
+    LAST_FLUSH_WAIT,
+    Recorder,
+    Sender,
+    open_channel,
+    wait_writable,
+)
 from gaia_runner.metrics.wire import CHANNEL_ENV, decode
 
 
@@ -80,3 +86,69 @@ def test_a_file_is_not_a_channel(
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def _drain(gaia_end: socket.socket) -> int:
+    counted = 0
+    while True:
+        try:
+            batch = decode(gaia_end.recv(65536))
+        except BlockingIOError:
+            return counted
+        assert batch is not None
+        counted += batch.count
+
+
+def test_a_workers_last_flush_waits_for_room_instead_of_dropping_its_sums() -> None:
+    """Issue 19.12: an exiting worker has no next batch to merge into; with gaia behind
+    (busy with a replace), its one attempt used to drop the sums."""
+    gaia_end, workers_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    gaia_end.setblocking(False)
+    workers_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
+    received: list[int] = []
+
+    def gaia_catches_up(channel: socket.socket, seconds: float) -> bool:
+        # gaia reads what is queued while the worker waits: the real POLLOUT then says so.
+        received.append(_drain(gaia_end))
+        return wait_writable(channel, seconds)
+
+    recorder = Recorder("web")
+    sender = Sender(recorder, workers_end, interval=1.0, writable=gaia_catches_up)
+    try:
+        sent = 0
+        for _ in range(200):  # periodic flushes (no wait) until the buffer is full
+            recorder.record(200, 0.001)
+            sent += 1
+            sender.flush()
+        assert not received  # nothing has waited yet
+        recorder.record(200, 0.001)
+        sent += 1
+        sender.last_flush()
+        received.append(_drain(gaia_end))
+        assert received[0] > 0, "the last flush waited for gaia to read"
+        assert sum(received) == sent
+    finally:
+        gaia_end.close()
+        workers_end.close()
+
+
+def test_a_last_flush_gives_up_when_gaia_never_reads() -> None:
+    gaia_end, workers_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    workers_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
+    waits: list[float] = []
+
+    def never(channel: socket.socket, seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    recorder = Recorder("web")
+    sender = Sender(recorder, workers_end, interval=1.0, writable=never)
+    try:
+        for _ in range(200):
+            recorder.record(200, 0.001)
+            sender.last_flush()
+        assert waits and all(0 < w <= LAST_FLUSH_WAIT for w in waits)
+        assert recorder.take() is not None  # kept, never lost by the attempt itself
+    finally:
+        gaia_end.close()
+        workers_end.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gaia_runner.config.model import AppConfig, RestartPolicy
+from gaia_runner.config.model import AppConfig, Backoff, RestartPolicy
 from gaia_runner.supervise.commands import Replace, Scale, Stop
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -55,6 +55,8 @@ class FakeGeneration:
     private: None = None
     command_grace: float = 0.0
     workers_desired: int = 1
+    gate: asyncio.Event = field(default_factory=asyncio.Event)  # ("gated", _) serves once set
+    scale_runs_out: bool = True
 
     def __post_init__(self) -> None:
         self.leader = FakeChild(pid=900000 + self.number)
@@ -74,12 +76,17 @@ class FakeGeneration:
     async def wait_serving(self) -> None:
         if self.script[0] in ("crash", "hang"):
             await asyncio.Event().wait()
+        if self.script[0] == "gated":
+            await self.gate.wait()
 
     def kill_leftovers(self) -> None:
         pass
 
     async def scale_copies(self, count: int, timeout: float) -> None:
         """One more copy starts, then the process runs out of file descriptors."""
+        if not self.scale_runs_out:
+            self.workers_desired = count
+            return
         self.children.append(FakeChild(pid=self.leader.pid + 1))
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
@@ -89,6 +96,7 @@ class FakeGeneration:
 
 class Harness:
     def __init__(self, tmp_path: Path, scripts: list[tuple[str, int | None]], **app: Any) -> None:
+        self.scale_runs_out = True
         self.clock = FakeClock()
         self.scripts = scripts
         self.generations: list[FakeGeneration] = []
@@ -111,7 +119,7 @@ class Harness:
         script = self.scripts.pop(0)
         if script[0] == "oserror":  # the spawn itself fails: cwd gone, EMFILE, ENOMEM
             raise OSError(script[1], os.strerror(script[1] or 0))
-        gen = FakeGeneration(number, app, script)
+        gen = FakeGeneration(number, app, script, scale_runs_out=self.scale_runs_out)
         self.generations.append(gen)
         return gen
 
@@ -295,6 +303,31 @@ def test_a_scale_up_that_cannot_spawn_leaves_the_running_copies_alone(tmp_path: 
         assert len(h.generations) == 1 and not h.generations[0].stopped
         assert h.generations[0].workers_desired == 2
         assert not any("internal error" in e for e in h.events)
+        h.sup.send(Stop())
+        await task
+        h.sup.log.close()
+
+    run(scenario())
+
+
+def test_an_in_place_edit_keeps_the_serving_tree_and_its_history(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path, [("serve", None)])
+        task = asyncio.create_task(h.sup.run())
+        await h.until(lambda: h.sup.state is AppState.RUNNING)
+        edited = dataclasses.replace(
+            h.sup.app,
+            max_start_failures=9,
+            backoff=Backoff(initial=7.0),
+            restart=RestartPolicy.NEVER,
+        )
+        h.sup.send(Scale(edited))
+        await h.until(lambda: h.sup.app is edited)
+        assert len(h.generations) == 1 and not h.generations[0].stopped
+        assert h.generations[0].app is edited  # the next watch reads the new limits
+        assert h.sup._tracker.max_start_failures == 9
+        assert h.sup._tracker.backoff.initial == 7.0
+        assert h.sup.state is AppState.RUNNING
         h.sup.send(Stop())
         await task
         h.sup.log.close()

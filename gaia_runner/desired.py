@@ -1,0 +1,113 @@
+"""What gaia is asked to run: the applied gaia.toml plus the operator's overrides, in
+one object.
+
+The runner reconciles its supervisors against this, the way gunicorn's arbiter
+reconciles `num_workers`: a reload, `gaia stop`/`start`/`scale`/`restart` and a
+dev-mode save each change or read the desired state first, so what an app is told
+to run always comes from here, never from the generation that happens to serve
+(which may be the old one while a replace is under way: issue 19.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gaia_runner.config import derive
+from gaia_runner.config.model import AppConfig, GaiaConfig
+
+
+class StartupError(Exception):
+    """Nothing could start: every reason, one per line."""
+
+
+class UnknownApps(StartupError):
+    pass
+
+
+def select_apps(config: GaiaConfig, only: Sequence[str]) -> dict[str, AppConfig]:
+    unknown = [name for name in only if name not in config.apps]
+    if unknown:
+        known = ", ".join(config.apps)
+        raise UnknownApps(f"no app named {', '.join(unknown)} in {config.source} (apps: {known})")
+    return {n: a for n, a in config.apps.items() if not only or n in only}
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """`gaia scale`: `workers` holds while the file still says `in_file` for the app."""
+
+    in_file: int
+    workers: int
+
+
+@dataclass(frozen=True)
+class ScaleChange:
+    was: int  # the workers the app was last asked to run
+    workers: int
+    in_file: int
+
+
+@dataclass
+class DesiredState:
+    config: GaiaConfig
+    """The applied file: what the last accepted reload (or `gaia up`) read."""
+    only: tuple[str, ...] = ()
+    dev: bool = False
+    stopped: set[str] = field(default_factory=set)
+    """Apps stopped by `gaia stop`; they stay stopped across reloads until `gaia start`."""
+    scaled: dict[str, Scaled] = field(default_factory=dict)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def known(self) -> list[str]:
+        return list(select_apps(self.config, self.only))
+
+    def apps(self, config: GaiaConfig | None = None) -> dict[str, AppConfig]:
+        """Every app that should run and exactly how: for the applied file, or for a
+        candidate file a reload is planning (the overrides apply to both)."""
+        file_apps = select_apps(config or self.config, self.only)
+        wanted = {n: derive.dev_variant(a) if self.dev else a for n, a in file_apps.items()}
+        for name, scale in self.scaled.items():
+            if name in wanted and file_apps[name].workers == scale.in_file:
+                wanted[name] = derive.with_workers(wanted[name], scale.workers)
+        return {n: a for n, a in wanted.items() if n not in self.stopped}
+
+    def app(self, name: str) -> AppConfig | None:
+        """The config `name` was last asked to run; None while it is stopped by request."""
+        return self.apps().get(name)
+
+    def workers_in_file(self, name: str) -> int | None:
+        """The file's value, shown beside an app that `gaia scale` changed."""
+        return self.config.apps[name].workers if name in self.scaled else None
+
+    # -- changing ------------------------------------------------------------------------
+
+    def adopt(self, config: GaiaConfig) -> None:
+        """A reload was applied. Requests about apps the file no longer has are forgotten;
+        a scale ends when the file's own workers value for that app changes."""
+        self.config = config
+        self.stopped &= set(config.apps)
+        self.scaled = {
+            n: s
+            for n, s in self.scaled.items()
+            if n in config.apps and config.apps[n].workers == s.in_file
+        }
+
+    def stop(self, names: Iterable[str]) -> None:
+        self.stopped.update(names)
+
+    def start(self, names: Iterable[str]) -> list[str]:
+        """The names that were stopped by request, now wanted again."""
+        starting = [n for n in names if n in self.stopped]
+        self.stopped.difference_update(starting)
+        return starting
+
+    def scale(self, name: str, workers: int) -> ScaleChange:
+        was = self.apps()[name].workers
+        in_file = self.config.apps[name].workers
+        if workers == in_file:
+            self.scaled.pop(name, None)
+        else:
+            self.scaled[name] = Scaled(in_file, workers)
+        return ScaleChange(was, workers, in_file)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.metrics.channels import Channels
 from gaia_runner.metrics.store import RequestStore
-from gaia_runner.metrics.watchdog import TAG
-from gaia_runner.metrics.wire import CHANNEL_ENV, decode, decode_record
+from gaia_runner.metrics.wire import CHANNEL_ENV, RECORD_TAG, decode, decode_record
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class MetricsService:
         times.append(now)
         self._record_times[app] = times
         # One write to the app's log: records from several workers never interleave.
-        log.write_lines(TAG, lines)
+        log.write_lines(RECORD_TAG, lines)
 
     async def start(self) -> None:
         if self.endpoint is not None:

@@ -38,7 +38,6 @@ RATE_BURST = 5  # records at once, then
 RATE_PER_MINUTE = 6  # records per minute per worker
 CAPTURE_WAIT = 1.0  # seconds the loop gets to walk a request's await chain itself
 MAX_RECORD_LINES = 200
-TAG = "slow"  # the source the record's lines carry in the app's log: `[slow] ...`
 
 Emit = Callable[[list[str]], None]
 

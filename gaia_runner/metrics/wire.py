@@ -93,6 +93,8 @@ def encode(batch: Batch) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
+# The source a record's lines carry in the app's log (`[slow] ...`): `gaia logs --slow`.
+RECORD_TAG = "slow"
 MAX_RECORD_LINES = 400
 MAX_RECORD_LINE = 1000
 

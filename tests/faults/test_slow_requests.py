@@ -160,6 +160,9 @@ def test_a_fastapi_def_endpoint_is_named_in_its_thread(gaia) -> None:
         record = assert_one_record(g, "return conn.recv(1)", "stuck_in_thread", "-- in thread")
     # The route template, not the path with the token in it.
     assert record[0].startswith("slow request: GET /items/{item_id} in flight"), record[0]
+    shown = run_cli("logs", "web", "--slow", "-n", "500", "-c", str(g.config_path), cwd=g.workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split(" | [slow] ", 1)[1] for line in shown.stdout.splitlines()] == record
     assert g.stop() == 0
 
 

@@ -68,7 +68,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings | None:
     return settings if settings.active else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class InFlight:
     started: float
     method: str

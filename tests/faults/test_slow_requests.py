@@ -38,6 +38,7 @@ CONFIG = """
 ASGI = {
     "uvicorn": 'server = "uvicorn"',
     "gunicorn-uvicorn-worker": 'server = "gunicorn"',
+    "gunicorn-asgi-worker": 'worker_class = "asgi"',
 }
 
 
@@ -47,8 +48,10 @@ def fixture_line(text: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if line.strip().startswith(text))
 
 
-def records(workdir: Path) -> list[list[str]]:
-    """The [slow] records in the app's log: each a header line and its stack lines."""
+def records(workdir: Path, kind: str = "slow request") -> list[list[str]]:
+    """The [slow] records of this kind in the app's log: each a header line and its stack
+    lines. (A loaded machine may hold a loop for 200 ms now and then: a test of slow
+    requests does not count blocked-loop records.)"""
     log = workdir / ".gaia" / "logs" / "web.log"
     found: list[list[str]] = []
     if not log.exists():
@@ -63,7 +66,7 @@ def records(workdir: Path) -> list[list[str]]:
         else:
             assert found, f"a stack line before any record header: {line!r}"
             found[-1].append(text)
-    return found
+    return [record for record in found if record[0].startswith(f"{kind}: ")]
 
 
 def whole_log(workdir: Path) -> str:
@@ -112,9 +115,11 @@ def start(gaia, target: str, server: str, extra: str = "", workers: int = 1):  #
     return g, port, metrics
 
 
-def assert_one_record(g, waiting_line: str, *names: str) -> list[str]:  # type: ignore[no-untyped-def]
-    wait_until(lambda: records(g.workdir), 15, "a slow record in the app's log")
-    found = records(g.workdir)
+def assert_one_record(  # type: ignore[no-untyped-def]
+    g, waiting_line: str, *names: str, kind: str = "slow request"
+) -> list[str]:
+    wait_until(lambda: records(g.workdir, kind), 15, f"a {kind} record in the app's log")
+    found = records(g.workdir, kind)
     assert len(found) == 1, found
     record = "\n".join(found[0])
     assert f'File "{FIXTURE}", line {fixture_line(waiting_line)}' in record, record
@@ -129,7 +134,7 @@ def assert_one_record(g, waiting_line: str, *names: str) -> list[str]:  # type: 
 def test_an_await_on_a_dead_upstream_is_named_once(gaia, kind: str) -> None:
     g, port, metrics = start(gaia, "slow_app:app", ASGI[kind], 'slow_request = "1s"')
     with hanging(port, "/upstream"):
-        record = assert_one_record(g, "await reader.read(1)", "wait_for_upstream", "in app")
+        record = assert_one_record(g, "return await reader.read(1)", "wait_for_upstream", "in app")
         assert record[0].startswith("slow request: GET /upstream in flight for 1."), record[0]
         wait_until(lambda: status_json(g.workdir, g.config_path)["slow_requests"] == 1, 15, "1")
         assert scraped(metrics, "gaia_slow_requests_total") == 1
@@ -145,9 +150,10 @@ def test_an_await_on_a_dead_upstream_is_named_once(gaia, kind: str) -> None:
 def test_a_loop_blocked_by_time_sleep_is_named_with_how_long(gaia) -> None:
     g, port, metrics = start(gaia, "slow_app:app", ASGI["uvicorn"], 'slow_request = "5s"')
     assert http_get(port, f"/block?token={SECRET}") == (200, "blocked")
-    record = assert_one_record(g, "time.sleep(1)", "block_the_loop")
+    record = assert_one_record(g, "time.sleep(1)", "block_the_loop", kind="blocked event loop")
     lasted = re.match(r"blocked event loop: worker \d+'s loop did not run for (\S+)s", record[0])
-    assert lasted is not None and 0.7 <= float(lasted.group(1)) < 5, record[0]
+    # From the heartbeat sent during the stretch: up to a watchdog period (or a late one) short.
+    assert lasted is not None and 0.5 <= float(lasted.group(1)) < 5, record[0]
     wait_until(lambda: scraped(metrics, "gaia_blocked_loops_total") == 1, 15, "counted")
     assert scraped(metrics, "gaia_slow_requests_total") == 0
     assert status_json(g.workdir, g.config_path)["blocked_loops"] == 1
@@ -210,7 +216,7 @@ def test_cancel_answers_504_and_the_worker_keeps_serving(gaia, kind: str) -> Non
     pid = http_get(port, "/pid")[1]
     status, body = http_get(port, f"/upstream?token={SECRET}", timeout=15)
     assert status == 504, body
-    record = assert_one_record(g, "await reader.read(1)", "wait_for_upstream")
+    record = assert_one_record(g, "return await reader.read(1)", "wait_for_upstream")
     assert "cancelled: answered 504" in record[0], record[0]
     # A response under way is cut: the client sees the first part, then the connection end.
     with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:

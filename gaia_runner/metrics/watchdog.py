@@ -169,7 +169,8 @@ class Watchdog:
     def begin_wsgi(self, environ: MutableMapping[str, Any]) -> InFlight | None:
         if self.settings.slow_request <= 0:
             return None
-        self._start()
+        if not self._started:
+            self._start()
         request = InFlight(
             self._clock(),
             str(environ.get("REQUEST_METHOD", "")),

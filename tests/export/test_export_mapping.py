@@ -271,19 +271,3 @@ def test_server_options_become_the_servers_own_flags(tmp_path: Any) -> None:
     assert parsed.args == ["wsgi_hello:application"]
     notes = unmapped_notes(legacy, Runner.SERVER)
     assert any("secure_scheme_headers has no command-line flag" in n for n in notes), notes
-
-
-def test_cancelling_slow_requests_is_said_to_be_gaias_own(tmp_path: Any) -> None:
-    """The watchdog runs in gaia's middleware: an export that runs the server alone says
-    that slow requests are no longer cancelled; --runner gaia keeps it, so says nothing."""
-    from gaia_runner.config import load_config
-    from gaia_runner.export.mapping import unmapped_notes
-
-    (tmp_path / "gaia.toml").write_text(
-        '[apps.api]\napp = "hello:app"\nslow_request = "5s"\nslow_request_action = "cancel"\n'
-    )
-    api = load_config(tmp_path / "gaia.toml").config.apps["api"]
-    assert any('slow_request_action = "cancel"' in n for n in unmapped_notes(api, Runner.SERVER))
-    assert not unmapped_notes(api, Runner.GAIA)
-    logged = dataclasses.replace(api, slow_request_action="log")
-    assert not any("slow_request" in n for n in unmapped_notes(logged, Runner.SERVER))

@@ -101,6 +101,10 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
     return dataclasses.asdict(snapshot)
 
 
+def _pair(value: Any) -> tuple[int, int] | None:
+    return (int(value[0]), int(value[1])) if isinstance(value, list | tuple) else None
+
+
 def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
     apps = tuple(
         AppSnapshot(
@@ -111,6 +115,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "last_lines": tuple(app["last_lines"]),
                 "worker_pids": tuple(app.get("worker_pids", ())),
                 "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
+                "slow_requests": _pair(app.get("slow_requests")),
             }
         )
         for app in data["apps"]

@@ -89,7 +89,7 @@ class Runner:
         self.lock = asyncio.Lock()
         self._tls_digests = tls_digests(config.apps)
         self.on_disk = ConfigOnDisk(config)
-        self.metrics = MetricsService(config.gaia.metrics, self.snapshot)
+        self.metrics = MetricsService(config.gaia.metrics, self.snapshot, running=self.supervisors)
         self.operations = Operations(self)
 
     @property

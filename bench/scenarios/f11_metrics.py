@@ -1,5 +1,7 @@
 """Figure 11: the cost of gaia's per-request metrics: the same app under gaia with request
-measurement on (the default) and off (`metrics = false`), interleaved in the same run."""
+measurement on (the default, with its slow-request and blocked-loop watchdog), on without
+the watchdog (`slow_request = "off"`, `blocked_loop = "off"`), and off (`metrics = false`),
+interleaved in the same run."""
 
 from __future__ import annotations
 
@@ -18,18 +20,23 @@ TITLE = "Request metrics on vs off: hello FastAPI under gaia, 2 workers (wrk -t2
 SERVERS = ("gunicorn", "uvicorn")
 
 
-def _name(server: str, on: bool) -> str:
-    return f"gaia ({server}), metrics {'on' if on else 'off'}"
+MODES = ("on", "on, no watchdog", "off")
 
 
-def _measure(server: str, on: bool, seconds: float) -> Measure:
+def _name(server: str, mode: str) -> str:
+    return f"gaia ({server}), metrics {mode}"
+
+
+def _measure(server: str, mode: str, seconds: float) -> Measure:
     def measure(workdir: Path) -> Sample:
         if missing := load.missing_tools("wrk"):
             raise NotAvailable(f"{', '.join(missing)} not installed; {load.INSTALL_HINT}")
         port = procs.free_port()
         targets.copy_apps(workdir)
         app = targets.gaia_app(targets.AppSpec(), port, server, workdir)
-        app["metrics"] = on
+        app["metrics"] = mode != "off"
+        if mode == "on, no watchdog":
+            app["slow_request"] = app["blocked_loop"] = "off"
         config = workdir / "gaia.toml"
         config.write_text(targets.gaia_toml(workdir, {"web": app}))
         proc = procs.spawn(targets.gaia_argv(config), workdir, workdir / "output.log")
@@ -65,19 +72,26 @@ async def _per_request(app: Any, requests: int) -> float:
     return (time.perf_counter() - started) / requests * 1e6
 
 
-def _middleware_cost(requests: int) -> tuple[float, float]:
-    """Microseconds a request for a minimal ASGI app awaited directly, bare and wrapped in
-    gaia's middleware (best of 3): the cost itself, which wrk on two shared cores cannot
-    resolve at a few percent."""
+def _middleware_cost(requests: int) -> tuple[float, float, float]:
+    """Microseconds a request for a minimal ASGI app awaited directly, bare, wrapped in
+    gaia's middleware, and wrapped with the watchdog at its defaults (best of 3): the cost
+    itself, which wrk on two shared cores cannot resolve at a few percent."""
     from gaia_runner.metrics.middleware import ASGIMetrics
     from gaia_runner.metrics.recorder import Recorder
+    from gaia_runner.metrics.watchdog import Settings, Watchdog
 
-    wrapped = ASGIMetrics(_hello, Recorder("bench"))
+    recorder = Recorder("bench")
+    wrapped = ASGIMetrics(_hello, recorder)
+    watchdog = Watchdog(
+        Settings(10.0, False, 0.2), lambda lines: None, recorder.count_slow, recorder.count_blocked
+    )
+    watched = ASGIMetrics(_hello, recorder, watchdog)
 
-    async def best() -> tuple[float, float]:
+    async def best() -> tuple[float, float, float]:
         bare = min([await _per_request(_hello, requests) for _ in range(3)])
         measured = min([await _per_request(wrapped, requests) for _ in range(3)])
-        return bare, measured
+        with_watchdog = min([await _per_request(watched, requests) for _ in range(3)])
+        return bare, measured, with_watchdog
 
     return asyncio.run(best())
 
@@ -85,29 +99,28 @@ def _middleware_cost(requests: int) -> tuple[float, float]:
 def run(ctx: Ctx) -> Figure:
     seconds = ctx.scale(10, 2)
     measures = {
-        _name(server, on): _measure(server, on, seconds)
-        for server in SERVERS
-        for on in (True, False)
+        _name(server, mode): _measure(server, mode, seconds) for server in SERVERS for mode in MODES
     }
     results = alternate(measures, ctx.runs, ctx.dir(KEY))
     columns = {"req/s": ("rps", ""), "p99": ("p99", " ms"), "socket errors": ("errors", "")}
-    ratio = "ratio on/off (req/s)"
+    ratio = "ratio to metrics off (req/s)"
     fig = Figure(NUMBER, KEY, TITLE, [*columns, ratio])
     fig.rows = rows_from(results, columns)
     for row in fig.rows:
         server = next(s for s in SERVERS if f"({s})" in row.target)
         row.cells[ratio] = (
-            ratio_stat(results[row.target], results[_name(server, False)], "rps")
-            if row.target == _name(server, True)
+            ratio_stat(results[row.target], results[_name(server, "off")], "rps")
+            if row.target != _name(server, "off")
             else "-"
         )
     fig.notes.append(
         f"{seconds:g} s of wrk per run after a 1 s warm-up, runs interleaved (on, off, off, "
-        "on, ...); ratios pair run i of each. Target: ratio >= 0.97."
+        "on, ...); ratios pair run i of each. Target: ratio >= 0.97, watchdog or not."
     )
-    bare, wrapped = _middleware_cost(int(ctx.scale(200_000, 20_000)))
+    bare, wrapped, watched = _middleware_cost(int(ctx.scale(200_000, 20_000)))
     fig.notes.append(
-        f"The middleware alone, in-process: {wrapped - bare:.1f} µs a request (a minimal ASGI "
-        f"app awaited in a loop: {bare:.2f} -> {wrapped:.2f} µs, best of 3)."
+        f"The middleware alone, in-process: {wrapped - bare:.1f} µs a request, "
+        f"{watched - bare:.1f} µs with the watchdog (a minimal ASGI app awaited in a loop: "
+        f"{bare:.2f} -> {wrapped:.2f} / {watched:.2f} µs, best of 3)."
     )
     return fig

@@ -17,8 +17,9 @@ from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
 from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
 from gaia_runner.inotify import DirWatch
+from gaia_runner.metrics.wire import RECORD_TAG as SLOW_TAG
 from gaia_runner.view.display import printable_lines
-from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams
+from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams, tagged
 
 FOLLOW_POLL = 0.2
 SINCE_AT_MOST = 100 * 365 * 86400.0  # a century: further back is every line anyway
@@ -39,9 +40,14 @@ def logs(
     timestamps: Annotated[
         bool, typer.Option("--timestamps", "-t", help="Show each line's timestamp.")
     ] = False,
+    slow: Annotated[
+        bool,
+        typer.Option("--slow", help="Only slow-request and blocked event loop records."),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Print the merged, prefixed log stream from state_dir/logs; -f follows it."""
+    tag = SLOW_TAG if slow else None
     cutoff = None
     if since is not None:
         seconds = duration_flag("--since", since, at_most=SINCE_AT_MOST)
@@ -61,7 +67,7 @@ def logs(
     # Opened before the recent lines are read: a line written in between may show twice,
     # but is never lost.
     followers = {app: Follower(log_dir / f"{app}.log") for app in chosen} if follow else {}
-    for entry in merged(log_dir, chosen, lines, cutoff):
+    for entry in merged(log_dir, chosen, lines, cutoff, tag):
         _show(format_entry(entry, width, timestamps))
     if not follow:
         return
@@ -72,7 +78,11 @@ def logs(
                 if app not in followers:
                     followers[app] = Follower(log_dir / f"{app}.log", from_start=True)
                     width = max(width, len(app))
-        shown = [format_entry(entry, width, timestamps) for entry in follow_once(followers)]
+        shown = [
+            format_entry(entry, width, timestamps)
+            for entry in follow_once(followers)
+            if tagged(entry, tag)
+        ]
         if shown:
             _show_all(shown)
         sys.stdout.flush()  # `gaia logs -f | grep`: a pipe would hold lines back

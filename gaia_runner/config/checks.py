@@ -15,10 +15,10 @@ from pathlib import Path
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.locate import KeyPath
-from gaia_runner.config.model import Bind, GaiaConfig
+from gaia_runner.config.model import AppConfig, Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
 from gaia_runner.config.settings import WEB_ONLY_KEYS
-from gaia_runner.config.units import format_size, parse_size
+from gaia_runner.config.units import format_size, parse_duration, parse_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 # gaia's own event log is logs/gaia.log and its lines are prefixed "gaia": an app of that
@@ -106,6 +106,7 @@ def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
     _check_https(here, app.get("https"), report)
     _check_memory(here, app.get("memory"), report)
     _check_server_tables(here, server, app, report)
+    _check_slow(here, server, app, report)
     if server == "gunicorn":
         _check_gunicorn_target(here, app, report)
 
@@ -190,6 +191,45 @@ def _check_memory(here: KeyPath, memory: object, report: Reporter) -> None:
             (*here, "memory", "worker"),
             f"memory.worker ({format_size(worker)}) is larger than "
             f"memory.total ({format_size(total)})",
+        )
+
+
+def _check_slow(here: KeyPath, server: object, app: Mapping[str, object], report: Reporter) -> None:
+    """The slow-request watchdog runs in gaia's request middleware (metrics), and only an
+    asyncio worker can cancel one request or have an event loop to block."""
+    keys = [k for k in ("slow_request", "slow_request_action", "blocked_loop") if k in app]
+    if app.get("metrics") is False:
+        for key in keys:
+            report.error(
+                (*here, key),
+                f"`{key}` runs in gaia's request middleware, which metrics = false turns off",
+            )
+        return
+    worker_class = app.get("worker_class", "uvicorn")
+    if server != "gunicorn" or worker_class not in ("sync", "gthread"):
+        return
+    if app.get("slow_request_action") == "cancel":
+        report.error(
+            (*here, "slow_request_action"),
+            f"a {worker_class} worker cannot cancel one request (Python cannot interrupt its "
+            'thread); use "log", and `timeout` for a sync worker, which gunicorn kills then',
+        )
+    if "blocked_loop" in app:
+        report.error(
+            (*here, "blocked_loop"),
+            f"a {worker_class} worker has no event loop to block; blocked_loop applies to "
+            'asyncio workers (server = "uvicorn", worker_class "uvicorn" or "asgi")',
+        )
+    slow, timeout = app.get("slow_request"), app.get("timeout", AppConfig.timeout)
+    try:
+        slow_s, timeout_s = parse_duration(slow), parse_duration(timeout)
+    except ValueError:
+        return
+    if worker_class == "sync" and slow_s >= timeout_s > 0:
+        report.warning(
+            (*here, "slow_request"),
+            f"gunicorn kills a sync worker busy for `timeout` ({timeout_s:g}s), before its "
+            f"request is slow_request ({slow_s:g}s): no stack would be logged",
         )
 
 

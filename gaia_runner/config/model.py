@@ -149,6 +149,13 @@ class AppConfig:
     uvicorn: Mapping[str, Any] = field(default_factory=dict)
     metrics: bool = True
     """Measure every request (req/s, latency, 5xx); False: the app is not wrapped at all."""
+    slow_request: float = 10.0
+    """Log the stack of a request in flight this long (0: off). On by default: it costs a
+    dict entry per request, and the stack of the first hang is the one you want."""
+    slow_request_action: str = "log"
+    """Either "log", or "cancel": an asyncio worker then ends the request with a 504."""
+    blocked_loop: float = 0.2
+    """Log what holds an asyncio worker's event loop for this long (0: off)."""
 
     @property
     def is_command(self) -> bool:

@@ -184,6 +184,19 @@ def _bind(v: str) -> str:
     return v
 
 
+def duration_or_off(v: object) -> float:
+    """A watchdog threshold: a duration (at least MIN_INTERVAL), or `false`/"off"/0."""
+    if (
+        v is False
+        or v == "off"
+        or (isinstance(v, int | float) and not isinstance(v, bool) and v == 0)
+    ):
+        return 0.0
+    if v is True:
+        raise ValueError('expected a duration such as "10s", or "off", got true')
+    return parse_interval(v)
+
+
 def _str(*checks: Check) -> Scalar:
     return Scalar(str, checks)
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import tomli_w
 
-from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind, as_plain
+from gaia_runner.config.model import AppConfig, GaiaConfig, ServerKind, WorkerClass, as_plain
 from gaia_runner.config.settings import WEB_ONLY_KEYS
+
+WSGI_WORKERS = (WorkerClass.SYNC, WorkerClass.GTHREAD)
 
 MASK = "***"
 
@@ -44,6 +46,11 @@ def _app(app: AppConfig) -> dict[str, Any]:
     if app.server is ServerKind.UVICORN:
         data.pop("worker_class", None)
         data.pop("threads", None)
+    if not app.metrics:  # the watchdog runs in the request middleware
+        for key in ("slow_request", "slow_request_action", "blocked_loop"):
+            data.pop(key, None)
+    elif app.server is ServerKind.GUNICORN and app.worker_class in WSGI_WORKERS:
+        data.pop("blocked_loop", None)  # no event loop
     return data
 
 

@@ -124,6 +124,9 @@ APP_SPECS: Mapping[str, Spec] = {
     "gunicorn": raw.ServerOptions,
     "uvicorn": raw.ServerOptions,
     "metrics": Scalar(bool),
+    "slow_request": raw.duration_or_off,
+    "slow_request_action": one_of("log", "cancel"),
+    "blocked_loop": raw.duration_or_off,
 }
 
 

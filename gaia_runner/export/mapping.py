@@ -227,6 +227,11 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
             f"not mapped: {app.name}: recycling one worker over its memory limit without "
             "downtime has no equivalent; a container over its limit is OOM-killed and restarted"
         )
+    if not app.is_command and app.metrics and app.slow_request_action == "cancel":
+        notes.append(
+            f'not mapped: {app.name}: slow_request_action = "cancel" is gaia\'s middleware; '
+            "the server alone lets a slow request run on (no 504, no stack in the log)"
+        )
     if app.max_start_failures != 5 or app.backoff != Backoff():
         notes.append(
             f"not mapped: {app.name}: backoff and max_start_failures are the orchestrator's own "

@@ -50,13 +50,27 @@ def _request_metrics(requests: Mapping[str, AppRequests]) -> Iterator[Metric]:
         "Time from the request reaching the app to its response being sent.",
         labels=["app"],
     )
+    slow = CounterMetricFamily(
+        "gaia_slow_requests",
+        "Requests still in flight after slow_request (each has its stack in the app's log).",
+        labels=["app"],
+    )
+    blocked = CounterMetricFamily(
+        "gaia_blocked_loops",
+        "Stretches in which a worker's event loop did not run for blocked_loop or longer.",
+        labels=["app"],
+    )
     for app, stats in sorted(requests.items()):
+        slow.add_metric([app], stats.slow)
+        blocked.add_metric([app], stats.blocked)
         for code, n in sorted(stats.codes.items()):
             total.add_metric([app, str(code) if code != OTHER_CODE else "other"], n)
         buckets = [(_le(le), float(n)) for le, n in stats.cumulative_buckets()]
         duration.add_metric([app], buckets, sum_value=stats.seconds)
     yield total
     yield duration
+    yield slow
+    yield blocked
 
 
 def _app_metrics(snapshot: Snapshot) -> Iterator[Metric]:

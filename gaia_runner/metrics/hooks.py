@@ -8,25 +8,38 @@ exactly as it would without gaia, and its error handling is untouched.
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
 from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
-from gaia_runner.metrics.recorder import flush, process_recorder
+from gaia_runner.metrics.recorder import Recorder, flush, process_recorder, process_sender
+from gaia_runner.metrics.watchdog import Watchdog, settings_from_env
 
 __all__ = ["flush", "wrap_gunicorn_worker", "wrap_uvicorn_server"]
+
+
+def process_watchdog(recorder: Recorder) -> Watchdog | None:
+    """This worker's slow-request watchdog (its thread starts with the first request), or
+    None when gaia asked for none."""
+    settings = settings_from_env(os.environ)
+    sender = process_sender()
+    if settings is None or sender is None:
+        return None
+    return Watchdog(settings, sender.send_record, recorder.count_slow, recorder.count_blocked)
 
 
 def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
     recorder = process_recorder()
     if recorder is None:
         return
+    watchdog = process_watchdog(recorder)
     if hasattr(worker, "asgi"):  # gunicorn's own ASGI worker keeps the app here
-        worker.asgi = ASGIMetrics(worker.asgi, recorder)
+        worker.asgi = ASGIMetrics(worker.asgi, recorder, watchdog)
     elif interface == "wsgi":
-        worker.wsgi = WSGIMetrics(worker.wsgi, recorder)
+        worker.wsgi = WSGIMetrics(worker.wsgi, recorder, watchdog)
     else:
-        worker.wsgi = ASGIMetrics(worker.wsgi, recorder)
+        worker.wsgi = ASGIMetrics(worker.wsgi, recorder, watchdog)
         _flush_after_uvicorn_shutdown()
 
 
@@ -37,10 +50,11 @@ def wrap_uvicorn_server(config: Any) -> None:
     if recorder is None:
         return
     load = config.load
+    watchdog = process_watchdog(recorder)
 
     def load_and_wrap() -> None:
         load()
-        config.loaded_app = ASGIMetrics(config.loaded_app, recorder)
+        config.loaded_app = ASGIMetrics(config.loaded_app, recorder, watchdog)
 
     config.load = load_and_wrap
     _flush_after_uvicorn_shutdown()

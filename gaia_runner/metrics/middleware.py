@@ -1,7 +1,8 @@
 """The middlewares gaia wraps around an app: time every HTTP request, count it by status code.
 
-They change nothing the app or the client sees: every message and header passes through as
-is, and an exception propagates unchanged (it is counted as a 500, which is what the server
+They change nothing the app or the client sees (but for slow_request_action = "cancel", see
+watchdog.py): every message and header passes through as is, and an exception propagates
+unchanged (it is counted as a 500, which is what the server
 answers, or the failure it is if the response had already started). WebSocket and lifespan
 scopes are not requests and are not counted; neither are gaia's own probes. A streaming
 response counts when it finishes, with its whole duration.
@@ -9,9 +10,12 @@ response counts when it finishes, with its whole duration.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any, Protocol, cast
+
+from gaia_runner.metrics.watchdog import InFlight, Watchdog
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,6 +28,7 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 PROBE_AGENT = "gaia-probe"  # the User-Agent of gaia's readiness and health probes
 _PROBE_AGENT_BYTES = PROBE_AGENT.encode()
 SERVER_ERROR = 500
+GATEWAY_TIMEOUT = 504
 
 
 class Record(Protocol):
@@ -38,9 +43,10 @@ def _is_probe(headers: Iterable[tuple[bytes, bytes]]) -> bool:
 
 
 class ASGIMetrics:
-    def __init__(self, app: ASGIApp, recorder: Record) -> None:
+    def __init__(self, app: ASGIApp, recorder: Record, watchdog: Watchdog | None = None) -> None:
         self.app = app
         self.recorder = recorder
+        self.watchdog = watchdog
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _is_probe(scope.get("headers", ())):
@@ -48,20 +54,55 @@ class ASGIMetrics:
             return
         started = time.perf_counter()
         status = 0
+        watched = self.watchdog.begin_asgi(scope) if self.watchdog is not None else None
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                if watched is not None:
+                    watched.response_started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
+        except asyncio.CancelledError:
+            if watched is None or not watched.cancelled:
+                raise  # the server's own cancel (a shutdown): not a request that finished
+            await self._timed_out(watched, send, status)
+            self.recorder.record(GATEWAY_TIMEOUT, time.perf_counter() - started)
+            return
         except Exception:
             self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
             raise
+        finally:
+            if watched is not None:
+                self.watchdog.end(watched)  # type: ignore[union-attr]
         # An app that returns without answering gets a 500 from every server.
         self.recorder.record(status or SERVER_ERROR, time.perf_counter() - started)
+
+    @staticmethod
+    async def _timed_out(watched: InFlight, send: Send, status: int) -> None:
+        """slow_request_action = "cancel" cancelled the app: a 504 if nothing was sent yet;
+        a response already under way is left incomplete, which makes the server close the
+        connection (the client sees a cut response, not a complete wrong one)."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # this cancel was ours, and it is handled
+        if status:
+            return
+        body = b"Gateway Timeout: the request took longer than slow_request\n"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": GATEWAY_TIMEOUT,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 class _Body:
@@ -90,21 +131,26 @@ class _Body:
 
 
 class WSGIMetrics:
-    def __init__(self, app: WSGIApp, recorder: Record) -> None:
+    def __init__(self, app: WSGIApp, recorder: Record, watchdog: Watchdog | None = None) -> None:
         self.app = app
         self.recorder = recorder
+        self.watchdog = watchdog
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_USER_AGENT") == PROBE_AGENT:
             return self.app(environ, start_response)
         started = time.perf_counter()
         status = [0]
+        watchdog = self.watchdog
+        watched = watchdog.begin_wsgi(environ) if watchdog is not None else None
 
         def start_and_note(*args: Any, **kwargs: Any) -> Any:
             status[0] = int(str(args[0])[:3])
             return start_response(*args, **kwargs)
 
         def done(failed: bool) -> None:
+            if watched is not None:
+                watchdog.end(watched)  # type: ignore[union-attr]
             code = SERVER_ERROR if failed or not status[0] else status[0]
             self.recorder.record(code, time.perf_counter() - started)
 

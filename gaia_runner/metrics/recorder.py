@@ -10,6 +10,7 @@ once, in the app's log.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import os
 import select
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gaia_runner.metrics.wire import CHANNEL_ENV, Batch, bucket_index, encode
+from gaia_runner.metrics.wire import CHANNEL_ENV, Batch, bucket_index, encode, encode_record
 
 INTERVAL_ENV = "GAIA_METRICS_INTERVAL"
 DEFAULT_INTERVAL = 0.5
@@ -43,9 +44,17 @@ class Recorder:
             pending.buckets[index] = pending.buckets.get(index, 0) + 1
             pending.seconds += seconds
 
+    def count_slow(self) -> None:
+        with self._lock:
+            self._pending.slow += 1
+
+    def count_blocked(self) -> None:
+        with self._lock:
+            self._pending.blocked += 1
+
     def take(self) -> Batch | None:
         with self._lock:
-            if not self._pending.codes:
+            if self._pending.empty():
                 return None
             batch, self._pending = self._pending, Batch(self.app)
         return batch
@@ -132,6 +141,14 @@ class Sender:
                     self.recorder.put_back(batch)
                     return
 
+    def send_record(self, lines: list[str]) -> None:
+        """Now, not with the next batch: a worker about to be killed has still said it.
+        A record gaia cannot take now is dropped (it was counted)."""
+        if self._lost:
+            return
+        with contextlib.suppress(OSError):
+            self._sock.send(encode_record(lines), socket.MSG_DONTWAIT)
+
 
 def open_channel() -> socket.socket | None:
     """This process's own copy of the inherited channel (a dup: a forked child's copy
@@ -187,6 +204,12 @@ def process_recorder() -> Recorder | None:
             sender.start()
             _active = _Active(os.getpid(), recorder, sender)
         return _active.recorder
+
+
+def process_sender() -> Sender | None:
+    """This process's sender, after process_recorder() started it."""
+    active = _active
+    return active.sender if active is not None and active.pid == os.getpid() else None
 
 
 def flush() -> None:

@@ -7,19 +7,35 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.metrics.channels import Channels
 from gaia_runner.metrics.store import RequestStore
-from gaia_runner.metrics.wire import CHANNEL_ENV, decode
+from gaia_runner.metrics.wire import CHANNEL_ENV, RECORD_TAG, decode, decode_record
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
 HTTP_READ_TIMEOUT = 5.0
+# Slow-request and blocked-loop records written per app per minute, whatever the number of
+# workers each limiting its own (watchdog.py); the rest are counted, not written.
+RECORDS_PER_MINUTE = 20
+
+
+class Log(Protocol):
+    def write_lines(self, source: str, lines: Sequence[str]) -> None: ...
+
+
+class Logged(Protocol):
+    """A running app (its supervisor): where its records go."""
+
+    @property
+    def log(self) -> Log: ...
+
+
 MAX_REQUEST_HEAD = 16 * 1024
 
 
@@ -37,8 +53,11 @@ class MetricsService:
         endpoint: Bind | None,
         snapshot: Callable[[], Snapshot],
         clock: Callable[[], float] = time.monotonic,
+        running: Mapping[str, Logged] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.running = running if running is not None else {}
+        self._record_times: dict[str, list[float]] = {}
         self.store = RequestStore()
         self.clock = clock
         self.channels = Channels(self._received)
@@ -52,10 +71,26 @@ class MetricsService:
         return {CHANNEL_ENV: str(self.channels.workers_fd(app))}
 
     def _received(self, app: str, data: bytes) -> None:
+        lines = decode_record(data)
+        if lines is not None:
+            self._record(app, lines)
+            return
         batch = decode(data)
         if batch is not None:  # malformed datagrams are dropped: they cannot be answered
             batch.app = app  # the channel says whose counts these are, not the datagram
             self.store.add(batch, self.clock())
+
+    def _record(self, app: str, lines: list[str]) -> None:
+        now = self.clock()
+        times = [t for t in self._record_times.get(app, []) if now - t < 60.0]
+        log = self.running[app].log if app in self.running else None
+        if len(times) >= RECORDS_PER_MINUTE or log is None or not lines:
+            self._record_times[app] = times
+            return
+        times.append(now)
+        self._record_times[app] = times
+        # One write to the app's log: records from several workers never interleave.
+        log.write_lines(RECORD_TAG, lines)
 
     async def start(self) -> None:
         if self.endpoint is not None:
@@ -84,6 +119,7 @@ class MetricsService:
             latency_p50=stats.p50,
             latency_p99=stats.p99,
             errors_5xx_share=stats.errors_5xx_share,
+            slow_requests=self.store.slow(app.name),
         )
 
     def exposition(self) -> bytes:

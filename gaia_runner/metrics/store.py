@@ -50,6 +50,8 @@ class AppRequests:
     codes: dict[int, int] = field(default_factory=dict)
     buckets: list[int] = field(default_factory=lambda: [0] * N_BUCKETS)
     seconds: float = 0.0
+    slow: int = 0  # requests past slow_request
+    blocked: int = 0  # event loop stretches past blocked_loop
     first_seen: float | None = None
     recent: deque[tuple[float, Batch]] = field(default_factory=deque)
 
@@ -67,6 +69,8 @@ class AppRequests:
         for index, n in batch.buckets.items():
             self.buckets[index] += n
         self.seconds += batch.seconds
+        self.slow += batch.slow
+        self.blocked += batch.blocked
         self.recent.append((now, batch))
         self._forget(now)
 
@@ -122,6 +126,11 @@ class RequestStore:
     def add_all(self, batches: Iterable[Batch], now: float) -> None:
         for batch in batches:
             self.add(batch, now)
+
+    def slow(self, app: str) -> tuple[int, int]:
+        """(slow requests, blocked loop stretches) since gaia started."""
+        requests = self.apps.get(app)
+        return (requests.slow, requests.blocked) if requests is not None else (0, 0)
 
     def window(self, app: str, now: float) -> WindowStats:
         requests = self.apps.get(app)

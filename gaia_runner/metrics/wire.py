@@ -59,6 +59,8 @@ class Batch:
     codes: dict[int, int] = field(default_factory=dict)
     buckets: dict[int, int] = field(default_factory=dict)  # bucket index -> count
     seconds: float = 0.0  # sum of durations
+    slow: int = 0  # requests that went past slow_request (counted while still in flight)
+    blocked: int = 0  # stretches in which the event loop was held past blocked_loop
 
     @property
     def count(self) -> int:
@@ -70,6 +72,11 @@ class Batch:
         for index, n in other.buckets.items():
             self.buckets[index] = self.buckets.get(index, 0) + n
         self.seconds += other.seconds
+        self.slow += other.slow
+        self.blocked += other.blocked
+
+    def empty(self) -> bool:
+        return not self.codes and not self.slow and not self.blocked
 
 
 def encode(batch: Batch) -> bytes:
@@ -80,8 +87,40 @@ def encode(batch: Batch) -> bytes:
         "c": {str(code): n for code, n in batch.codes.items()},
         "b": sorted(batch.buckets.items()),
         "s": batch.seconds,
+        "sl": batch.slow,
+        "lb": batch.blocked,
     }
     return json.dumps(message, separators=(",", ":")).encode()
+
+
+# The source a record's lines carry in the app's log (`[slow] ...`): `gaia logs --slow`.
+RECORD_TAG = "slow"
+MAX_RECORD_LINES = 400
+MAX_RECORD_LINE = 1000
+
+
+def encode_record(lines: list[str]) -> bytes:
+    """A slow-request or blocked-loop record: one datagram, so gaia writes it whole."""
+    shown = [line[:MAX_RECORD_LINE] for line in lines[:MAX_RECORD_LINES]]
+    data = json.dumps({"v": VERSION, "r": shown}, separators=(",", ":")).encode()
+    while len(data) > MAX_DATAGRAM and len(shown) > 1:
+        shown = [*shown[: len(shown) // 2], "  ... (cut)"]
+        data = json.dumps({"v": VERSION, "r": shown}, separators=(",", ":")).encode()
+    return data
+
+
+def decode_record(data: bytes) -> list[str] | None:
+    """The record's lines, or None when the datagram is not a record."""
+    if len(data) > MAX_DATAGRAM or not data.startswith(b'{"v":1,"r":'):
+        return None
+    try:
+        lines = json.loads(data)["r"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        return None
+    # Each line of the record is one line of the log: no line breaks inside.
+    return [" ".join(line.splitlines())[:MAX_RECORD_LINE] for line in lines[:MAX_RECORD_LINES]]
 
 
 def _count(value: object) -> int:
@@ -106,6 +145,7 @@ def decode(data: bytes) -> Batch | None:
         if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
             return None
         batch = Batch(app, seconds=float(seconds))
+        batch.slow, batch.blocked = _count(message.get("sl", 0)), _count(message.get("lb", 0))
         for code, n in codes.items():
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 return None

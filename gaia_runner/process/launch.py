@@ -21,6 +21,7 @@ from pathlib import Path
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
+from gaia_runner.metrics.watchdog import ACTION_ENV, BLOCKED_ENV, SLOW_ENV
 from gaia_runner.metrics.wire import CHANNEL_ENV as METRICS_FD_ENV
 from gaia_runner.process.child import SpawnError
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
@@ -116,7 +117,22 @@ def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]
         env[METRICS_FD_ENV] = base[METRICS_FD_ENV]
     if app.command is not None or not app.metrics:
         env.pop(METRICS_FD_ENV, None)  # measurement off: the app is not wrapped at all
+    else:
+        env.update(watchdog_env(app))
     return env
+
+
+def watchdog_env(app: AppConfig) -> dict[str, str]:
+    """What the middleware's slow-request watchdog reads in each worker (watchdog.py)."""
+    asyncio_worker = app.server is ServerKind.UVICORN or app.worker_class in (
+        WorkerClass.UVICORN,
+        WorkerClass.ASGI,
+    )
+    return {
+        SLOW_ENV: repr(app.slow_request),
+        ACTION_ENV: app.slow_request_action,
+        BLOCKED_ENV: repr(app.blocked_loop if asyncio_worker else 0.0),
+    }
 
 
 def _measured(env: Mapping[str, str]) -> bool:

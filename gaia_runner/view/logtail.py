@@ -73,11 +73,18 @@ def _read_lines(path: Path) -> list[str]:
         return []
 
 
-def recent(log_dir: Path, app: str, count: int, since: datetime | None) -> list[Entry]:
-    """The app's last `count` entries (newer than `since`), from the rotated files too
-    when the current one is short."""
+def tagged(entry: Entry, tag: str | None) -> bool:
+    """Whether gaia wrote the line with this source tag (`[slow] ...`); any line for None."""
+    return tag is None or entry.text.startswith(f"[{tag}] ")
+
+
+def recent(
+    log_dir: Path, app: str, count: int, since: datetime | None, tag: str | None = None
+) -> list[Entry]:
+    """The app's last `count` entries (newer than `since`, with `tag`), from the rotated
+    files too when the current one is short."""
     path = log_dir / f"{app}.log"
-    found: list[Entry] = _entries(app, _read_lines(path))
+    found: list[Entry] = [e for e in _entries(app, _read_lines(path)) if tagged(e, tag)]
     n = 1
     while True:
         oldest = found[0].when if found else None
@@ -85,15 +92,17 @@ def recent(log_dir: Path, app: str, count: int, since: datetime | None) -> list[
         older = path.with_name(f"{path.name}.{n}")
         if enough or not older.exists():
             break
-        found = _entries(app, _read_lines(older)) + found
+        found = [e for e in _entries(app, _read_lines(older)) if tagged(e, tag)] + found
         n += 1
     if since is not None:
         found = [e for e in found if e.when >= since]
     return found[-count:] if count else []
 
 
-def merged(log_dir: Path, apps: Sequence[str], count: int, since: datetime | None) -> list[Entry]:
-    every = [e for app in apps for e in recent(log_dir, app, count, since)]
+def merged(
+    log_dir: Path, apps: Sequence[str], count: int, since: datetime | None, tag: str | None = None
+) -> list[Entry]:
+    every = [e for app in apps for e in recent(log_dir, app, count, since, tag)]
     every.sort(key=lambda e: e.when)  # stable: one app's lines keep their order
     return every[-count:] if count else []
 

@@ -43,6 +43,9 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
         "last_rejected_replace": app.rejected,
         "last_lines": list(app.last_lines),
         "unwritten_lines": app.unwritten_lines,
+        # None when the app is not measured (a command, or metrics = false).
+        "slow_requests": None if app.slow_requests is None else app.slow_requests[0],
+        "blocked_loops": None if app.slow_requests is None else app.slow_requests[1],
     }
 
 

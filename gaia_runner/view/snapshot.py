@@ -40,6 +40,8 @@ class AppSnapshot:
     errors_5xx_share: float | None = None  # 0..1 of the requests
     cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down
     restart_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), sorted by reason
+    # (slow requests, blocked event loop stretches) since gaia started; None: not measured.
+    slow_requests: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

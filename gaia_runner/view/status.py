@@ -127,6 +127,16 @@ def _errors(app: AppSnapshot) -> str:
     return "0%" if share == 0 else f"{share * 100:.1f}%"
 
 
+def _slow(app: AppSnapshot) -> str | Text:
+    """Slow requests (and blocked loop stretches, after a slash) since gaia started;
+    yellow when there are any: their stacks are in the app's log (`gaia logs --slow`)."""
+    if app.slow_requests is None:
+        return MISSING
+    slow, blocked = app.slow_requests
+    text = f"{slow}/{blocked}" if blocked else str(slow)
+    return Text(text, style="yellow") if slow or blocked else text
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -155,6 +165,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("p50", lambda app: _latency(app.latency_p50), "right"),
     Column("p99", lambda app: _latency(app.latency_p99), "right"),
     Column("5xx", _errors, "right"),
+    Column("slow", _slow, "right"),
     Column("memory", _memory),
     Column("cpu", _cpu, "right"),
     Column("restarts", _restarts),
@@ -168,6 +179,7 @@ SHORT_URL = Column("url", _short_url)
 # always remain (tested); only a narrower terminal loses those too. App and state are
 # never dropped.
 SHRINK_STEPS = (
+    "slow",
     "p50",
     "5xx",
     "p99",
@@ -183,7 +195,7 @@ SHRINK_STEPS = (
     "memory",
 )
 
-REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx")
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "slow")
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:

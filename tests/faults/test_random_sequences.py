@@ -207,6 +207,7 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
             elif action == "stall":  # nobody reads gaia's stdout while an edit applies
                 with g.stalled():
                     state["web_workers"] = 1 if state["web_workers"] == 2 else 2
+                    scaled.clear()  # the file's workers changed: an operator's scale ends
                     g.write_config(_config(ports, **state))
                     wait_until(
                         lambda: _web_settled(state_dir, state["web_workers"]),

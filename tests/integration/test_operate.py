@@ -226,11 +226,15 @@ def test_up_detached_returns_with_the_table_and_down_leaves_nothing(tmp_path: Pa
     config = tmp_path / "gaia.toml"
     config.write_text(
         f'[apps.web]\napp = "hello:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{port}"\n'
+        "workers = 2\n"
     )
     try:
-        up = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, env=FAST_TIMINGS, timeout=60)
+        # The default sampling interval: the table must not be printed before the first sample.
+        slow = {**FAST_TIMINGS, "GAIA_SAMPLE_INTERVAL": "1"}
+        up = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, env=slow, timeout=60)
         assert up.returncode == 0, up.stderr
-        assert re.search(r"web\s+uvicorn\s+running", up.stdout), up.stdout
+        # A true row: the workers counted and the memory measured (it said 0/2 and -).
+        assert re.search(r"web\s+running\s+2/2\s.*\s\d+(\.\d)?MiB\s", up.stdout), up.stdout
         assert "gaia runs in the background" in up.stdout
         assert http_get(port)[0] == 200  # returned only once serving
         again = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, timeout=30)

@@ -231,9 +231,10 @@ class Runner:
         return self.metrics.annotate(snap, sup.app) if sup is not None else snap
 
     def snapshot(self) -> Snapshot:
-        names = [*self.supervisors, *(n for n in self.stopped if n not in self.supervisors)]
+        # Config order: a stopped and started app must not move to the end.
+        names = [n for n in self.config.apps if n in self.supervisors or n in self.stopped]
         return Snapshot(
-            apps=tuple(self._measured(n) for n in names if n in self.config.apps),
+            apps=tuple(self._measured(n) for n in names),
             config_path=str(self.config.source),
             config_error=self.config_error,
             config_pending=self.on_disk.pending,

@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from gaia_runner.metrics.store import WINDOW
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 SCHEMA = 1
+
+
+def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
+    """What the table's request columns show; null for an app that is not measured."""
+    if app.requests_per_second is None:
+        return None
+    return {
+        "per_second": app.requests_per_second,
+        "p50_seconds": app.latency_p50,
+        "p99_seconds": app.latency_p99,
+        "errors_5xx_share": app.errors_5xx_share,
+        "window_seconds": WINDOW,
+    }
 
 
 def app_document(app: AppSnapshot) -> dict[str, Any]:
@@ -43,6 +57,7 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
         "last_rejected_replace": app.rejected,
         "last_lines": list(app.last_lines),
         "unwritten_lines": app.unwritten_lines,
+        "requests": requests_document(app),
     }
 
 

@@ -12,7 +12,6 @@ import os
 import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -23,6 +22,7 @@ from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import control_path, serve
+from gaia_runner.dev_saves import CodeSaves
 from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
@@ -402,12 +402,8 @@ class Runner:
     # -- dev mode ------------------------------------------------------------------------
 
     async def _watch_code(self) -> None:
-        def changed(names: list[str], paths: set[Path]) -> None:
-            shown = ", ".join(sorted(p.name for p in paths)[:3])
-            self.display.event(f"{GAIA}: code changed ({shown})")
-            for name in names:
-                self._events.put_nowait(f"code:{name}")
-
+        reload = functools.partial(self._events.put_nowait)
+        changed = CodeSaves(self.display.event, lambda n: reload(f"code:{n}"), self.supervisors.get)
         cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
         ignored = [self.config.gaia.state_dir]
         await watch_app_sources(cwds, ignored, self._stop_watching, changed)
@@ -416,5 +412,5 @@ class Runner:
         sup = self.supervisors.get(name)
         if sup is None:
             return
-        with contextlib.suppress(KeyError):
-            sup.send(Replace(sup.app, self.listeners_for(sup.app), reason="code change"))
+        with contextlib.suppress(KeyError):  # skip_prestart: see dev_saves.py
+            sup.send(Replace(sup.app, self.listeners_for(sup.app), "code change", True))

@@ -4,6 +4,8 @@ counters that survive a killed worker and a replace, and /metrics while an app i
 from __future__ import annotations
 
 import contextlib
+import gzip
+import http.client
 import os
 import re
 import signal
@@ -250,3 +252,33 @@ def test_a_taken_metrics_address_starts_nothing(gaia) -> None:
         """)
         assert g.wait(20) == 2
         assert f"cannot serve metrics on 127.0.0.1:{port}" in g.output()
+
+
+@pytest.mark.timeout(60)
+def test_openmetrics_and_gzip_when_asked_and_sub_millisecond_buckets(gaia) -> None:
+    metrics, web = free_port(), free_port()
+    app = f'app = "metrics_app:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{web}"'
+    g = gaia(f'[gaia]\nmetrics = "127.0.0.1:{metrics}"\n[apps.web]\n{app}\n')
+    g.wait_for(r"web: starting -> running", timeout=30)
+    assert send(web, ["/"] * 5) == [200] * 5
+    wait_until(lambda: total(metrics, "web") == 5, 10, "5 requests counted")
+    # Plain text unless asked: what every scraper understands.
+    plain = scrape(metrics)
+    assert value(plain, "gaia_request_duration_seconds_bucket", app="web", le="0.0005") is not None
+    assert value(plain, "gaia_request_duration_seconds_bucket", app="web", le="60.0") == 5
+    # Prometheus' own Accept: OpenMetrics, gzipped.
+    conn = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
+    try:
+        accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+        conn.request("GET", "/metrics", headers={"Accept": accept, "Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type", "").startswith("application/openmetrics-text")
+    assert response.getheader("Content-Encoding") == "gzip"
+    text = gzip.decompress(body).decode()
+    assert text.rstrip().endswith("# EOF")
+    assert 'gaia_requests_total{app="web",code="200"} 5.0' in text
+    assert g.stop() == 0

@@ -12,6 +12,7 @@ import os
 import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import psutil
@@ -25,6 +26,7 @@ from gaia_runner.control import control_path, serve
 from gaia_runner.dev_saves import CodeSaves
 from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.plan import Action, AppPlan, plan_reload
+from gaia_runner.process.accept_queue import total_queue
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
@@ -227,8 +229,10 @@ class Runner:
 
     def _measured(self, name: str) -> AppSnapshot:
         snap = operations.app_snapshot(self, name)
-        sup = self.supervisors.get(name)
-        return self.metrics.annotate(snap, sup.app) if sup is not None else snap
+        if (sup := self.supervisors.get(name)) is None:
+            return snap
+        queued = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
+        return self.metrics.annotate(replace(snap, accept_queue=queued), sup.app)
 
     def snapshot(self) -> Snapshot:
         # Config order: a stopped and started app must not move to the end.

@@ -73,6 +73,7 @@ def fingerprint(snapshot: Snapshot) -> Hashable:
                 latency_p50=None,
                 latency_p99=None,
                 errors_5xx_share=None,
+                accept_queue=None,
                 cpu_seconds_total=0.0,
             ),
             tuple(str(column.cell(app)) for column in COLUMNS),

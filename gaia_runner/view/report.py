@@ -58,6 +58,7 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
         "last_lines": list(app.last_lines),
         "unwritten_lines": app.unwritten_lines,
         "requests": requests_document(app),
+        "accept_queue": app.accept_queue,
     }
 
 

@@ -160,6 +160,12 @@ def _errors(app: AppSnapshot) -> Text:
     return Text("0%" if share == 0 else f"{share * 100:.1f}%", _errors_style(app))
 
 
+def _queue(app: AppSnapshot) -> Text:
+    if app.accept_queue is None:
+        return Text(MISSING)
+    return Text(str(app.accept_queue), "yellow" if app.accept_queue else "")
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -189,6 +195,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("req/s", _rate, "right"),
     Column("5xx", _errors, "right"),
     Column("p99", lambda app: _latency(app.latency_p99), "right"),
+    # The wait before a worker takes the connection, which latency measured in the app omits.
+    Column("queue", _queue, "right"),
     Column("p50", lambda app: _latency(app.latency_p50), "right"),
     Column("memory", _memory),
     Column("cpu", _cpu, "right"),
@@ -214,6 +222,7 @@ SHRINK_STEPS = (
     "url",
     "uptime",
     "p50",
+    "queue",
     "restarts:short",
     "cpu",
     "restarts",
@@ -224,7 +233,7 @@ SHRINK_STEPS = (
     "5xx",
 )
 
-REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx")
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue")
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
@@ -264,6 +273,8 @@ class StatusTable:
         if all(app.requests_per_second is None for app in self.apps):
             # Nothing measured (only commands, or metrics = false): no columns of dashes.
             columns = tuple(c for c in columns if c.header not in REQUEST_COLUMNS)
+        if all(app.accept_queue is None for app in self.apps):
+            columns = tuple(c for c in columns if c.header != "queue")
         for step in SHRINK_STEPS:
             if self._natural_width(console, options, columns) <= options.max_width:
                 break

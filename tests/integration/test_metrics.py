@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.client
+import json
 import os
 import re
 import signal
@@ -281,4 +282,27 @@ def test_openmetrics_and_gzip_when_asked_and_sub_millisecond_buckets(gaia) -> No
     text = gzip.decompress(body).decode()
     assert text.rstrip().endswith("# EOF")
     assert 'gaia_requests_total{app="web",code="200"} 5.0' in text
+    assert g.stop() == 0
+
+
+@pytest.mark.timeout(90)
+def test_the_accept_queue_of_a_saturated_sync_worker_is_in_the_status(gaia) -> None:
+    """Latency measured inside the app stays at 200 ms; the clients' wait is in the queue."""
+    web = free_port()
+    app = f'app = "metrics_app:application"\nworker_class = "sync"\nbind = "127.0.0.1:{web}"'
+    g = gaia(f"[apps.web]\n{app}\nworkers = 1\n")
+    g.wait_for(r"web: starting -> running", timeout=30)
+    config = str(g.config_path)
+
+    def queued() -> int:
+        done = run_cli("status", "--json", "-c", config, cwd=g.workdir)
+        apps = json.loads(done.stdout)["apps"] if done.returncode == 0 else []
+        return int(apps[0]["accept_queue"] or 0) if apps else 0
+
+    assert queued() == 0
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = pool.map(lambda _: try_get(web, "/sleep", timeout=30), range(20))
+        wait_until(lambda: queued() >= 3, 20, "connections waiting in the accept queue")
+        assert all(answer is not None and answer[0] == 200 for answer in answers)
+    wait_until(lambda: queued() == 0, 20, "the queue drained")
     assert g.stop() == 0

@@ -26,6 +26,7 @@ def test_the_request_columns_are_in_the_document() -> None:
         "window_seconds": 10.0,
     }
     assert worker["requests"] is None  # not measured: no request columns either
+    assert web["accept_queue"] is None and worker["accept_queue"] is None
 
 
 def test_apps_keep_the_snapshot_order() -> None:

@@ -98,3 +98,12 @@ def test_no_request_columns_when_nothing_is_measured() -> None:
     command = AppSnapshot(name="worker", server="command", state=AppState.RUNNING)
     text = render(Snapshot(apps=(command,)), width=200)
     assert "req/s" not in text and "p99" not in text
+
+
+def test_the_accept_queue_is_shown_beside_latency() -> None:
+    """A saturated sync worker answers fast while clients wait in the kernel's queue."""
+    queued = dataclasses.replace(WEB, accept_queue=12)
+    header = render(Snapshot(apps=(queued,)), width=160).splitlines()[0].split()
+    assert header[5:8] == ["p99", "queue", "p50"]
+    assert "yellow" in styled(Snapshot(apps=(queued,)), "12")
+    assert "queue" not in render(Snapshot(apps=(WEB,)), width=160)  # not known: no column

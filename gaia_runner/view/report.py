@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gaia_runner.metrics.store import WINDOW
+from gaia_runner.metrics.store import RATE_WINDOW, WINDOW
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 SCHEMA = 1
@@ -22,6 +22,7 @@ def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
         "p99_seconds": app.latency_p99,
         "errors_5xx_share": app.errors_5xx_share,
         "window_seconds": WINDOW,
+        "rate_window_seconds": RATE_WINDOW,
     }
 
 

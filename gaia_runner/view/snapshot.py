@@ -33,7 +33,8 @@ class AppSnapshot:
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
-    # Requests over the last 10 s (gaia_runner/metrics); None when the app is not measured.
+    # Requests per second over the last 2 s, latency and 5xx over 10 s (metrics/store.py);
+    # None when the app is not measured.
     requests_per_second: float | None = None
     latency_p50: float | None = None  # seconds; None also when there were no requests
     latency_p99: float | None = None

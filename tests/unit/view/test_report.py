@@ -24,6 +24,7 @@ def test_the_request_columns_are_in_the_document() -> None:
         "p99_seconds": 0.25,
         "errors_5xx_share": 0.015,
         "window_seconds": 10.0,
+        "rate_window_seconds": 2.0,
     }
     assert worker["requests"] is None  # not measured: no request columns either
     assert web["accept_queue"] is None and worker["accept_queue"] is None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from gaia_runner.metrics import loop_lag
 from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
-from gaia_runner.metrics.recorder import flush, process_recorder
+from gaia_runner.metrics.recorder import Recorder, flush, process_recorder
 
 __all__ = ["flush", "wrap_gunicorn_worker", "wrap_uvicorn_server"]
 
@@ -28,6 +29,7 @@ def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
     else:
         worker.wsgi = ASGIMetrics(worker.wsgi, recorder)
         _flush_after_uvicorn_shutdown()
+        _lag_from_uvicorn_startup(recorder)
 
 
 def wrap_uvicorn_server(config: Any) -> None:
@@ -44,6 +46,7 @@ def wrap_uvicorn_server(config: Any) -> None:
 
     config.load = load_and_wrap
     _flush_after_uvicorn_shutdown()
+    _lag_from_uvicorn_startup(recorder)
 
 
 def _flush_after_uvicorn_shutdown() -> None:
@@ -64,3 +67,19 @@ def _flush_after_uvicorn_shutdown() -> None:
 
     shutdown._gaia_flush = True  # type: ignore[attr-defined]
     Server.shutdown = shutdown  # type: ignore[method-assign]
+
+
+def _lag_from_uvicorn_startup(recorder: Recorder) -> None:
+    """Sample the event-loop lag on the loop uvicorn serves from (metrics/loop_lag.py)."""
+    from uvicorn.server import Server
+
+    if getattr(Server.startup, "_gaia_lag", False):
+        return
+    original = Server.startup
+
+    async def startup(self: Any, sockets: list[socket.socket] | None = None) -> None:
+        await original(self, sockets)
+        loop_lag.start(recorder)
+
+    startup._gaia_lag = True  # type: ignore[attr-defined]
+    Server.startup = startup  # type: ignore[method-assign]

@@ -37,6 +37,10 @@ class Recorder:
             pending.buckets[index] = pending.buckets.get(index, 0) + 1
             pending.seconds += seconds
 
+    def note_lag(self, seconds: float) -> None:
+        with self._lock:
+            self._pending.lag = max(self._pending.lag or 0.0, seconds)
+
     def take(self) -> Batch | None:
         with self._lock:
             if not self._pending.codes:

@@ -86,6 +86,7 @@ class MetricsService:
             latency_p50=stats.p50,
             latency_p99=stats.p99,
             errors_5xx_share=stats.errors_5xx_share,
+            loop_lag=stats.loop_lag,
         )
 
     def exposition(self, accept: str = "", accept_encoding: str = "") -> Encoded:

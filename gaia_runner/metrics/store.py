@@ -30,6 +30,7 @@ class WindowStats:
     p50: float | None  # seconds; None without requests
     p99: float | None
     errors_5xx_share: float | None  # 0..1 of the requests in the window
+    loop_lag: float | None = None  # seconds, the worst in the window; None if not asyncio
 
 
 def quantile(buckets: list[int], q: float) -> float | None:
@@ -93,6 +94,7 @@ class AppRequests:
         self._forget(now)
         buckets = [0] * N_BUCKETS
         count = errors = recent = 0
+        lags = [batch.lag for _, batch in self.recent if batch.lag is not None]
         for seen, batch in self.recent:
             for index, n in batch.buckets.items():
                 buckets[index] += n
@@ -109,6 +111,7 @@ class AppRequests:
             p50=quantile(buckets, 0.5),
             p99=quantile(buckets, 0.99),
             errors_5xx_share=errors / count if count else None,
+            loop_lag=max(lags) if lags else None,
         )
 
 

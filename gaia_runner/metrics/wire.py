@@ -66,6 +66,7 @@ class Batch:
     codes: dict[int, int] = field(default_factory=dict)
     buckets: dict[int, int] = field(default_factory=dict)  # bucket index -> count
     seconds: float = 0.0  # sum of durations
+    lag: float | None = None  # the worst event-loop lag seen (asyncio workers only)
 
     @property
     def count(self) -> int:
@@ -77,6 +78,8 @@ class Batch:
         for index, n in other.buckets.items():
             self.buckets[index] = self.buckets.get(index, 0) + n
         self.seconds += other.seconds
+        if other.lag is not None:
+            self.lag = max(self.lag or 0.0, other.lag)
 
 
 def encode(batch: Batch) -> bytes:
@@ -88,6 +91,8 @@ def encode(batch: Batch) -> bytes:
         "b": sorted(batch.buckets.items()),
         "s": batch.seconds,
     }
+    if batch.lag is not None:
+        message["l"] = batch.lag
     return json.dumps(message, separators=(",", ":")).encode()
 
 
@@ -113,6 +118,10 @@ def decode(data: bytes) -> Batch | None:
         if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
             return None
         batch = Batch(app, seconds=float(seconds))
+        if (lag := message.get("l")) is not None:
+            if not isinstance(lag, int | float) or not math.isfinite(lag) or lag < 0:
+                return None
+            batch.lag = float(lag)
         for code, n in codes.items():
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 return None

@@ -74,6 +74,7 @@ def fingerprint(snapshot: Snapshot) -> Hashable:
                 latency_p99=None,
                 errors_5xx_share=None,
                 accept_queue=None,
+                loop_lag=None,
                 cpu_seconds_total=0.0,
             ),
             tuple(str(column.cell(app)) for column in COLUMNS),

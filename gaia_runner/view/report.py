@@ -23,6 +23,7 @@ def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
         "errors_5xx_share": app.errors_5xx_share,
         "window_seconds": WINDOW,
         "rate_window_seconds": RATE_WINDOW,
+        "loop_lag_seconds": app.loop_lag,
     }
 
 

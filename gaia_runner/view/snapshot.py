@@ -39,6 +39,7 @@ class AppSnapshot:
     latency_p50: float | None = None  # seconds; None also when there were no requests
     latency_p99: float | None = None
     errors_5xx_share: float | None = None  # 0..1 of the requests
+    loop_lag: float | None = None  # seconds: the worst asyncio event-loop lag, 10 s window
     # Connections waiting in the app's listening sockets for a worker to accept them.
     accept_queue: int | None = None
     cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down

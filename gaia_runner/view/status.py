@@ -197,6 +197,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("p99", lambda app: _latency(app.latency_p99), "right"),
     # The wait before a worker takes the connection, which latency measured in the app omits.
     Column("queue", _queue, "right"),
+    # An asyncio worker accepts eagerly: its wait is the event loop's lag, not the queue.
+    Column("lag", lambda app: _latency(app.loop_lag), "right"),
     Column("p50", lambda app: _latency(app.latency_p50), "right"),
     Column("memory", _memory),
     Column("cpu", _cpu, "right"),
@@ -222,6 +224,7 @@ SHRINK_STEPS = (
     "url",
     "uptime",
     "p50",
+    "lag",
     "queue",
     "restarts:short",
     "cpu",
@@ -233,7 +236,7 @@ SHRINK_STEPS = (
     "5xx",
 )
 
-REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue")
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue", "lag")
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
@@ -273,8 +276,9 @@ class StatusTable:
         if all(app.requests_per_second is None for app in self.apps):
             # Nothing measured (only commands, or metrics = false): no columns of dashes.
             columns = tuple(c for c in columns if c.header not in REQUEST_COLUMNS)
-        if all(app.accept_queue is None for app in self.apps):
-            columns = tuple(c for c in columns if c.header != "queue")
+        for header, known in (("queue", "accept_queue"), ("lag", "loop_lag")):
+            if all(getattr(app, known) is None for app in self.apps):
+                columns = tuple(c for c in columns if c.header != header)
         for step in SHRINK_STEPS:
             if self._natural_width(console, options, columns) <= options.max_width:
                 break

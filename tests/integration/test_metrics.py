@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psutil
 import pytest
@@ -285,6 +286,13 @@ def test_openmetrics_and_gzip_when_asked_and_sub_millisecond_buckets(gaia) -> No
     assert g.stop() == 0
 
 
+def first_app_status(g) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The first app's object in `gaia status --json`; empty until gaia answers."""
+    done = run_cli("status", "--json", "-c", str(g.config_path), cwd=g.workdir)
+    apps = json.loads(done.stdout)["apps"] if done.returncode == 0 else []
+    return dict(apps[0]) if apps else {}
+
+
 @pytest.mark.timeout(90)
 def test_the_accept_queue_of_a_saturated_sync_worker_is_in_the_status(gaia) -> None:
     """Latency measured inside the app stays at 200 ms; the clients' wait is in the queue."""
@@ -292,12 +300,9 @@ def test_the_accept_queue_of_a_saturated_sync_worker_is_in_the_status(gaia) -> N
     app = f'app = "metrics_app:application"\nworker_class = "sync"\nbind = "127.0.0.1:{web}"'
     g = gaia(f"[apps.web]\n{app}\nworkers = 1\n")
     g.wait_for(r"web: starting -> running", timeout=30)
-    config = str(g.config_path)
 
     def queued() -> int:
-        done = run_cli("status", "--json", "-c", config, cwd=g.workdir)
-        apps = json.loads(done.stdout)["apps"] if done.returncode == 0 else []
-        return int(apps[0]["accept_queue"] or 0) if apps else 0
+        return int(first_app_status(g).get("accept_queue") or 0)
 
     assert queued() == 0
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -305,4 +310,22 @@ def test_the_accept_queue_of_a_saturated_sync_worker_is_in_the_status(gaia) -> N
         wait_until(lambda: queued() >= 3, 20, "connections waiting in the accept queue")
         assert all(answer is not None and answer[0] == 200 for answer in answers)
     wait_until(lambda: queued() == 0, 20, "the queue drained")
+    assert g.stop() == 0
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_an_asyncio_workers_loop_lag_is_in_the_status(gaia, server: str) -> None:
+    """A handler that blocks the loop for 0.5 s delays every request behind it; the app's
+    own latency of the others does not show it, the lag does."""
+    web = free_port()
+    g = gaia(f'[apps.web]\napp = "hello:app"\nserver = "{server}"\nbind = "127.0.0.1:{web}"\n')
+    g.wait_for(r"web: starting -> running", timeout=30)
+
+    def lag() -> float:
+        requests = first_app_status(g).get("requests") or {}
+        return float(requests.get("loop_lag_seconds") or 0.0)
+
+    assert http_get(web, "/cpu?seconds=0.5")[0] == 200
+    wait_until(lambda: lag() >= 0.3, 20, "the loop's lag in the status")
     assert g.stop() == 0

@@ -25,6 +25,7 @@ def test_the_request_columns_are_in_the_document() -> None:
         "errors_5xx_share": 0.015,
         "window_seconds": 10.0,
         "rate_window_seconds": 2.0,
+        "loop_lag_seconds": None,
     }
     assert worker["requests"] is None  # not measured: no request columns either
     assert web["accept_queue"] is None and worker["accept_queue"] is None

@@ -289,8 +289,8 @@ class StatusTable:
                 hidden.append(step)
         yield make_table(self.apps, columns)
         if hidden:
-            shown = f"{options.max_width} columns: {', '.join(hidden)} hidden"
-            note = f"({shown}; `gaia status` has all)"
+            # Short enough to be read whole at 80 columns with every column named.
+            note = f"(hidden: {', '.join(hidden)}; `gaia status` has all)"
             yield Text(note, style="dim", no_wrap=True, overflow="ellipsis")
 
     def _natural_width(

@@ -124,7 +124,7 @@ def test_80_columns_drop_minor_columns_whole_and_say_so() -> None:
         assert cell in text
     assert "gunicorn" not in text  # dropped, not squeezed into "gun…"
     assert "…" not in text
-    assert "(80 columns: pid, server, url hidden; `gaia status` has all)" in text
+    assert "(hidden: pid, server, url; `gaia status` has all)" in text
 
 
 def test_empty_snapshot_renders() -> None:

@@ -12,7 +12,7 @@ import os
 import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import psutil
@@ -23,10 +23,12 @@ from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import Request, control_path, serve
 from gaia_runner.desired import DesiredState, StartupError
+from gaia_runner.dev_saves import CodeSaves
 from gaia_runner.loop_events import CodeChanged, LoopEvent, ReloadConfig, StopGaia
 from gaia_runner.metrics.service import MetricsError, MetricsService
 from gaia_runner.operations import Operations, app_snapshot
 from gaia_runner.plan import TLS_FILES, Action, AppPlan, plan_reload
+from gaia_runner.process.accept_queue import total_queue
 from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
@@ -211,13 +213,17 @@ class Runner:
     def _measured(self, name: str) -> AppSnapshot:
         sup = self.supervisors.get(name)
         snap = app_snapshot(self.desired, sup, name)
-        return self.metrics.annotate(snap, sup.app) if sup is not None else snap
+        if sup is None:
+            return snap
+        queued = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
+        return self.metrics.annotate(replace(snap, accept_queue=queued), sup.app)
 
     def snapshot(self) -> Snapshot:
         stopped = self.desired.stopped
-        names = [*self.supervisors, *(n for n in stopped if n not in self.supervisors)]
+        # Config order: a stopped and started app must not move to the end.
+        names = [n for n in self.config.apps if n in self.supervisors or n in stopped]
         return Snapshot(
-            apps=tuple(self._measured(n) for n in names if n in self.config.apps),
+            apps=tuple(self._measured(n) for n in names),
             config_path=str(self.config.source),
             config_error=self.config_error,
             config_pending=self.on_disk.pending,
@@ -382,12 +388,11 @@ class Runner:
     # -- dev mode ------------------------------------------------------------------------
 
     async def _watch_code(self) -> None:
-        def changed(names: list[str], paths: set[Path]) -> None:
-            shown = ", ".join(sorted(p.name for p in paths)[:3])
-            self.display.event(f"{GAIA}: code changed ({shown})")
-            for name in names:
-                self._events.put_nowait(CodeChanged(name))
-
+        changed = CodeSaves(
+            self.display.event,
+            lambda n: self._events.put_nowait(CodeChanged(n)),
+            self.supervisors.get,
+        )
         cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
         ignored = [self.config.gaia.state_dir]
         await watch_app_sources(cwds, ignored, self._stop_watching, changed)
@@ -398,5 +403,5 @@ class Runner:
         sup, app = self.supervisors.get(name), self.desired.app(name)
         if sup is None or app is None:
             return
-        with contextlib.suppress(KeyError):
-            sup.send(Replace(app, self.listeners_for(app), reason="code change"))
+        with contextlib.suppress(KeyError):  # skip_prestart: see dev_saves.py
+            sup.send(Replace(app, self.listeners_for(app), "code change", skip_prestart=True))

@@ -37,6 +37,15 @@ IGNORED_DIRS = frozenset(
         ".pytest_cache",
         ".tox",
         ".gaia",
+        # Where apps and their prestart steps write, not where code is edited: Django's
+        # usual STATIC_ROOT / MEDIA_ROOT names, uploads, coverage reports.
+        "staticfiles",
+        "static_root",
+        "collected_static",
+        "media",
+        "mediafiles",
+        "uploads",
+        "htmlcov",
     }
 )
 SOURCE_SUFFIXES = frozenset(

@@ -37,8 +37,21 @@ SETTLED = (AppState.RUNNING, AppState.FAILED, AppState.FATAL)
 DETACHED_STDERR = "gaia.stderr.log"
 
 
+# Once settled, how long the table may wait for every running app's first sample: a row
+# printed before it says RUNNING with 0/2 workers and no memory, which is not true.
+SAMPLE_WAIT = 5.0
+
+
 def _settled(snapshot: Snapshot) -> bool:
     return all(app.state in SETTLED or app.stopped_by_request for app in snapshot.apps)
+
+
+def _sampled(snapshot: Snapshot) -> bool:
+    return all(
+        app.memory_bytes is not None and app.workers_live >= app.workers_desired
+        for app in snapshot.apps
+        if app.state is AppState.RUNNING
+    )
 
 
 def _tail(path: Path, offset: int, lines: int = 20) -> str:
@@ -70,6 +83,7 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
     finally:
         os.close(stderr_fd)
     deadline = time.monotonic() + timeout
+    sample_deadline = float("inf")
     snapshot: Snapshot | None = None
     pids = pid_file(state_dir)
     while time.monotonic() < deadline:
@@ -87,7 +101,9 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
         except (control.ControlError, OSError):
             snapshot = None  # not listening yet
         if snapshot is not None and _settled(snapshot):
-            break
+            sample_deadline = min(sample_deadline, time.monotonic() + SAMPLE_WAIT)
+            if _sampled(snapshot) or time.monotonic() >= sample_deadline:
+                break
         time.sleep(POLL)
     if snapshot is not None:
         print_status(snapshot)

@@ -3,6 +3,7 @@ at the moment of the scrape."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from gaia_runner.metrics.store import OTHER_CODE, AppRequests
@@ -107,3 +109,19 @@ def make_registry(source: Callable[[], Scrape]) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(GaiaCollector(source))
     return registry
+
+
+@dataclass(frozen=True)
+class Encoded:
+    body: bytes
+    content_type: str
+    gzip: bool
+
+
+def encode(registry: CollectorRegistry, accept: str, accept_encoding: str) -> Encoded:
+    """What the scraper asked for: OpenMetrics when its Accept names it (Prometheus does),
+    else the text format; gzipped when its Accept-Encoding allows."""
+    encoder, content_type = choose_encoder(accept)
+    body = encoder(registry)
+    zipped = gzip_accepted(accept_encoding)
+    return Encoded(gzip.compress(body, compresslevel=6) if zipped else body, content_type, zipped)

@@ -12,6 +12,7 @@ import os
 import socket
 from typing import Any
 
+from gaia_runner.metrics import loop_lag
 from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
 from gaia_runner.metrics.recorder import Recorder, flush, process_recorder, process_sender
 from gaia_runner.metrics.watchdog import Watchdog, settings_from_env
@@ -41,6 +42,7 @@ def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
     else:
         worker.wsgi = ASGIMetrics(worker.wsgi, recorder, watchdog)
         _flush_after_uvicorn_shutdown()
+        _lag_from_uvicorn_startup(recorder)
 
 
 def wrap_uvicorn_server(config: Any) -> None:
@@ -58,6 +60,7 @@ def wrap_uvicorn_server(config: Any) -> None:
 
     config.load = load_and_wrap
     _flush_after_uvicorn_shutdown()
+    _lag_from_uvicorn_startup(recorder)
 
 
 def _flush_after_uvicorn_shutdown() -> None:
@@ -78,3 +81,19 @@ def _flush_after_uvicorn_shutdown() -> None:
 
     shutdown._gaia_flush = True  # type: ignore[attr-defined]
     Server.shutdown = shutdown  # type: ignore[method-assign]
+
+
+def _lag_from_uvicorn_startup(recorder: Recorder) -> None:
+    """Sample the event-loop lag on the loop uvicorn serves from (metrics/loop_lag.py)."""
+    from uvicorn.server import Server
+
+    if getattr(Server.startup, "_gaia_lag", False):
+        return
+    original = Server.startup
+
+    async def startup(self: Any, sockets: list[socket.socket] | None = None) -> None:
+        await original(self, sockets)
+        loop_lag.start(recorder)
+
+    startup._gaia_lag = True  # type: ignore[attr-defined]
+    Server.startup = startup  # type: ignore[method-assign]

@@ -52,6 +52,10 @@ class Recorder:
         with self._lock:
             self._pending.blocked += 1
 
+    def note_lag(self, seconds: float) -> None:
+        with self._lock:
+            self._pending.lag = max(self._pending.lag or 0.0, seconds)
+
     def take(self) -> Batch | None:
         with self._lock:
             if self._pending.empty():

@@ -19,6 +19,8 @@ from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry
 
+    from gaia_runner.metrics.exposition import Encoded
+
 HTTP_READ_TIMEOUT = 5.0
 # Slow-request and blocked-loop records written per app per minute, whatever the number of
 # workers each limiting its own (watchdog.py); the rest are counted, not written.
@@ -120,25 +122,29 @@ class MetricsService:
             latency_p99=stats.p99,
             errors_5xx_share=stats.errors_5xx_share,
             slow_requests=self.store.slow(app.name),
+            loop_lag=stats.loop_lag,
         )
 
-    def exposition(self) -> bytes:
-        from prometheus_client import generate_latest
-
-        from gaia_runner.metrics.exposition import Scrape, make_registry
+    def exposition(self, accept: str = "", accept_encoding: str = "") -> Encoded:
+        from gaia_runner.metrics.exposition import Scrape, encode, make_registry
 
         if self._registry is None:
             self._registry = make_registry(lambda: Scrape(self._snapshot(), self.store.apps))
-        return generate_latest(self._registry)
+        return encode(self._registry, accept, accept_encoding)
 
-    def _scrape(self) -> tuple[str, bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST
-
+    def _scrape(self, head: bytes) -> tuple[str, bytes, str, bool]:
+        fields = request_headers(head)
         try:
-            return "200 OK", self.exposition(), CONTENT_TYPE_LATEST
+            done = self.exposition(fields.get("accept", ""), fields.get("accept-encoding", ""))
         except Exception as exc:
             # A scrape must never take gaia's loop down, nor print over the live table.
-            return "500 Internal Server Error", f"{type(exc).__name__}\n".encode(), "text/plain"
+            return (
+                "500 Internal Server Error",
+                f"{type(exc).__name__}\n".encode(),
+                "text/plain",
+                False,
+            )
+        return "200 OK", done.body, done.content_type, done.gzip
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -147,15 +153,17 @@ class MetricsService:
             words = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
             method, target = [*words, "", ""][:2]
             path = target.split("?", 1)[0]
+            zipped = False
             if method not in ("GET", "HEAD"):
                 status, body, kind = "405 Method Not Allowed", b"GET only\n", "text/plain"
             elif path != "/metrics":
                 status, body, kind = "404 Not Found", b"see /metrics\n", "text/plain"
             else:
-                status, body, kind = self._scrape()
+                status, body, kind, zipped = self._scrape(head)
             headers = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                + ("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" if zipped else "")
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             )
             writer.write(headers.encode() + (b"" if method == "HEAD" else body))
             await writer.drain()
@@ -165,3 +173,13 @@ class MetricsService:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+def request_headers(head: bytes) -> dict[str, str]:
+    """The request's header fields by lower-case name (the last of a repeated one)."""
+    fields: dict[str, str] = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip().lower()] = value.strip()
+    return fields

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 
 from gaia_runner.metrics.wire import BOUNDS, N_BUCKETS, PROMETHEUS_BOUNDS, Batch
 
-WINDOW = 10.0  # seconds behind req/s, p50, p99 and 5xx in the table
+WINDOW = 10.0  # seconds behind p50, p99 and 5xx in the table: enough requests to rank
+# Seconds behind req/s: a recent rate, so a 2-second burst shows at its rate, not averaged
+# over 10 s. Workers send about every half second, so this spans several batches each.
+RATE_WINDOW = 2.0
 MAX_APPS = 1000  # datagrams naming more apps than this are dropped
 # Status codes counted apart per app; later ones share the series code="other". A real
 # app uses a handful; a same-uid process spoofing hundreds must not make every scrape
@@ -27,6 +30,7 @@ class WindowStats:
     p50: float | None  # seconds; None without requests
     p99: float | None
     errors_5xx_share: float | None  # 0..1 of the requests in the window
+    loop_lag: float | None = None  # seconds, the worst in the window; None if not asyncio
 
 
 def quantile(buckets: list[int], q: float) -> float | None:
@@ -93,21 +97,25 @@ class AppRequests:
     def window(self, now: float) -> WindowStats:
         self._forget(now)
         buckets = [0] * N_BUCKETS
-        count = errors = 0
-        for _, batch in self.recent:
+        count = errors = recent = 0
+        lags = [batch.lag for _, batch in self.recent if batch.lag is not None]
+        for seen, batch in self.recent:
             for index, n in batch.buckets.items():
                 buckets[index] += n
             for code, n in batch.codes.items():
                 count += n
                 if code >= 500:
                     errors += n
+            if seen >= now - RATE_WINDOW:
+                recent += sum(batch.codes.values())
         # Just started: the rate is over the time gaia has been hearing, not the full window.
-        span = WINDOW if self.first_seen is None else min(WINDOW, max(1.0, now - self.first_seen))
+        heard = RATE_WINDOW if self.first_seen is None else max(1.0, now - self.first_seen)
         return WindowStats(
-            requests_per_second=count / span,
+            requests_per_second=recent / min(RATE_WINDOW, heard),
             p50=quantile(buckets, 0.5),
             p99=quantile(buckets, 0.99),
             errors_5xx_share=errors / count if count else None,
+            loop_lag=max(lags) if lags else None,
         )
 
 

@@ -221,8 +221,14 @@ class Generation:
             self._changed.clear()
             changed = asyncio.ensure_future(self._changed.wait())
             waiting = {child.exited: child for child in self.children}
-            done, _ = await asyncio.wait([*waiting, changed], return_when=asyncio.FIRST_COMPLETED)
-            changed.cancel()
+            try:
+                done, _ = await asyncio.wait(
+                    [*waiting, changed], return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                # Also when the caller is cancelled (a failed start): a task left pending on
+                # the event is collected with the generation ("Task was destroyed ...").
+                changed.cancel()
             for task in done:
                 child = waiting.get(task)
                 if child is not None and child not in self._retired:

@@ -209,8 +209,10 @@ def _gunicorn_config(
     if app.worker_class is WorkerClass.UVICORN:
         lines += [
             "    from gaia_runner.process import drain",
+            "    from gaia_runner.process.plain_listeners import unwrap_listeners",
             "",
             "    drain.install()",
+            "    unwrap_listeners(worker)",
         ]
     one_hop = trusts_last_hop(app)
     if measured or imports is not None or one_hop:

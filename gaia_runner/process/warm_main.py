@@ -18,6 +18,7 @@ import runpy
 import sys
 from pathlib import Path
 
+from gaia_runner.process.proc_title import set_title
 from gaia_runner.process.warm import app_modules, import_quietly, read_imports
 
 
@@ -34,11 +35,15 @@ def _wait_at_gate(fd: int) -> list[str]:
 
 def main(args: list[str]) -> int:
     gate, imports = int(args[0]), args[1]
+    app = Path(imports).stem  # the record is named after the app (launch.imports_record)
+    set_title(f"gaia:{app} standby")
     app_dir = Path.cwd()
     import_quietly(read_imports(imports))
     argv = _wait_at_gate(gate)
     if not argv:
         return 0
+    server = argv[2] if len(argv) > 2 and argv[1] == "-m" else Path(argv[0]).name
+    set_title(f"gaia:{app} {server.split('.')[-1]} (dev)")
     warm = argv[0] == sys.executable and len(argv) > 2 and argv[1] == "-m"
     if not warm or app_modules(dict(sys.modules), app_dir):
         os.execv(argv[0], argv)

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from gaia_runner.config.model import AppConfig
+from gaia_runner.dev_saves import PrestartWindow
 from gaia_runner.metrics.cpu import CpuCounter
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.tree import TreeSample, TreeSampler
@@ -34,6 +35,7 @@ class AppRecord:
         self.clock = clock
         self.timings = timings
         self._notify = notify
+        self.prestart_window = PrestartWindow()  # dev mode: what prestart wrote is not a save
         self.state = AppState.STOPPED
         self.detail = ""
         self.restarts = 0

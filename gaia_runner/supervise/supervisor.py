@@ -245,7 +245,7 @@ class AppSupervisor(AppRecord):
 
     async def _run_prestart(self, app: AppConfig, accept: Accept) -> PrestartOutcome:
         steps = run_app_prestart(app, self.base_env, self.stop_timeout, self.log.sink("prestart"))
-        return await self._interruptible(steps, accept)
+        return await self._interruptible(self.prestart_window.around(steps), accept)
 
     async def _start_generation(self, app: AppConfig) -> Generation | str:
         """The new generation, or why it could not be spawned (cwd swapped away, EMFILE)."""

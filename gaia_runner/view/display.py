@@ -112,12 +112,15 @@ class DeferredDisplay:
         self._started = False
         self._lock = threading.Lock()
 
-    def _ready(self) -> Display:
+    def _ready(self, first: Snapshot | None = None) -> Display:
         with self._lock:
             if self._inner is None:
                 inner = self._create()
                 if self._started:
                     inner.start()
+                if first is not None:
+                    # The table first: it fixes the width of the name column for every line.
+                    inner.update(first)
                 for call in self._queued:
                     call(inner)
                 self._queued.clear()
@@ -146,7 +149,7 @@ class DeferredDisplay:
         self._ready().stop()
 
     def update(self, snapshot: Snapshot) -> None:
-        self._ready().update(snapshot)
+        self._ready(snapshot).update(snapshot)
 
     def log_line(self, app: str, source: str, line: str) -> None:
         self._send(lambda d: d.log_line(app, source, line))

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Hashable, Iterable, Sequence
+import re
+import textwrap
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from gaia_runner.supervise.state import AppState
-from gaia_runner.view.clean import prefix, printable_lines
+from gaia_runner.view.clean import printable_lines
 from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.view.status import COLUMNS, render_status
 
@@ -38,6 +42,18 @@ PALETTE = (
 )
 # Log lines wait at most this long to be printed together (10 prints a second at most).
 BATCH_SECONDS = 0.1
+# The name column is as wide as the longest app name when the view starts, within these
+# bounds, and stays so: a column that widens mid-stream misaligns everything above it.
+# A longer name (an app added by a reload) is cut with an ellipsis.
+PREFIX_MIN = len(GAIA)
+PREFIX_MAX = 16
+# Narrower than this beside the prefix, lines are left for the terminal to wrap.
+FOLD_MIN = 20
+# gunicorn's own stamp: gaia stamps every line in the log files, and on screen a line is
+# read as it comes (`--timestamps` puts gaia's stamp in front).
+_SERVER_STAMP = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] ")
+# gaia's events in the runner start with "gaia: " for gaia.log; the name column says it here.
+_OWN_EVENT = f"{GAIA}: "
 
 
 def fingerprint(snapshot: Snapshot) -> Hashable:
@@ -57,6 +73,8 @@ def fingerprint(snapshot: Snapshot) -> Hashable:
                 latency_p50=None,
                 latency_p99=None,
                 errors_5xx_share=None,
+                accept_queue=None,
+                loop_lag=None,
                 cpu_seconds_total=0.0,
             ),
             tuple(str(column.cell(app)) for column in COLUMNS),
@@ -118,7 +136,7 @@ class TuiDisplay:
         self._fingerprint: Hashable = fingerprint(Snapshot(apps=()))
         self._colours: dict[str, str] = {}
         self._styles: dict[str, Style] = {}
-        self._prefix_width = len(GAIA)
+        self._prefix_width: int | None = None  # fixed by the first table or the first print
         self._pending: list[tuple[str, str, Sequence[str]]] = []
         self._flush_due: asyncio.TimerHandle | None = None
         self._live = Live(
@@ -136,9 +154,14 @@ class TuiDisplay:
 
     def stop(self) -> None:
         self.flush()
+        # Nothing stale after exit: the table goes; the events above it said how each app ended.
+        self._live.transient = True
         self._live.stop()
 
     def update(self, snapshot: Snapshot) -> None:
+        if self._prefix_width is None and snapshot.apps:
+            longest = max(len(app.name) for app in snapshot.apps)
+            self._prefix_width = min(PREFIX_MAX, max(PREFIX_MIN, longest))
         snapshot = fitted(snapshot, self.console.height)
         seen = fingerprint(snapshot)
         if seen == self._fingerprint:
@@ -156,7 +179,9 @@ class TuiDisplay:
         self.log_lines(app, source, [line])
 
     def log_lines(self, app: str, source: str, lines: Sequence[str]) -> None:
-        self._pending.append((prefix(app, source), self.colour(app), lines))
+        if source:
+            lines = [f"[{source}] {line}" for line in lines]
+        self._pending.append((app, self.colour(app), lines))
         if self._flush_due is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -166,7 +191,7 @@ class TuiDisplay:
             self._flush_due = loop.call_later(BATCH_SECONDS, self.flush)
 
     def event(self, message: str) -> None:
-        self._pending.append((GAIA, "bold", [message]))
+        self._pending.append((GAIA, "bold", [message.removeprefix(_OWN_EVENT)]))
         self.flush()
 
     def flush(self) -> None:
@@ -177,19 +202,49 @@ class TuiDisplay:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        # Pad to the widest prefix seen so far so that the bars mostly line up.
-        self._prefix_width = max(self._prefix_width, *(len(name) for name, _, _ in pending))
-        self.console.print(self._block(pending), soft_wrap=True)
+        if self._prefix_width is None:  # printed before any table: the names seen so far
+            longest = max(len(name) for name, _, _ in pending)
+            self._prefix_width = min(PREFIX_MAX, max(PREFIX_MIN, longest))
+        self.console.print(self._block(pending, self._prefix_width), soft_wrap=True)
 
-    def _block(self, pending: Iterable[tuple[str, str, Sequence[str]]]) -> LogBlock:
+    def _block(self, pending: Iterable[tuple[str, str, Sequence[str]]], width: int) -> LogBlock:
+        room = self.console.width - width - 3
+        more = f"{' ' * width} | "
         lines: list[tuple[str, Style, str]] = []
         for name, style, texts in pending:
-            head = f"{name.ljust(self._prefix_width)} | "
+            head = f"{fit_name(name, width)} | "
             styled = self._styles.get(style) or self._styles.setdefault(
                 style, self.console.get_style(style)
             )
-            lines += [(head, styled, line) for line in printable_lines(texts)]
+            for line in printable_lines(texts):
+                if line.startswith("[") and (stamp := _SERVER_STAMP.match(line)):
+                    line = line[stamp.end() :]
+                if room < FOLD_MIN or fits(line, room):
+                    lines.append((head, styled, line))
+                    continue
+                for n, part in enumerate(fold(line, room, self.console)):
+                    lines.append((more if n else head, styled, part))
         return LogBlock(lines)
+
+
+def fits(line: str, room: int) -> bool:
+    return len(line) <= room if line.isascii() else cell_len(line) <= room
+
+
+def fit_name(name: str, width: int) -> str:
+    return name.ljust(width) if len(name) <= width else name[: width - 1] + "…"
+
+
+def fold(line: str, room: int, console: Console) -> Iterator[str]:
+    """A long line as rows of at most `room` cells, broken between words where it can be
+    (a word longer than a row is cut): never a word split by the terminal's own wrap."""
+    if line.isascii():
+        # Leading spaces stay (a traceback's indentation); the rows after start at a word.
+        rows = textwrap.wrap(line, room, break_on_hyphens=False, drop_whitespace=True)
+        yield from rows or [""]
+        return
+    for row in Text(line).wrap(console, room):  # wide characters: measured in cells
+        yield row.plain.rstrip()
 
 
 class LogBlock:

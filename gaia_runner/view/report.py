@@ -6,9 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from gaia_runner.metrics.store import RATE_WINDOW, WINDOW
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 SCHEMA = 1
+
+
+def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
+    """What the table's request columns show; null for an app that is not measured."""
+    if app.requests_per_second is None:
+        return None
+    return {
+        "per_second": app.requests_per_second,
+        "p50_seconds": app.latency_p50,
+        "p99_seconds": app.latency_p99,
+        "errors_5xx_share": app.errors_5xx_share,
+        "window_seconds": WINDOW,
+        "rate_window_seconds": RATE_WINDOW,
+        "loop_lag_seconds": app.loop_lag,
+    }
 
 
 def app_document(app: AppSnapshot) -> dict[str, Any]:
@@ -46,6 +62,8 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
         # None when the app is not measured (a command, or metrics = false).
         "slow_requests": None if app.slow_requests is None else app.slow_requests[0],
         "blocked_loops": None if app.slow_requests is None else app.slow_requests[1],
+        "requests": requests_document(app),
+        "accept_queue": app.accept_queue,
     }
 
 

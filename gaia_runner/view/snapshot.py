@@ -33,11 +33,15 @@ class AppSnapshot:
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
-    # Requests over the last 10 s (gaia_runner/metrics); None when the app is not measured.
+    # Requests per second over the last 2 s, latency and 5xx over 10 s (metrics/store.py);
+    # None when the app is not measured.
     requests_per_second: float | None = None
     latency_p50: float | None = None  # seconds; None also when there were no requests
     latency_p99: float | None = None
     errors_5xx_share: float | None = None  # 0..1 of the requests
+    loop_lag: float | None = None  # seconds: the worst asyncio event-loop lag, 10 s window
+    # Connections waiting in the app's listening sockets for a worker to accept them.
+    accept_queue: int | None = None
     cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down
     restart_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), sorted by reason
     # (slow requests, blocked event loop stretches) since gaia started; None: not measured.

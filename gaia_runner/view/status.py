@@ -56,6 +56,19 @@ def _duration(seconds: float) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+# A share of 5xx answers at or above this is trouble (red), any above zero a warning.
+ERRORS_RED = 0.05
+# Memory at or above this share of its limit is a warning: the next step is a recycle.
+MEMORY_WARN = 0.9
+
+
+def _errors_style(app: AppSnapshot) -> str:
+    share = app.errors_5xx_share
+    if not share:
+        return ""
+    return "bold red" if share >= ERRORS_RED else "yellow"
+
+
 def _state(app: AppSnapshot) -> Text:
     label = app.state.value
     if app.stopped_by_request:
@@ -63,27 +76,47 @@ def _state(app: AppSnapshot) -> Text:
     if app.state is AppState.BACKOFF and app.backoff_seconds_left is not None:
         # Round up so "0s" never shows while the retry is still pending.
         label = f"backoff {math.ceil(app.backoff_seconds_left)}s"
-    return Text(label, style=STATE_STYLES.get(app.state, ""))
+    style = STATE_STYLES.get(app.state, "")
+    if app.state is AppState.RUNNING and (
+        _errors_style(app) or app.workers_live < app.workers_desired
+    ):
+        # Running is not all right while it answers errors or misses workers.
+        style = "yellow"
+    return Text(label, style=style)
 
 
-def _workers(app: AppSnapshot) -> str:
+def _workers(app: AppSnapshot) -> Text:
     if not app.workers_desired and not app.workers_live:
-        return MISSING
+        return Text(MISSING)
     # `*`: set by `gaia scale`, not by the file; the note under the table says how.
     mark = "*" if app.workers_in_file is not None else ""
-    return f"{app.workers_live}/{app.workers_desired}{mark}"
+    short = app.state is AppState.RUNNING and app.workers_live < app.workers_desired
+    return Text(f"{app.workers_live}/{app.workers_desired}{mark}", "yellow" if short else "")
 
 
-def _memory(app: AppSnapshot) -> str:
+def _near(used: int | None, limit: int | None) -> bool:
+    return used is not None and limit is not None and used >= limit * MEMORY_WARN
+
+
+def _memory_line(app: AppSnapshot) -> Text:
+    """Memory on one line (the live view: one line per app)."""
     if app.memory_bytes is None:
-        return MISSING
+        return Text(MISSING)
     text = _size(app.memory_bytes)
     if app.memory_limit is not None:
-        text += f" / {_size(app.memory_limit)}"
-    if app.largest_worker_bytes is not None:
-        text += f"\nmax worker {_size(app.largest_worker_bytes)}"
+        text += f"/{_size(app.memory_limit)}"
+    near = _near(app.memory_bytes, app.memory_limit)
+    near = near or _near(app.largest_worker_bytes, app.worker_limit)
+    return Text(text, "yellow" if near else "")
+
+
+def _memory(app: AppSnapshot) -> Text:
+    """`gaia status`: the largest worker too, on a second line."""
+    text = _memory_line(app)
+    if app.memory_bytes is not None and app.largest_worker_bytes is not None:
+        text.append(f"\nmax worker {_size(app.largest_worker_bytes)}")
         if app.worker_limit is not None:
-            text += f"/{_size(app.worker_limit)}"
+            text.append(f"/{_size(app.worker_limit)}")
     return text
 
 
@@ -120,11 +153,17 @@ def _latency(seconds: float | None) -> str:
     return f"{seconds:.1f}s"
 
 
-def _errors(app: AppSnapshot) -> str:
+def _errors(app: AppSnapshot) -> Text:
     share = app.errors_5xx_share
     if share is None:
-        return MISSING
-    return "0%" if share == 0 else f"{share * 100:.1f}%"
+        return Text(MISSING)
+    return Text("0%" if share == 0 else f"{share * 100:.1f}%", _errors_style(app))
+
+
+def _queue(app: AppSnapshot) -> Text:
+    if app.accept_queue is None:
+        return Text(MISSING)
+    return Text(str(app.accept_queue), "yellow" if app.accept_queue else "")
 
 
 def _slow(app: AppSnapshot) -> str | Text:
@@ -153,49 +192,64 @@ def _short_url(app: AppSnapshot) -> Text:
     return Text(first + more)
 
 
+# What an operator looks for first, left to right: is it up (state), does it have its
+# workers, then the requests in RED order (rate, errors, duration: is it busy, is it
+# failing, is it slow), then its resources, then what is looked up rather than watched
+# (restarts, uptime, addresses, pids). Narrow terminals drop from the right of that
+# list (SHRINK_STEPS), so 80 columns keep the first ones.
 COLUMNS: tuple[Column, ...] = (
     Column("app", lambda app: Text(app.name, style="bold")),
-    Column("server", lambda app: app.server or MISSING),
     Column("state", _state),
-    Column("pid", lambda app: MISSING if app.pid is None else str(app.pid), "right"),
     Column("workers", _workers, "right"),
-    Column("url", lambda app: Text("\n".join(app.urls) or MISSING)),
-    # Requests over the last 10 s, measured in the workers (gaia_runner/metrics).
+    # Requests over the recent window (metrics/store.py), measured in the workers.
     Column("req/s", _rate, "right"),
-    Column("p50", lambda app: _latency(app.latency_p50), "right"),
-    Column("p99", lambda app: _latency(app.latency_p99), "right"),
     Column("5xx", _errors, "right"),
+    Column("p99", lambda app: _latency(app.latency_p99), "right"),
+    # The wait before a worker takes the connection, which latency measured in the app omits.
+    Column("queue", _queue, "right"),
+    # An asyncio worker accepts eagerly: its wait is the event loop's lag, not the queue.
+    Column("lag", lambda app: _latency(app.loop_lag), "right"),
+    Column("p50", lambda app: _latency(app.latency_p50), "right"),
+    # Requests past slow_request (and event-loop stalls): where to look in the app's log.
     Column("slow", _slow, "right"),
     Column("memory", _memory),
     Column("cpu", _cpu, "right"),
     Column("restarts", _restarts),
     Column("uptime", _uptime, "right"),
+    Column("url", lambda app: Text("\n".join(app.urls) or MISSING)),
+    Column("server", lambda app: app.server or MISSING),
+    Column("pid", lambda app: MISSING if app.pid is None else str(app.pid), "right"),
 )
 
 SHORT_URL = Column("url", _short_url)
-# On a narrow terminal whole columns go, least useful first, rather than every column being
-# squeezed into ellipses. Request columns go first, then the URL is shortened and dropped
-# before anything an operator watches: at 80 columns state, workers, restarts and memory
-# always remain (tested); only a narrower terminal loses those too. App and state are
-# never dropped.
+SHORT_RESTARTS = Column("restarts", lambda app: str(app.restarts), "right")
+ONE_LINE_MEMORY = Column("memory", _memory_line)
+# On a narrow terminal whole columns go, least watched first, rather than every column
+# being squeezed into ellipses: what is looked up (pid, server, url) before what is
+# watched. At 80 columns state, workers, req/s, 5xx, p99, memory and the restart count
+# remain (tested); only a narrower terminal loses those too, p99 and 5xx last. App and
+# state are never dropped.
 SHRINK_STEPS = (
+    "pid",
+    "server",
+    "url:short",
+    "url",
+    "uptime",
     "slow",
     "p50",
-    "5xx",
-    "p99",
-    "req/s",
-    "url:short",
-    "server",
-    "pid",
-    "uptime",
+    "lag",
+    "queue",
+    "restarts:short",
     "cpu",
-    "url",
     "restarts",
-    "workers",
     "memory",
+    "req/s",
+    "workers",
+    "p99",
+    "5xx",
 )
 
-REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "slow")
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue", "lag", "slow")
 
 
 def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
@@ -208,9 +262,13 @@ def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLU
     return table
 
 
+SHORTER = {"url:short": SHORT_URL, "restarts:short": SHORT_RESTARTS}
+
+
 def _shrink(columns: tuple[Column, ...], step: str) -> tuple[Column, ...]:
-    if step == "url:short":
-        return tuple(SHORT_URL if c.header == "url" else c for c in columns)
+    if step in SHORTER:
+        shorter = SHORTER[step]
+        return tuple(shorter if c.header == shorter.header else c for c in columns)
     return tuple(c for c in columns if c.header != step)
 
 
@@ -218,25 +276,34 @@ class StatusTable:
     """The app table, shrinking to fit whatever width it is finally drawn at, and saying
     which columns it left out: a hidden column is never a silent one."""
 
-    def __init__(self, apps: tuple[AppSnapshot, ...]) -> None:
+    def __init__(self, apps: tuple[AppSnapshot, ...], *, compact: bool = False) -> None:
         self.apps = apps
+        # The live view: one line per app (the largest worker is in `gaia status`).
+        self.compact = compact
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns, hidden = COLUMNS, []
+        if self.compact:
+            one_line = {"memory": ONE_LINE_MEMORY, "url": SHORT_URL}
+            columns = tuple(one_line.get(c.header, c) for c in columns)
         if all(app.requests_per_second is None for app in self.apps):
             # Nothing measured (only commands, or metrics = false): no columns of dashes.
             columns = tuple(c for c in columns if c.header not in REQUEST_COLUMNS)
+        for header, known in (("queue", "accept_queue"), ("lag", "loop_lag")):
+            if all(getattr(app, known) is None for app in self.apps):
+                columns = tuple(c for c in columns if c.header != header)
         for step in SHRINK_STEPS:
             if self._natural_width(console, options, columns) <= options.max_width:
                 break
             if step in REQUEST_COLUMNS and not any(c.header == step for c in columns):
                 continue
             columns = _shrink(columns, step)
-            if not step.endswith(":short"):
+            if step not in SHORTER:
                 hidden.append(step)
         yield make_table(self.apps, columns)
         if hidden:
-            note = f"({', '.join(hidden)} hidden at {options.max_width} columns; --json has all)"
+            # Short enough to be read whole at 80 columns with every column named.
+            note = f"(hidden: {', '.join(hidden)}; `gaia status` has all)"
             yield Text(note, style="dim", no_wrap=True, overflow="ellipsis")
 
     def _natural_width(
@@ -304,7 +371,7 @@ def render_status(snapshot: Snapshot, *, full: bool = False) -> RenderableType:
     is never the part a short terminal cuts), failures, notes. `full` (for `gaia status`)
     adds the config line and more output lines per failure."""
     parts: list[RenderableType] = [config_line(snapshot)] if full else []
-    parts.append(StatusTable(snapshot.apps))
+    parts.append(StatusTable(snapshot.apps, compact=not full))
     if snapshot.config_error:
         parts.append(_config_panel(snapshot))
     last_lines = LAST_LINES_SHOWN if full else 1

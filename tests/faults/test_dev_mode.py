@@ -5,11 +5,12 @@ change, not one per batch of files."""
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
 import psutil
 import pytest
-from harness import wait_until
+from harness import run_cli, wait_until
 from test_dev_warm import body, gone, new_code, standby, start_dev, write_helper
 
 pytestmark = pytest.mark.timeout(120)
@@ -43,4 +44,47 @@ def test_ten_thousand_files_written_at_once_are_one_code_change(gaia, tmp_path: 
     # The bulk, maybe the helper on its own, and one split should this test's writer be
     # descheduled for over 100 ms on a loaded machine; one per batch was 9.
     assert 1 <= len(changes) <= 3, changes
+    assert g.stop() == 0
+
+
+BUILD = """
+import pathlib, time
+here = pathlib.Path.cwd()
+with open(here.parent / "prestart.count", "a") as count:
+    count.write("x")
+# What collectstatic or a CSS build does: files the watcher would take for saves.
+(here / "built.css").write_text(f"/* {time.time()} */")
+(here / "staticfiles").mkdir(exist_ok=True)
+(here / "staticfiles" / "app.css").write_text(f"/* {time.time()} */")
+"""
+
+
+def test_prestart_runs_at_start_not_on_every_save(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Django's migrate + collectstatic made each save cost 1-1.9 s, and what collectstatic
+    wrote into the app directory was taken for another save."""
+    build = tmp_path / "build.py"
+    build.write_text(BUILD)
+    prestart = f"prestart = [{f'{sys.executable} {build}'!r}]"
+    g, src, port = start_dev(gaia, tmp_path, "uvicorn", prestart)
+    count = tmp_path / "prestart.count"
+    assert count.read_text() == "x"
+    for n in (2, 3):
+        write_helper(src, f"v{n}")
+        wait_until(lambda n=n: new_code(port, f"v{n}"), 30, f"v{n} served")
+    assert count.read_text() == "x"  # not once per save
+    assert "`gaia restart dev` runs it" in g.output()
+    # A restart runs prestart, whose writes are not a save.
+    mark = g.mark()
+    assert run_cli("restart", "dev", "-c", str(g.config_path), cwd=tmp_path).returncode == 0
+    g.wait_for(r"dev: generation \d+ serving", timeout=30, start=mark)
+    assert count.read_text() == "xx"
+    write_helper(src, "v4")
+    wait_until(lambda: new_code(port, "v4"), 30, "v4 served")
+    changes = [line for line in g.lines if "code changed" in line]
+    assert len(changes) == 3, changes  # the three saves, never built.css or staticfiles/
+    assert count.read_text() == "xx"
+    # Readable in `ps -e` / top: not `python3` like every other process.
+    waiting = wait_until(lambda: standby(g.pid), 20, "a standby")
+    assert isinstance(waiting, psutil.Process)
+    assert waiting.name() == "gaia:dev standb"  # the kernel keeps 15 bytes
     assert g.stop() == 0

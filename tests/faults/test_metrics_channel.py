@@ -53,7 +53,8 @@ def test_an_app_run_as_another_user_is_counted(gaia, app_user: str, kind: str) -
     assert status.returncode == 0, status.stderr
     header = next(line for line in status.stdout.splitlines() if line.startswith("app")).split()
     row = next(line for line in status.stdout.splitlines() if line.startswith("web")).split()
-    assert float(row[header.index("req/s")]) > 0
+    # p50 covers the last 10 s; req/s only the last 2 s, which a loaded machine may outlast.
+    assert row[header.index("p50")] != "-"
     assert "cannot reach gaia" not in g.output()
     assert g.stop() == 0
 

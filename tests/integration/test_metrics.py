@@ -4,12 +4,16 @@ counters that survive a killed worker and a replace, and /metrics while an app i
 from __future__ import annotations
 
 import contextlib
+import gzip
+import http.client
+import json
 import os
 import re
 import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psutil
 import pytest
@@ -250,3 +254,78 @@ def test_a_taken_metrics_address_starts_nothing(gaia) -> None:
         """)
         assert g.wait(20) == 2
         assert f"cannot serve metrics on 127.0.0.1:{port}" in g.output()
+
+
+@pytest.mark.timeout(60)
+def test_openmetrics_and_gzip_when_asked_and_sub_millisecond_buckets(gaia) -> None:
+    metrics, web = free_port(), free_port()
+    app = f'app = "metrics_app:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{web}"'
+    g = gaia(f'[gaia]\nmetrics = "127.0.0.1:{metrics}"\n[apps.web]\n{app}\n')
+    g.wait_for(r"web: starting -> running", timeout=30)
+    assert send(web, ["/"] * 5) == [200] * 5
+    wait_until(lambda: total(metrics, "web") == 5, 10, "5 requests counted")
+    # Plain text unless asked: what every scraper understands.
+    plain = scrape(metrics)
+    assert value(plain, "gaia_request_duration_seconds_bucket", app="web", le="0.0005") is not None
+    assert value(plain, "gaia_request_duration_seconds_bucket", app="web", le="60.0") == 5
+    # Prometheus' own Accept: OpenMetrics, gzipped.
+    conn = http.client.HTTPConnection("127.0.0.1", metrics, timeout=5)
+    try:
+        accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+        conn.request("GET", "/metrics", headers={"Accept": accept, "Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type", "").startswith("application/openmetrics-text")
+    assert response.getheader("Content-Encoding") == "gzip"
+    text = gzip.decompress(body).decode()
+    assert text.rstrip().endswith("# EOF")
+    assert 'gaia_requests_total{app="web",code="200"} 5.0' in text
+    assert g.stop() == 0
+
+
+def first_app_status(g) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The first app's object in `gaia status --json`; empty until gaia answers."""
+    done = run_cli("status", "--json", "-c", str(g.config_path), cwd=g.workdir)
+    apps = json.loads(done.stdout)["apps"] if done.returncode == 0 else []
+    return dict(apps[0]) if apps else {}
+
+
+@pytest.mark.timeout(90)
+def test_the_accept_queue_of_a_saturated_sync_worker_is_in_the_status(gaia) -> None:
+    """Latency measured inside the app stays at 200 ms; the clients' wait is in the queue."""
+    web = free_port()
+    app = f'app = "metrics_app:application"\nworker_class = "sync"\nbind = "127.0.0.1:{web}"'
+    g = gaia(f"[apps.web]\n{app}\nworkers = 1\n")
+    g.wait_for(r"web: starting -> running", timeout=30)
+
+    def queued() -> int:
+        return int(first_app_status(g).get("accept_queue") or 0)
+
+    assert queued() == 0
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = pool.map(lambda _: try_get(web, "/sleep", timeout=30), range(20))
+        wait_until(lambda: queued() >= 3, 20, "connections waiting in the accept queue")
+        assert all(answer is not None and answer[0] == 200 for answer in answers)
+    wait_until(lambda: queued() == 0, 20, "the queue drained")
+    assert g.stop() == 0
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_an_asyncio_workers_loop_lag_is_in_the_status(gaia, server: str) -> None:
+    """A handler that blocks the loop for 0.5 s delays every request behind it; the app's
+    own latency of the others does not show it, the lag does."""
+    web = free_port()
+    g = gaia(f'[apps.web]\napp = "hello:app"\nserver = "{server}"\nbind = "127.0.0.1:{web}"\n')
+    g.wait_for(r"web: starting -> running", timeout=30)
+
+    def lag() -> float:
+        requests = first_app_status(g).get("requests") or {}
+        return float(requests.get("loop_lag_seconds") or 0.0)
+
+    assert http_get(web, "/cpu?seconds=0.5")[0] == 200
+    wait_until(lambda: lag() >= 0.3, 20, "the loop's lag in the status")
+    assert g.stop() == 0

@@ -13,12 +13,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from harness import FAST_TIMINGS, FIXTURES, free_port, http_get, run_cli, try_get, wait_until
+from harness import (
+    FAST_TIMINGS,
+    FIXTURES,
+    Gaia,
+    free_port,
+    http_get,
+    run_cli,
+    try_get,
+    wait_until,
+)
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ")
 
@@ -226,11 +236,15 @@ def test_up_detached_returns_with_the_table_and_down_leaves_nothing(tmp_path: Pa
     config = tmp_path / "gaia.toml"
     config.write_text(
         f'[apps.web]\napp = "hello:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{port}"\n'
+        "workers = 2\n"
     )
     try:
-        up = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, env=FAST_TIMINGS, timeout=60)
+        # The default sampling interval: the table must not be printed before the first sample.
+        slow = {**FAST_TIMINGS, "GAIA_SAMPLE_INTERVAL": "1"}
+        up = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, env=slow, timeout=60)
         assert up.returncode == 0, up.stderr
-        assert re.search(r"web\s+uvicorn\s+running", up.stdout), up.stdout
+        # A true row: the workers counted and the memory measured (it said 0/2 and -).
+        assert re.search(r"web\s+running\s+2/2\s.*\s\d+(\.\d)?MiB\s", up.stdout), up.stdout
         assert "gaia runs in the background" in up.stdout
         assert http_get(port)[0] == 200  # returned only once serving
         again = run_cli("up", "-d", "-c", str(config), cwd=tmp_path, timeout=30)
@@ -312,4 +326,35 @@ def test_a_sync_app_scaled_and_replaced_logs_no_traceback_and_no_private_address
     for line in listening:
         assert f"Listening at: http://127.0.0.1:{port} (" in line
         assert line.endswith("(+ gaia's private probe listener)")
+    assert g.stop() == 0
+
+
+@pytest.mark.timeout(120)
+def test_status_json_keeps_config_order_and_has_the_request_columns(
+    gaia: Callable[..., Gaia], tmp_path: Path
+) -> None:
+    ports = {"first": free_port(), "second": free_port()}
+    g = gaia(
+        "".join(
+            f'[apps.{name}]\napp = "hello:app"\nserver = "uvicorn"\nbind = "127.0.0.1:{port}"\n'
+            for name, port in ports.items()
+        )
+    )
+    wait_until(lambda: state_of(tmp_path, "first") == "running", 60, "first running")
+    wait_until(lambda: state_of(tmp_path, "second") == "running", 60, "second running")
+    assert cli(tmp_path, "stop", "first").returncode == 0
+    assert cli(tmp_path, "start", "first").returncode == 0
+    wait_until(lambda: state_of(tmp_path, "first") == "running", 60, "first running again")
+    assert [app["name"] for app in status_json(tmp_path)["apps"]] == ["first", "second"]
+    for _ in range(5):
+        assert http_get(ports["first"])[0] == 200
+
+    def measured() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = app_of(status_json(tmp_path), "first")["requests"]
+        return found if found and found["per_second"] > 0 else None
+
+    requests = wait_until(measured, 30, "first's requests in the JSON")
+    assert isinstance(requests, dict)
+    assert requests["p99_seconds"] is not None and requests["errors_5xx_share"] == 0
+    assert requests["window_seconds"] == 10.0
     assert g.stop() == 0

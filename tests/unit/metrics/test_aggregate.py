@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gaia_runner.metrics.recorder import Recorder
-from gaia_runner.metrics.store import WINDOW, AppRequests, RequestStore, quantile
+from gaia_runner.metrics.store import RATE_WINDOW, WINDOW, AppRequests, RequestStore, quantile
 from gaia_runner.metrics.wire import (
     BOUNDS,
     N_BUCKETS,
@@ -119,7 +119,7 @@ def test_the_window_forgets_old_batches_but_totals_do_not() -> None:
     requests.add(Batch("web", {200: 10}, {0: 10}, 0.0), now=0.0)
     requests.add(Batch("web", {500: 5}, {0: 5}, 0.0), now=WINDOW + 5)
     stats = requests.window(now=WINDOW + 5)
-    assert stats.requests_per_second == pytest.approx(5 / WINDOW)
+    assert stats.requests_per_second == pytest.approx(5 / RATE_WINDOW)
     assert stats.errors_5xx_share == 1.0
     assert requests.codes == {200: 10, 500: 5}
     assert requests.window(now=100 * WINDOW).errors_5xx_share is None
@@ -140,3 +140,16 @@ def test_cumulative_buckets_are_exact_at_prometheus_bounds() -> None:
 def test_unknown_app_has_an_empty_window() -> None:
     stats = RequestStore().window("nope", now=1.0)
     assert stats.requests_per_second == 0 and stats.p50 is None
+
+
+def test_req_per_second_is_a_recent_rate() -> None:
+    """A 2-second burst at 25,000 req/s showed as 5,000: averaged over the 10 s window."""
+    requests = AppRequests()
+    requests.add(Batch("web", {200: 10}, {0: 10}, 0.0), now=0.0)  # a quiet start
+    for tick in range(4):  # then 2 s at 25,000 req/s, in half-second batches
+        requests.add(Batch("web", {200: 12_500}, {0: 12_500}, 0.0), now=8.5 + tick / 2)
+    stats = requests.window(now=10.0)
+    assert stats.requests_per_second == pytest.approx(25_000)
+    later = requests.window(now=10.0 + RATE_WINDOW + 0.1)
+    assert later.requests_per_second == 0  # the burst is over; 5xx and latency still show it
+    assert later.p50 is not None

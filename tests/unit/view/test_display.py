@@ -41,8 +41,14 @@ def test_tui_prefixes_source_and_gaia_events() -> None:
     display = TuiDisplay(out)
     display.log_line("web", "prestart", "migrating")
     display.event("web: starting -> running")
+    display.event("gaia: stopped")
     lines = out.export_text().splitlines()
-    assert lines == ["web:prestart | migrating", "gaia         | web: starting -> running"]
+    # One name column, as wide from the first line on; gaia's own events not "gaia: gaia:".
+    assert lines == [
+        "web  | [prestart] migrating",
+        "gaia | web: starting -> running",
+        "gaia | stopped",
+    ]
 
 
 def test_tui_strips_escape_sequences_from_app_output() -> None:
@@ -78,10 +84,12 @@ def test_tui_live_table_renders_latest_snapshot() -> None:
     display.start()
     display.update(Snapshot(apps=(AppSnapshot("web", "gunicorn", AppState.STARTING),)))
     display.update(Snapshot(apps=(AppSnapshot("web", "gunicorn", AppState.RUNNING),)))
+    shown = "".join(segment.text for line in out.render_lines(display._shown) for segment in line)
+    assert "running" in shown
+    assert "starting" not in shown
     display.stop()
-    text = out.export_text()
-    assert "running" in text
-    assert "starting" not in text
+    # Nothing stale after exit: the live region is erased, not left as a last frame.
+    assert display._live.transient
 
 
 def test_plain_prefixes_every_line() -> None:

@@ -89,3 +89,43 @@ def test_a_table_taller_than_the_terminal_lays_out_only_the_rows_it_shows() -> N
     assert {"a150", "a0"} <= names  # the failed app is never the row left out
     assert "a199" not in names
     assert "168 more running apps not shown: `gaia status` lists every one" in rows
+
+
+def test_long_lines_fold_between_words_under_the_name_column() -> None:
+    """At 80 columns a gunicorn line wrapped mid-word ("listenin" / "g at")."""
+    out = Console(width=80, color_system=None, record=True, file=io.StringIO())
+    display = TuiDisplay(out)
+    display.update(snapshot())
+    line = (
+        "[2026-12-05 23:25:33 +0000] [6620] [INFO] Control socket listening at "
+        "/srv/app/.gaia/run/web.g1.ctl and some more words to fill the row past eighty"
+    )
+    display.log_line("web", "", line)
+    display.flush()
+    rows = [row for row in out.export_text().splitlines() if "|" in row]
+    assert all(len(row) <= 80 for row in rows)
+    # The server's stamp goes (gaia stamps its log files); the rest reads whole words.
+    assert rows[0].startswith("web  | [6620] [INFO] Control socket listening at")
+    assert all(row.startswith("     | ") for row in rows[1:])
+    words = " ".join(row[7:] for row in rows).split()
+    assert words == line.split()[3:]
+
+
+def test_the_name_column_is_fixed_by_the_first_table() -> None:
+    """It used to widen when a longer name first printed, misaligning what was above."""
+    out = console()
+    display = TuiDisplay(out)
+    apps = (
+        AppSnapshot("web", "gunicorn", AppState.RUNNING),
+        AppSnapshot("reports", "command", AppState.RUNNING),
+    )
+    display.update(Snapshot(apps=apps))
+    display.log_line("web", "", "one")
+    display.log_line("reports", "", "two")
+    display.log_line("a-very-long-name-added-by-a-reload", "", "three")
+    display.flush()
+    assert out.export_text().splitlines() == [
+        "web     | one",
+        "reports | two",
+        "a-very… | three",  # an app added later is cut, not a wider column
+    ]

@@ -40,7 +40,7 @@ WEB = AppSnapshot(
 
 
 def test_every_column_of_a_running_app() -> None:
-    text = render(Snapshot(apps=(WEB,)))
+    text = render(Snapshot(apps=(WEB,)), full=True)
     for header in ("app", "server", "state", "pid", "workers", "url", "memory", "cpu"):
         assert header in text
     assert "restarts" in text
@@ -49,14 +49,15 @@ def test_every_column_of_a_running_app() -> None:
         assert cell in text
     assert "http://127.0.0.1:8000" in text
     assert "https://127.0.0.1:8443" in text
-    assert "83MiB / 2GiB" in text
+    assert "83MiB/2GiB" in text
     assert "max worker 40MiB/512MiB" in text
 
 
 def test_missing_values_render_as_dash() -> None:
     app = AppSnapshot(name="api", server="uvicorn", state=AppState.STOPPED)
-    row = next(line for line in render(Snapshot(apps=(app,))).splitlines() if "api" in line)
-    assert row.split() == ["api", "uvicorn", "stopped", "-", "-", "-", "-", "-", "0", "-"]
+    lines = render(Snapshot(apps=(app,)), full=True).splitlines()
+    row = next(line for line in lines if line.startswith("api"))
+    assert row.split() == ["api", "stopped", "-", "-", "-", "0", "-", "-", "uvicorn", "-"]
 
 
 def test_backoff_shows_seconds_left_rounded_up() -> None:
@@ -118,12 +119,12 @@ def test_narrow_terminal_keeps_name_and_state(width: int) -> None:
 
 
 def test_80_columns_drop_minor_columns_whole_and_say_so() -> None:
-    text = render(Snapshot(apps=(WEB,)), width=80)
-    for cell in ("running", "2/4", "3 (memory)", "83MiB / 2GiB", "max worker 40MiB/512MiB"):
+    text = render(Snapshot(apps=(WEB,)), width=80, full=True)
+    for cell in ("running", "2/4", "3 (memory)", "83MiB/2GiB", "max worker 40MiB/512MiB"):
         assert cell in text
     assert "gunicorn" not in text  # dropped, not squeezed into "gun…"
     assert "…" not in text
-    assert "(server, pid, uptime, cpu, url hidden at 80 columns; --json has all)" in text
+    assert "(hidden: pid, server, url; `gaia status` has all)" in text
 
 
 def test_empty_snapshot_renders() -> None:

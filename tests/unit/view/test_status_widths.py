@@ -81,15 +81,22 @@ def test_80x24_keeps_state_workers_restarts_memory() -> None:
     web = next(line for line in lines if line.startswith("web "))
     for cell in ("running", "4/4", "183MiB", "3 (memory)"):
         assert cell in web
-    assert any("hidden at 80 columns" in line for line in lines)
+    assert any(line.startswith("(hidden: pid, server") for line in lines)
+
+
+def test_the_live_table_has_one_line_per_app() -> None:
+    """`max worker` on a second line doubled the table's height (10 apps: 23 rows)."""
+    lines = render(Snapshot(apps=(WEB, API)), 80)
+    assert not any("max worker" in line for line in lines)
+    assert [line.split()[0] for line in lines[2:4]] == ["web", "api"]
 
 
 def test_80x24_everything_fits_in_24_lines() -> None:
     assert len(render(SNAPSHOT, 80)) <= 24
 
 
-def test_80_columns_url_is_shortened_before_anything_is_dropped() -> None:
-    lines = render(Snapshot(apps=(API,)), 80)
+def test_the_live_table_shows_the_url_short() -> None:
+    lines = render(Snapshot(apps=(API,)), 100)
     header = lines[0].split()
     assert "url" in header and "memory" in header and "restarts" in header
     assert any("/srv/app/run/api.sock" in line for line in lines)
@@ -118,16 +125,14 @@ def test_the_rejected_edit_panel_is_never_cut_at_80_columns() -> None:
     assert "…" not in text
 
 
-def test_120_columns_show_every_column() -> None:
+def test_120_columns_show_what_is_watched_in_order() -> None:
     lines = render(SNAPSHOT, 120)
     header = lines[0].split()
-    expected = ["app", "server", "state", "pid", "workers", "url", "memory", "cpu", "restarts"]
-    assert header[: len(expected)] == expected and "uptime" in header
-    assert not any("hidden at" in line for line in lines)
+    expected = ["app", "state", "workers", "memory", "cpu", "restarts", "uptime", "url"]
+    assert header[: len(expected)] == expected
     assert any("127.0.0.1:8000 +1" in line for line in lines)  # shortened, not dropped
-    full = render(Snapshot(apps=(WEB,)), 120)
-    assert any("http://127.0.0.1:8000" in line for line in full)
-    assert any("https://[::1]:8443" in line for line in full)
+    wide = render(Snapshot(apps=(WEB,)), 160)
+    assert wide[0].split()[-2:] == ["server", "pid"]
 
 
 def test_stopped_by_request_and_scaled_apps_say_so() -> None:

@@ -81,7 +81,10 @@ def test_prestart_runs_at_start_not_on_every_save(gaia, tmp_path: Path) -> None:
     write_helper(src, "v4")
     wait_until(lambda: new_code(port, "v4"), 30, "v4 served")
     changes = [line for line in g.lines if "code changed" in line]
-    assert len(changes) == 3, changes  # the three saves, never built.css or staticfiles/
+    # The saves, never built.css or staticfiles/. The v4 save may be served by the restarted
+    # generation before its own event is read (it imports after the write), so 2 or 3 lines.
+    assert 2 <= len(changes) <= 3, changes
+    assert all("helper.py" in line for line in changes), changes  # a save in every batch
     assert count.read_text() == "xx"
     # Readable in `ps -e` / top: not `python3` like every other process.
     waiting = wait_until(lambda: standby(g.pid), 20, "a standby")

@@ -22,8 +22,13 @@ def test_stopping_uvicorn_workers_logs_no_bad_fd(gaia: Callable[..., Gaia], tmp_
     )
     g.wait_for(r"web: starting -> running", timeout=30)
     assert http_get(port)[0] == 200
-    assert g.stop() == 0
     log = tmp_path / ".gaia" / "logs" / "web.log"
+    # RUNNING means one worker answered; a worker still booting when the stop comes dies by
+    # SIGTERM before uvicorn's handlers exist, and never says "Finished".
+    wait_until(
+        lambda: log.read_text().count("Application startup complete") == 2, 30, "both workers up"
+    )
+    assert g.stop() == 0
     wait_until(lambda: "Shutting down: Master" in log.read_text(), 10, "the master's last line")
     text = log.read_text()
     assert text.count("Finished server process") == 2

@@ -18,8 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def workers_of(master_pid: int) -> list[psutil.Process]:
-    children = psutil.Process(master_pid).children()
-    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    """The master's workers alive right now: a worker that exits between the listing and the
+    look at its command line (a roll, a recycle) is not one of them."""
+    workers = []
+    for child in psutil.Process(master_pid).children():
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return workers
 
 
 def app_master(gaia_pid: int, name: str) -> psutil.Process:

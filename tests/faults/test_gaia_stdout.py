@@ -179,10 +179,8 @@ def test_a_stdout_nobody_reads_blocks_neither_apps_nor_gaia(gaia_up) -> None:
         status = run_cli("status", "-c", str(workdir / "gaia.toml"), cwd=workdir, timeout=5)
         assert status.returncode == 0 and "chatty" in status.stdout, status.stderr
         assert proc.poll() is None, "gaia exited"
-        stopping = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(STOP_TIMEOUT + 5) == 0, stderr.read_text()
-        assert time.monotonic() - stopping < STOP_TIMEOUT + 5
         assert stderr.read_bytes().count(b"stdout is not being read") == 1
     finally:
         os.close(read_end)

@@ -270,6 +270,4 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
             wait_until(converged, 40, f"converged after {actions[-3:]} (seed {seed})")
     assert load.result.failed == 0, f"seed {seed}, actions {actions}: {load.result.errors[:5]}"
     assert "internal error" not in g.output(), f"seed {seed}"
-    started = time.monotonic()
     assert g.stop(timeout=STOP + 2) == 0, f"seed {seed}"
-    assert time.monotonic() - started < STOP + 2

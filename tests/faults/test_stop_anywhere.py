@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import time
 
 import psutil
 import pytest
@@ -30,9 +29,7 @@ def _web(port: int, extra: str = "", server: str = "uvicorn") -> str:
 
 
 def _stop_in_time(g) -> None:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
     assert g.stop(timeout=STOP + 2) == 0
-    assert time.monotonic() - started < STOP + 2
     g.wait_for(r"gaia: stopped")
 
 
@@ -211,8 +208,6 @@ def test_a_prestart_that_ignores_sigterm_gets_stop_timeout(gaia) -> None:
         retry_prestart = false
     """)
     g.wait_for(r"api: stopped -> prestart", timeout=20)
-    started = time.monotonic()
-    g.wait_for(r"api: prestart -> failed: .*timed out", timeout=10)
     # 1 s budget + 1 s stop_timeout; it used to be a fixed 5 s after the budget.
-    assert time.monotonic() - started < 4.5
+    g.wait_for(r"api: prestart -> failed: .*timed out", timeout=4.5)
     assert g.stop(timeout=5) == 0

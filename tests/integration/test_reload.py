@@ -391,7 +391,5 @@ def test_sigterm_during_a_replacement_stops_promptly(gaia) -> None:
     slow = 'prestart = [["python", "-c", "import time; time.sleep(60)"]]'
     save_atomically(g.config_path, config(port, version="v2", extra=slow))
     g.wait_for(r"api: starting generation 2")
-    began = time.monotonic()
     g.signal(signal.SIGTERM)
-    assert g.wait(15) == 0
-    assert time.monotonic() - began < 10 + 1
+    assert g.wait(10 + 1) == 0

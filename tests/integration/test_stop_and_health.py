@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,8 @@ def test_a_second_ctrl_c_forces_the_stop(gaia) -> None:
     g.wait_for(r"stubborn: starting -> running", timeout=20)
     g.signal(signal.SIGINT)
     g.wait_for(r"stopping gracefully \(Ctrl-C again to force\)")
-    started = time.monotonic()
     g.signal(signal.SIGINT)
-    assert g.wait(10) == 130
-    assert time.monotonic() - started < 5
+    assert g.wait(5) == 130
     assert "forced stop" in g.output()
 
 
@@ -92,7 +89,5 @@ def test_a_second_ctrl_c_reaches_a_prestart_step_deaf_to_sigterm(gaia) -> None:
     g.wait_for(r"migrating", timeout=20)
     g.signal(signal.SIGINT)
     g.wait_for(r"stopping gracefully \(Ctrl-C again to force\)")
-    started = time.monotonic()
     g.signal(signal.SIGINT)
-    assert g.wait(10) == 130
-    assert time.monotonic() - started < 5
+    assert g.wait(5) == 130

@@ -112,9 +112,7 @@ def test_leaking_worker_is_recycled_without_failed_requests(gaia) -> None:
         time.sleep(1)
         # /leak keeps the memory in whichever worker answered: that one crosses 120 MiB.
         http_get(port, "/leak?mb=150")
-        crossed = time.monotonic()
-        g.wait_for(r"recycling worker \d+: worker \d+ uses", timeout=8)
-        assert time.monotonic() - crossed < 5
+        g.wait_for(r"recycling worker \d+: worker \d+ uses", timeout=5)
     result = load.result
     assert result.failed == 0, result.errors[:5]
     assert result.ok > 1500

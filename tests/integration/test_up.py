@@ -6,7 +6,6 @@ import shutil
 import signal
 import ssl
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -61,14 +60,10 @@ def test_root_config_serves_every_app(gaia, tmp_path: Path) -> None:
     text = text.replace('state_dir = ".gaia"', f'state_dir = "{tmp_path}/.gaia"')
     text = text.replace("../../.gaia/notes.sqlite3", f"{tmp_path}/notes.sqlite3")
     g = gaia(text)
-    started = time.monotonic()
-    assert wait_until(lambda: try_get(web, "/"), 20, "the FastAPI example")
-    assert wait_until(lambda: try_get(wsgi, "/"), 20, "the WSGI example")
-    elapsed = time.monotonic() - started
+    assert wait_until(lambda: try_get(web, "/") and try_get(wsgi, "/"), 15, "both examples")
     status, body = http_get(web, "/")
     assert status == 200 and "migrated by a prestart step" in body
     assert http_get(wsgi, "/")[0] == 200
-    assert elapsed < 15
     g.wait_for(r"web:prestart \| migrations applied")
     web_master = app_master(g.pid, "web")
     wait_until(lambda: len(workers_of(web_master.pid)) == 2, 10, "2 web workers")
@@ -136,11 +131,9 @@ def test_sigterm_stops_every_process_gracefully(gaia) -> None:
     g.wait_for(r"job: .*-> running")
     pids = tree_pids(g.pid)
     assert len(pids) >= 2 + 2 + 2 + 2
-    started = time.monotonic()
     g.signal(signal.SIGTERM)
-    assert g.wait(5 + 1 + 2) == 0
-    wait_until(lambda: not any(psutil.pid_exists(p) for p in pids), 5 + 1, "every app process gone")
-    assert time.monotonic() - started < 5 + 1 + 1
+    assert g.wait(5 + 1 + 1) == 0
+    wait_until(lambda: not any(psutil.pid_exists(p) for p in pids), 1, "every app process gone")
 
 
 def test_sigkill_to_gaia_leaves_no_app_alive(gaia) -> None:

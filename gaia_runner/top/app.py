@@ -11,11 +11,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import RichLog, Static
+from textual.widgets import Input, RichLog, Static
 
 from gaia_runner import control
 from gaia_runner.top.feed import snapshots
-from gaia_runner.top.screen import FOOTER, KEYS, help_text, last_reload, move, view
+from gaia_runner.top.screen import FOOTER, KEYS, help_text, last_reload, matches, move, view
 from gaia_runner.view.logtail import Follower, merged
 from gaia_runner.view.snapshot import Snapshot
 
@@ -51,11 +51,17 @@ class Overlay(ModalScreen[bool]):
 
 
 class TopApp(App[None]):
+    # Nothing takes focus by itself: a focused (hidden) filter field would swallow the keys.
+    AUTO_FOCUS = None
     CSS = """
     #table { height: auto; max-height: 70%; }
-    #log { height: 1fr; display: none; border-top: solid $accent; }
+    #log { height: 1fr; display: none; }
     #log.shown { display: block; }
+    #loghead { height: 1; display: none; background: $accent 30%; }
+    #loghead.shown { display: block; }
     #message { height: 1; }
+    #filter { display: none; dock: bottom; }
+    #filter.shown { display: block; }
     #keys { height: 1; dock: bottom; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,13 +79,17 @@ class TopApp(App[None]):
         self.last_answer: str | None = None  # the reload this view asked for
         self.follower: Follower | None = None
         self.following: str | None = None
+        self.filter = ""  # the log tail shows only lines containing it (any case)
 
     def compose(self) -> ComposeResult:
         yield Static(id="table")
         yield Static(id="message")
         log = RichLog(id="log", max_lines=2000, wrap=False, markup=False)
         log.can_focus = False  # the arrows select apps; a focused log would scroll instead
+        # Above the log, not in it: a long tail must not scroll the app's name away.
+        yield Static(id="loghead")
         yield log
+        yield Input(id="filter", placeholder="show log lines containing… (enter; empty: all)")
         yield Static(FOOTER, id="keys")
 
     def on_mount(self) -> None:
@@ -113,13 +123,25 @@ class TopApp(App[None]):
             self._show_log(self.selected)
 
     def action_logs(self) -> None:
-        log = self.query_one("#log", RichLog)
-        if log.has_class("shown"):
-            log.remove_class("shown")
-            self._show_log(None)
-        else:
-            log.add_class("shown")
-            self._show_log(self.selected)
+        shown = self.query_one("#log", RichLog).has_class("shown")
+        for pane in self.query("#log, #loghead"):
+            pane.set_class(not shown, "shown")
+        self._show_log(None if shown else self.selected)
+
+    def action_search(self) -> None:
+        field = self.query_one("#filter", Input)
+        for pane in self.query("#log, #loghead"):
+            pane.add_class("shown")
+        field.value = self.filter
+        field.add_class("shown")
+        # A field still hidden cannot take focus: after the refresh that shows it.
+        self.call_after_refresh(field.focus)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.filter = event.value.strip()
+        event.input.remove_class("shown")
+        self.set_focus(None)  # the keys act on apps again
+        self._show_log(self.selected)
 
     def action_help(self) -> None:
         self.push_screen(Overlay(help_text()))
@@ -200,16 +222,20 @@ class TopApp(App[None]):
             return
         path = self.log_dir / f"{name}.log"
         self.follower = Follower(path)
-        log.write(Text(f"── {name} ({path})", style="bold"))
+        shown = f", lines containing {self.filter!r}" if self.filter else ""
+        head = Text(f"── {name}{shown} ({path})", style="bold", no_wrap=True, overflow="ellipsis")
+        self.query_one("#loghead", Static).update(head)
         for entry in merged(self.log_dir, [name], LOG_LINES, None):
-            log.write(Text(entry.text))
+            if matches(entry.text, self.filter):
+                log.write(Text(entry.text))
 
     def _poll_log(self) -> None:
         if self.follower is None:
             return
         log = self.query_one("#log", RichLog)
         for line in self.follower.poll():
-            log.write(Text(line))
+            if matches(line, self.filter):
+                log.write(Text(line))
 
     def on_unmount(self) -> None:
         if self.follower is not None:

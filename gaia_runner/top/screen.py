@@ -27,6 +27,7 @@ KEYS: tuple[Key, ...] = (
     Key("down", "", "move(1)", ""),
     Key("enter", "enter/l", "logs", "show/hide the selected app's log tail"),
     Key("l", "", "logs", ""),
+    Key("slash", "/", "search", "show only log lines containing a text (empty: all)"),
     Key("r", "r", "restart", "restart the app (asks first)"),
     Key("x", "x", "stop", "stop the app (asks first)"),
     Key("s", "s", "start", "start an app stopped by request"),
@@ -39,7 +40,7 @@ KEYS: tuple[Key, ...] = (
 )
 
 # Fits 80 columns whole.
-FOOTER = "↑↓ app ⏎ logs r restart x stop s start +/- scale R reload p plan ? help q quit"
+FOOTER = "↑↓ app ⏎ log / find r restart x stop s start +- scale R reload p plan ? help q"
 
 
 def move(snapshot: Snapshot, selected: str | None, step: int) -> str | None:
@@ -54,12 +55,19 @@ def move(snapshot: Snapshot, selected: str | None, step: int) -> str | None:
     return names[max(0, min(len(names) - 1, at))]
 
 
+def matches(line: str, text: str) -> bool:
+    """The log tail's filter: a plain substring, any case (no pattern syntax to get wrong)."""
+    return text.casefold() in line.casefold()
+
+
 def title(snapshot: Snapshot, connected: bool = True) -> Text:
     running = sum(1 for app in snapshot.apps if app.state is AppState.RUNNING)
-    text = Text("gaia top", style="bold")
-    text.append(f"  {snapshot.config_path}  {running}/{len(snapshot.apps)} running")
+    # One line whatever the path's length: the table must not move down.
+    text = Text("gaia top", style="bold", no_wrap=True, overflow="ellipsis")
+    text.append(f"  {running}/{len(snapshot.apps)} running")
     if not connected:
         text.append("  (gaia is gone: q to quit)", style="bold red")
+    text.append(f"  {snapshot.config_path}", style="dim")
     return text
 
 

@@ -79,6 +79,23 @@ def test_top_shows_both_apps_helps_stops_scales_and_quits(
     terminal.wait_screen(lambda s: _row(s, "web")[2:3] == ["3/3*"], 90, "web at 3 workers")
     assert app_of(status_json(tmp_path), "web")["workers"]["desired"] == 3
 
+    # web's log tail, then only its lines containing "booting" (any case).
+    terminal.keys("l")
+    terminal.wait_screen(lambda s: any(line.startswith("── web") for line in s), 30, "web's log")
+    terminal.keys("/")
+    terminal.wait_screen(lambda s: any("show log lines" in line for line in s), 30, "the field")
+    terminal.keys("-l", "booting")
+    terminal.keys("Enter")
+
+    def only_booting(screen: list[str]) -> bool:
+        at = next((i for i, line in enumerate(screen) if line.startswith("── web")), None)
+        if at is None or "containing 'booting'" not in screen[at]:
+            return False
+        shown = [line for line in screen[at + 1 : -1] if line.strip()]
+        return bool(shown) and all("booting" in line.lower() for line in shown)
+
+    terminal.wait_screen(only_booting, 30, "web's log filtered")
+
     terminal.keys("q")
     wait_until(lambda: terminal.exit_status() is not None, 30, "gaia top to exit")
     assert terminal.exit_status() == 0

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from gaia_runner.supervise.state import AppState
-from gaia_runner.top.screen import FOOTER, help_text, last_reload, move, view
+from gaia_runner.top.screen import FOOTER, help_text, last_reload, matches, move, view
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 SNAPSHOT = Snapshot(
@@ -33,10 +33,12 @@ def draw(snapshot: Snapshot, selected: str | None, colour: bool = False) -> str:
 
 def test_every_app_is_a_row_under_a_title_at_80_columns() -> None:
     lines = draw(SNAPSHOT, "web").splitlines()
-    assert lines[0].split() == ["gaia", "top", "/srv/gaia.toml", "1/3", "running"]
+    assert lines[0].split() == ["gaia", "top", "1/3", "running", "/srv/gaia.toml"]
     rows = [line.split()[0] for line in lines if line.split()[:1] in (["web"], ["api"], ["jobs"])]
     assert rows[:3] == ["web", "api", "jobs"]  # config order, as the snapshot has them
     assert all(len(line) <= 80 for line in lines)
+    long_path = Snapshot(apps=SNAPSHOT.apps, config_path="/" + "x" * 200 + "/gaia.toml")
+    assert draw(long_path, None).splitlines()[0].startswith("gaia top  1/3 running  /xxx")
     assert any("jobs fatal: exited 3" in line for line in lines)  # why it is down, as in `up`
 
 
@@ -56,7 +58,7 @@ def test_the_selection_moves_within_the_list_and_survives_a_removed_app() -> Non
 
 def test_the_help_names_every_key_and_the_footer_fits_80_columns() -> None:
     text = help_text().plain
-    for key in ("↑/↓", "enter/l", "r ", "x ", "s ", "+/-", "R ", "p ", "?", "q "):
+    for key in ("↑/↓", "enter/l", "/ ", "r ", "x ", "s ", "+/-", "R ", "p ", "?", "q "):
         assert f"  {key}" in text, key
     assert len(FOOTER) <= 80
 
@@ -82,3 +84,9 @@ def test_without_textual_top_says_how_to_install_it(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SystemExit) as exited:
         top.top()
     assert exited.value.code == 2
+
+
+def test_the_log_filter_is_a_plain_substring_in_any_case() -> None:
+    assert matches("[INFO] Booting worker with pid: 7", "booting")
+    assert matches("anything", "")
+    assert not matches("GET /a.b 200", "a*b")  # no pattern syntax

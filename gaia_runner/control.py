@@ -1,7 +1,8 @@
 """gaia's own control socket: `gaia status`, `stop`, `scale`... talk to a running gaia.
 
 One JSON request line in, one JSON answer line out, over a unix socket only the
-owner may open. Whatever arrives (garbage, a huge line, silence, the wrong types) gets
+owner may open; `subscribe` (`gaia top`) keeps its connection for a stream of snapshot
+lines (subscribers.py). Whatever arrives (garbage, a huge line, silence, the wrong types) gets
 an error answer or a closed connection and one log line: never a traceback, and gaia
 keeps running. Snapshots travel as plain dicts and are rebuilt on the client side,
 so `gaia status` renders exactly what the live table shows.

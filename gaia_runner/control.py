@@ -1,7 +1,8 @@
 """gaia's own control socket: `gaia status`, `stop`, `scale`... talk to a running gaia.
 
 One JSON request line in, one JSON answer line out, over a unix socket only the
-owner may open. Whatever arrives (garbage, a huge line, silence, the wrong types) gets
+owner may open; `subscribe` (`gaia top`) keeps its connection for a stream of snapshot
+lines (subscribers.py). Whatever arrives (garbage, a huge line, silence, the wrong types) gets
 an error answer or a closed connection and one log line: never a traceback, and gaia
 keeps running. Snapshots travel as plain dicts and are rebuilt on the client side,
 so `gaia status` renders exactly what the live table shows.
@@ -13,7 +14,7 @@ import asyncio
 import dataclasses
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from gaia_runner.supervise.state import AppState
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 Handler = Callable[["Request"], Awaitable[dict[str, Any]]]
+# A request that keeps its connection (`subscribe`): it writes its own lines.
+Streamer = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Log = Callable[[str], None]
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -129,9 +132,8 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
     )
 
 
-async def _answer(
-    reader: asyncio.StreamReader, handler: Handler, log: Log
-) -> dict[str, Any] | None:
+async def _read_request(reader: asyncio.StreamReader, log: Log) -> Request | dict[str, Any] | None:
+    """The request, or the error to answer with, or None (no request: just close)."""
     try:
         async with asyncio.timeout(REQUEST_TIMEOUT):
             line = await reader.readline()
@@ -144,10 +146,13 @@ async def _answer(
     if not line:
         return None
     try:
-        message = parse_request(line)
+        return parse_request(line)
     except BadRequest as exc:
         log(f"control: bad request refused: {exc}")
         return {"error": f"bad request: {exc}"}
+
+
+async def _answer(message: Request, handler: Handler, log: Log) -> dict[str, Any]:
     try:
         return await handler(message)
     except Exception as exc:  # one bad request must not cost gaia its control socket
@@ -155,13 +160,21 @@ async def _answer(
         return {"error": f"internal error: {type(exc).__name__}"}
 
 
-async def serve(path: Path, handler: Handler, log: Log) -> asyncio.Server:
+async def serve(
+    path: Path, handler: Handler, log: Log, streams: Mapping[str, Streamer] | None = None
+) -> asyncio.Server:
     ensure_private_dir(path.parent)
     path.unlink(missing_ok=True)
+    streams = streams or {}
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            answer = await _answer(reader, handler, log)
+            answer = await _read_request(reader, log)
+            if isinstance(answer, Request) and answer.command in streams:
+                await _stream(streams[answer.command], answer, reader, writer, log)
+                return
+            if isinstance(answer, Request):
+                answer = await _answer(answer, handler, log)
             if answer is not None:
                 answer = {**answer, "protocol": PROTOCOL, "gaia": __version__}
                 writer.write(json.dumps(answer).encode() + b"\n")
@@ -178,6 +191,22 @@ async def serve(path: Path, handler: Handler, log: Log) -> asyncio.Server:
     except BaseException:
         sock.close()
         raise
+
+
+async def _stream(
+    streamer: Streamer,
+    message: Request,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    log: Log,
+) -> None:
+    try:
+        await streamer(message, reader, writer)
+    except TimeoutError:
+        log(f"control: a {message.command} client stopped reading, disconnected")
+    except Exception as exc:  # one client must not cost gaia its control socket
+        if not isinstance(exc, ConnectionError):
+            log(f"control: {message.command!r} failed: {type(exc).__name__}: {exc}")
 
 
 def request(path: Path, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from gaia_runner.config.model import AppConfig
-from gaia_runner.control import Request, snapshot_to_dict
+from gaia_runner.control import Request, Streamer, snapshot_to_dict
 from gaia_runner.desired import DesiredState
 from gaia_runner.process.sockets import Listener
+from gaia_runner.subscribers import Subscribers
 from gaia_runner.supervise.commands import Replace, Restart, Scale
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
@@ -73,6 +74,13 @@ class Operations:
             "scale": self.scale,
             "reload": self.reload,
             "shutdown": self.shutdown,
+        }
+        # `gaia top`: requests that keep their connection (subscribers.py).
+        self.subscribers = Subscribers()
+        self.streams: dict[str, Streamer] = {
+            "subscribe": lambda request, reader, writer: self.subscribers.serve(
+                request, reader, writer, runner.snapshot
+            )
         }
 
     async def handle(self, request: Request) -> Answer:

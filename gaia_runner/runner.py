@@ -249,7 +249,10 @@ class Runner:
         self.display.start()
         background = adopt_orphans(self.timings.sample)  # before the first app starts
         control = await serve(
-            control_path(self.config.gaia.state_dir), self._control, self._log_control
+            control_path(self.config.gaia.state_dir),
+            self._control,
+            self._log_control,
+            self.operations.streams,
         )
         try:
             for app in wanted.values():
@@ -302,6 +305,7 @@ class Runner:
         while True:
             if self.display.shows_status:
                 self.display.update(self.snapshot())
+            self.operations.subscribers.publish(self.snapshot)
             self.close_unused_sockets()
             await asyncio.sleep(SNAPSHOT_INTERVAL)
 

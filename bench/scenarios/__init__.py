@@ -19,6 +19,7 @@ NAMES = (
     "f11_metrics",
     "f12_table_cpu",
     "f13_dev_reload",
+    "f14_top_cpu",
 )
 
 

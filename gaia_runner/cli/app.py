@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scale": ("control", "scale"),
     "reload": ("control", "reload"),
     "logs": ("logs", "logs"),
+    "top": ("top", "top"),
 }
 
 

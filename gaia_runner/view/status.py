@@ -252,13 +252,19 @@ SHRINK_STEPS = (
 REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue", "lag", "slow")
 
 
-def make_table(apps: tuple[AppSnapshot, ...], columns: tuple[Column, ...] = COLUMNS) -> Table:
+def make_table(
+    apps: tuple[AppSnapshot, ...],
+    columns: tuple[Column, ...] = COLUMNS,
+    selected: str | None = None,
+) -> Table:
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False, pad_edge=False)
     for column in columns:
         # A wrapped row would make the live table jump in height; cut with an ellipsis instead.
         table.add_column(column.header, justify=column.justify, no_wrap=True, overflow="ellipsis")
     for app in apps:
-        table.add_row(*(column.cell(app) for column in columns))
+        # `gaia top`: the row its keys act on.
+        style = "reverse" if app.name == selected else None
+        table.add_row(*(column.cell(app) for column in columns), style=style)
     return table
 
 
@@ -276,8 +282,11 @@ class StatusTable:
     """The app table, shrinking to fit whatever width it is finally drawn at, and saying
     which columns it left out: a hidden column is never a silent one."""
 
-    def __init__(self, apps: tuple[AppSnapshot, ...], *, compact: bool = False) -> None:
+    def __init__(
+        self, apps: tuple[AppSnapshot, ...], *, compact: bool = False, selected: str | None = None
+    ) -> None:
         self.apps = apps
+        self.selected = selected
         # The live view: one line per app (the largest worker is in `gaia status`).
         self.compact = compact
 
@@ -300,7 +309,7 @@ class StatusTable:
             columns = _shrink(columns, step)
             if step not in SHORTER:
                 hidden.append(step)
-        yield make_table(self.apps, columns)
+        yield make_table(self.apps, columns, self.selected)
         if hidden:
             # Short enough to be read whole at 80 columns with every column named.
             note = f"(hidden: {', '.join(hidden)}; `gaia status` has all)"
@@ -366,12 +375,14 @@ def config_line(snapshot: Snapshot) -> Text:
     return Text(f"config {snapshot.config_path}: applied", style="green")
 
 
-def render_status(snapshot: Snapshot, *, full: bool = False) -> RenderableType:
+def render_status(
+    snapshot: Snapshot, *, full: bool = False, selected: str | None = None
+) -> RenderableType:
     """Everything below the scrolling logs: the table, the config error (kept high, so it
     is never the part a short terminal cuts), failures, notes. `full` (for `gaia status`)
     adds the config line and more output lines per failure."""
     parts: list[RenderableType] = [config_line(snapshot)] if full else []
-    parts.append(StatusTable(snapshot.apps, compact=not full))
+    parts.append(StatusTable(snapshot.apps, compact=not full, selected=selected))
     if snapshot.config_error:
         parts.append(_config_panel(snapshot))
     last_lines = LAST_LINES_SHOWN if full else 1

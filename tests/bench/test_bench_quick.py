@@ -28,6 +28,7 @@ FIGURES = (
     "f11_metrics",
     "f12_table_cpu",
     "f13_dev_reload",
+    "f14_top_cpu",
 )
 
 

@@ -15,7 +15,8 @@ try:
 except SystemExit:
     pass
 heavy = ("rich", "watchfiles", "gaia_runner.export", "gaia_runner.cli.control",
-         "gaia_runner.cli.logs", "gunicorn", "uvicorn", "cryptography", "typer", "pydantic")
+         "gaia_runner.cli.logs", "gunicorn", "uvicorn", "cryptography", "typer", "pydantic",
+         "textual", "gaia_runner.top")
 print(" ".join(sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})))
 """
 

@@ -28,35 +28,55 @@ CONFIG = """
     cwd = "{cwd}"
 """
 
-# Run as the app's user. kill(-1) reaches every process of that uid; one caught between the
-# switch and exec still has gaia's command line (it is a fork of gaia) and is left stopped,
-# the rest (the running app) is continued after each short burst.
+# Run as the app's user. Each new child of gaia is signalled from the moment it may be (the
+# user switch) until it stops; one stopped before exec still has gaia's command line (it is
+# a fork of gaia) and is left stopped, any other is continued.
 STOPPER = r"""
 import os, signal, sys
-gaia_cmdline = open(f"/proc/{sys.argv[1]}/cmdline", "rb").read()
-me = os.getuid()
-while True:
-    for _ in range(3000):
+gaia = sys.argv[1]
+gaia_cmdline = open(f"/proc/{gaia}/cmdline", "rb").read()
+
+def children():
+    found = set()
+    for task in os.listdir(f"/proc/{gaia}/task"):
         try:
-            os.kill(-1, signal.SIGSTOP)
+            found.update(open(f"/proc/{gaia}/task/{task}/children").read().split())
         except OSError:
             pass
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            if os.stat(f"/proc/{name}").st_uid != me and "Uid:\t%d\t" % me not in open(
-                f"/proc/{name}/status"
-            ).read():
+    return found
+
+known = children()
+while True:
+    for pid in sorted(children() - known):
+        known.add(pid)
+        for _ in range(200000):
+            try:
+                os.kill(int(pid), signal.SIGSTOP)
+                break
+            except PermissionError:  # still root: not switched yet
                 continue
-            cmdline = open(f"/proc/{name}/cmdline", "rb").read()
+            except ProcessLookupError:
+                break
+        else:
+            continue
+        state = ""
+        for _ in range(100000):
+            try:
+                stat = open(f"/proc/{pid}/stat").read()
+            except OSError:
+                break
+            state = stat[stat.rfind(")") + 2]
+            if state in "TtZX":
+                break
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
         except OSError:
             continue
-        if cmdline == gaia_cmdline:
-            print(name, flush=True)
+        if state == "T" and cmdline == gaia_cmdline:
+            print(pid, flush=True)
             sys.exit(0)
         try:
-            os.kill(int(name), signal.SIGCONT)
+            os.kill(int(pid), signal.SIGCONT)
         except OSError:
             pass
 """
@@ -89,8 +109,7 @@ def test_a_stopped_half_started_child_does_not_hold_gaia(gaia, app_user: str) ->
             with contextlib.suppress(subprocess.TimeoutExpired):
                 run_cli("restart", "web", "-c", str(g.config_path), cwd=g.workdir, timeout=20)
         assert stopper.poll() == 0, "no spawn was caught between the switch and exec"
-        assert stopper.stdout is not None
-        caught = int(stopper.stdout.read().split()[0])
+        caught = int(stopper.communicate(timeout=10)[0].split()[0])
         # The caught process is gaia's child, stopped, and not yet exec'd.
         assert psutil.Process(caught).ppid() == g.pid
         for _ in range(3):
@@ -103,7 +122,7 @@ def test_a_stopped_half_started_child_does_not_hold_gaia(gaia, app_user: str) ->
     finally:
         if stopper.poll() is None:
             stopper.kill()
-        stopper.wait(10)
+        stopper.communicate(timeout=10)
         if caught is not None:
             # Before the fix gaia waits on it for ever: let the fixture stop gaia.
             with contextlib.suppress(ProcessLookupError):

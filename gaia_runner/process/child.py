@@ -196,11 +196,29 @@ class ChildProcess:
     def kill_group(self) -> None:
         """SIGKILL everything left in the child's session, e.g. workers orphaned by a dead
         master or a daemon's background half, and what left the session."""
+        if self._pid_taken_over():
+            # So the group and session are empty, and a killpg would reach that
+            # process (another user's, or another app's) if it leads a group.
+            ORPHANS.kill(self.origin)
+            return
         signal_group(self.pid, signal.SIGKILL)
         for pid in _session_strays(self.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         ORPHANS.kill(self.origin)
+
+    def _pid_taken_over(self) -> bool:
+        """The leader was reaped and its pid names a process again: a new one, since no
+        pid still in use as a group or session id is handed out."""
+        if self.returncode is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     async def stop(
         self, timeout: float, sig: int = signal.SIGTERM, leader_only: bool = False

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gaia_runner.process.off_loop import ExecTimeout, Exited, popen_off_loop
 from gaia_runner.process.orphans import ORIGIN_ENV, ORPHANS
 from gaia_runner.process.output import LineSink, OutputReader, output_pipe
 from gaia_runner.process.pdeathsig import die_with_parent
@@ -93,7 +94,7 @@ def switch_user_options(user: str | None) -> dict[str, Any]:
 class ChildProcess:
     """A spawned command. Its pid is also its process group id (start_new_session)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, output: OutputReader, origin: str) -> None:
+    def __init__(self, proc: Exited, output: OutputReader, origin: str) -> None:
         self._proc = proc
         self._output = output
         self.pid = proc.pid
@@ -132,9 +133,9 @@ class ChildProcess:
 
         try:
             with ORPHANS.spawning():
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
+                popen = await popen_off_loop(
+                    args=list(argv),
+                    stdin=subprocess.DEVNULL,
                     stdout=write_end,
                     stderr=write_end,
                     cwd=None if switch else cwd,
@@ -144,7 +145,10 @@ class ChildProcess:
                     preexec_fn=in_child,
                     **switch,
                 )
-                ORPHANS.spawned(proc.pid)
+                ORPHANS.spawned(popen.pid)
+        except ExecTimeout as exc:
+            os.close(read_end)
+            raise SpawnError(errno.ETIMEDOUT, str(exc)) from None
         except (OSError, ValueError) as exc:
             os.close(read_end)
             raise _spawn_error(exc) from exc
@@ -158,6 +162,7 @@ class ChildProcess:
             raise
         finally:
             os.close(write_end)
+        proc = Exited(popen)
         output = OutputReader(sink, name=f"pid {proc.pid}")
         # The transport owns the file from here on and closes it at EOF or in drain().
         pipe = open(read_end, "rb", buffering=0)  # noqa: SIM115
@@ -191,11 +196,29 @@ class ChildProcess:
     def kill_group(self) -> None:
         """SIGKILL everything left in the child's session, e.g. workers orphaned by a dead
         master or a daemon's background half, and what left the session."""
+        if self._pid_taken_over():
+            # So the group and session are empty, and a killpg would reach that
+            # process (another user's, or another app's) if it leads a group.
+            ORPHANS.kill(self.origin)
+            return
         signal_group(self.pid, signal.SIGKILL)
         for pid in _session_strays(self.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         ORPHANS.kill(self.origin)
+
+    def _pid_taken_over(self) -> bool:
+        """The leader was reaped and its pid names a process again: a new one, since no
+        pid still in use as a group or session id is handed out."""
+        if self.returncode is None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     async def stop(
         self, timeout: float, sig: int = signal.SIGTERM, leader_only: bool = False

@@ -114,6 +114,12 @@ def kubernetes(
     tls: Annotated[
         TlsMode, typer.Option(help="ingress: terminate at the Ingress; app: mount the cert.")
     ] = TlsMode.INGRESS,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Project name prefixing every object (default: the config's directory)."
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Kubernetes manifests: Deployment, Service, ConfigMap, Ingress, Job."""
@@ -121,7 +127,7 @@ def kubernetes(
     unknown = [name for name in apps or [] if name not in loaded.apps]
     if unknown:
         raise fail(f"error: unknown app {', '.join(unknown)}")
-    opts = KubeOptions(_image(loaded, image), runner, prestart, tls)
+    opts = KubeOptions(_image(loaded, image), runner, prestart, tls, name)
     _check_env_files(loaded, apps)
     with _refusals():
         manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)

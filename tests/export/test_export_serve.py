@@ -64,12 +64,12 @@ def run_exported(config_path: Path) -> list[str]:
     )
     served = []
     for service in (d for d in docs if d["kind"] == "Service"):
-        name = service["metadata"]["name"]
+        name = service["metadata"]["annotations"]["gaia/app"]
         app = project.config.apps[name]
         secret: dict[str, str] = {}
         for path in env_files(project.config, app):
             secret.update(read_env_file(path)[0])
-        pod = by_kind(docs, "Deployment", name)["spec"]["template"]["spec"]
+        pod = by_kind(docs, "Deployment", service["metadata"]["name"])["spec"]["template"]["spec"]
         for init in pod.get("initContainers", []):
             step = subprocess.run(
                 [*init["command"], *init["args"]],
@@ -154,7 +154,7 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
     docs = parse_all(
         as_stream(export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env))
     )
-    site = by_kind(docs, "Deployment", "site")["spec"]["template"]["spec"]["containers"][0]
+    site = by_kind(docs, "Deployment", "full-site")["spec"]["template"]["spec"]["containers"][0]
     assert services["site"]["command"] == [*site["command"], *site["args"]]
     mounted = parse_all(
         as_stream(
@@ -163,7 +163,7 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
             )
         )
     )
-    api = by_kind(mounted, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]
+    api = by_kind(mounted, "Deployment", "full-api")["spec"]["template"]["spec"]["containers"][0]
     k8s_args = [
         a.replace("/etc/gaia/tls/tls.crt", "/run/secrets/api-cert").replace(
             "/etc/gaia/tls/tls.key", "/run/secrets/api-key"

@@ -17,6 +17,7 @@ from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
+from gaia_runner.export.ingress import behind_ingress, ingress_notes
 from gaia_runner.export.kube_names import Component, Identity, kube_name, object_name
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
@@ -57,6 +58,7 @@ class KubeOptions:
     prestart: Prestart = Prestart.INIT
     tls: TlsMode = TlsMode.INGRESS
     project: str | None = None  # prefixes every object name; default: the config's directory
+    forwarded_allow_ips: tuple[str, ...] | None = None  # the ingress controller's network
 
 
 @dataclass(frozen=True)
@@ -333,6 +335,9 @@ def _rel(config: GaiaConfig, path: Path) -> str:
 def export_app(
     config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
 ) -> list[Manifest]:
+    ingress = app.is_https and opts.tls is TlsMode.INGRESS and opts.runner is Runner.SERVER
+    if ingress:  # the server sees the client's address and `https`, as behind gaia's proxies
+        app = behind_ingress(app, opts.forwarded_allow_ips)
     box = container_for(config, app, opts.runner, _tls_paths(app, opts))
     ident = _identity(app, box, opts)
     name = ident.name
@@ -350,6 +355,8 @@ def export_app(
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
     notes = [*_secret_notes(config, app, opts), *box.notes]
+    if ingress:
+        notes += ingress_notes(app, name)
     if app.restart is RestartPolicy.ON_FAILURE:
         notes.append(
             f"not mapped: {app.name}: restart = on-failure; Deployment pods always restart"
@@ -366,9 +373,8 @@ def export_app(
     if box.port is not None:
         out.append(Manifest(f"{name}-service.yaml", yaml.dump(_service(ident, box.port))))
         if app.is_https and opts.tls is TlsMode.INGRESS:
-            ingress = _ingress(ident, box.port)
             hint = ["TLS terminates here; add `host` to the rule and the tls entry."]
-            out.append(Manifest(f"{name}-ingress.yaml", yaml.dump(ingress, hint)))
+            out.append(Manifest(f"{name}-ingress.yaml", yaml.dump(_ingress(ident, box.port), hint)))
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from export_support import IMAGE, REPO, by_kind, copy_full, load_project, parse_all
+from export_support import IMAGE, REPO, by_kind, copy_full, load_project, parse_all, stop_group
 from harness import free_port, try_get, wait_until
 
 from gaia_runner.config.envfile import read_env_file
@@ -110,12 +109,7 @@ def run_exported(config_path: Path) -> list[str]:
             raise
         finally:
             log.close()
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+            stop_group(proc)
     return served
 
 
@@ -206,9 +200,4 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
     try:
         assert wait_until(lambda: https_status() == 200, 30, "api over HTTPS")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_group(proc)

@@ -306,6 +306,16 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
     return _object("batch/v1", "Job", ident.meta("-prestart"), spec)
 
 
+# No ttlSecondsAfterFinished, on purpose: GitOps tools (Argo CD, Flux) re-create a Job that
+# vanished from the cluster while it is still in git, so a TTL would re-run the migrations
+# once per TTL. Said in the output, where the deployer decides.
+NO_TTL = (
+    "No ttlSecondsAfterFinished: with GitOps a Job deleted by its TTL is re-created, and "
+    "the migrations run again. Argo CD: make it a hook (argocd.argoproj.io/hook: PreSync, "
+    "argocd.argoproj.io/hook-delete-policy: BeforeHookCreation) instead.",
+)
+
+
 def _secret_notes(config: GaiaConfig, app: AppConfig, opts: KubeOptions) -> list[str]:
     name = _name(app, opts)
     notes = []
@@ -351,7 +361,8 @@ def export_app(
         why = [
             f"prestart of {app.name}: apply this Job and wait for it "
             f"(kubectl wait --for=condition=complete job/{name}-prestart) before the "
-            "Deployment; delete it before the next rollout (Jobs are immutable)."
+            "Deployment; delete it before the next rollout (Jobs are immutable).",
+            *NO_TTL,
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
     notes = [*_secret_notes(config, app, opts), *box.notes]

@@ -115,6 +115,10 @@ def test_prestart_is_an_init_container_or_a_job(full: Project) -> None:
     docs = k8s(full, prestart=Prestart.JOB)
     job = by_kind(docs, "Job", "full-api-prestart")
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate.py"]
+    # No TTL: GitOps would re-create the deleted Job and re-run the migrations; the output
+    # says why, so the deployer decides.
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert "No ttlSecondsAfterFinished: with GitOps" in k8s_text(full, prestart=Prestart.JOB)
     assert (
         "initContainers" not in by_kind(docs, "Deployment", "full-api")["spec"]["template"]["spec"]
     )

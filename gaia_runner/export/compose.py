@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from gaia_runner.config.model import AppConfig, BindKind, GaiaConfig, RestartPolicy
+from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import yaml
 from gaia_runner.export.mapping import (
     GRACE_MARGIN,
@@ -22,6 +22,7 @@ from gaia_runner.export.mapping import (
     container_path,
     env_files,
     env_table,
+    same_port_binds,
     seconds,
 )
 
@@ -88,13 +89,14 @@ def _literal(node: Any) -> Any:
 
 def _ports(app: AppConfig, box: Container) -> list[str]:
     assert box.port is not None
-    tcp = [b for b in app.bind if b.kind is BindKind.TCP]
-    host = tcp[0].host if tcp else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
+    # Every host address gaia binds on that port (both stacks of a dual-stack app), published
+    # to the one container port.
+    hosts = list(dict.fromkeys(b.host for b in same_port_binds(app))) or ["127.0.0.1"]
+    shown = [f"[{host}]" if ":" in host else host for host in hosts]
     if box.replicas > 1:
         # Replicas cannot share one host port: each gets a free one (`docker compose port`).
-        return [f"{host}::{box.port}"]
-    return [f"{host}:{box.port}:{box.port}"]
+        return [f"{host}::{box.port}" for host in shown]
+    return [f"{host}:{box.port}:{box.port}" for host in shown]
 
 
 def _base(config: GaiaConfig, app: AppConfig, image: str, env: Mapping[str, str]) -> dict[str, Any]:

@@ -8,17 +8,16 @@ are referenced by name and the comment above each object says how to create them
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
 from gaia_runner.export.ingress import behind_ingress, ingress_notes
 from gaia_runner.export.kube_names import Component, Identity, kube_name, object_name
+from gaia_runner.export.kube_notes import NO_TTL, secret_notes
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
     GRACE_MARGIN,
@@ -306,42 +305,6 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
     return _object("batch/v1", "Job", ident.meta("-prestart"), spec)
 
 
-# No ttlSecondsAfterFinished, on purpose: GitOps tools (Argo CD, Flux) re-create a Job that
-# vanished from the cluster while it is still in git, so a TTL would re-run the migrations
-# once per TTL. Said in the output, where the deployer decides.
-NO_TTL = (
-    "No ttlSecondsAfterFinished: with GitOps a Job deleted by its TTL is re-created, and "
-    "the migrations run again. Argo CD: make it a hook (argocd.argoproj.io/hook: PreSync, "
-    "argocd.argoproj.io/hook-delete-policy: BeforeHookCreation) instead.",
-)
-
-
-def _secret_notes(config: GaiaConfig, app: AppConfig, opts: KubeOptions) -> list[str]:
-    name = _name(app, opts)
-    notes = []
-    files = env_files(config, app)
-    if files:
-        args = " ".join(f"--from-env-file={_rel(config, p)}" for p in files)
-        notes.append(
-            f"Secret {name}-env-file holds the env_file values and is not exported "
-            f"(never commit secrets). Create it with: kubectl create secret generic "
-            f"{name}-env-file {args}"
-        )
-    if app.https is not None:
-        cert, key = _rel(config, app.https.certfile), _rel(config, app.https.keyfile)
-        notes.append(
-            f"Secret {name}-tls is not exported either. Create it with: kubectl create "
-            f"secret tls {name}-tls --cert={cert} --key={key}"
-        )
-        if app.https.ca_certs is not None:
-            notes.append(f"Add the client CA as ca.crt: {_rel(config, app.https.ca_certs)}")
-    return notes
-
-
-def _rel(config: GaiaConfig, path: Path) -> str:
-    return os.path.relpath(path, config.source.parent)
-
-
 def export_app(
     config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
 ) -> list[Manifest]:
@@ -365,7 +328,7 @@ def export_app(
             *NO_TTL,
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
-    notes = [*_secret_notes(config, app, opts), *box.notes]
+    notes = [*secret_notes(config, app, name), *box.notes]
     if ingress:
         notes += ingress_notes(app, name)
     if app.restart is RestartPolicy.ON_FAILURE:

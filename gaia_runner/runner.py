@@ -33,6 +33,7 @@ from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
+from gaia_runner.service.report import service_report
 from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
@@ -93,6 +94,7 @@ class Runner:
         self.on_disk = ConfigOnDisk(config)
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot, running=self.supervisors)
         self.operations = Operations(self)
+        self.service = service_report(self.base_env, self.snapshot)
 
     @property
     def config(self) -> GaiaConfig:
@@ -259,6 +261,7 @@ class Runner:
                 self._start_app(app)
             background.append(asyncio.create_task(self._refresh_display()))
             background.append(asyncio.create_task(self._watch_config()))
+            background.append(asyncio.create_task(self.service.run()))
             if self.dev:
                 background.append(asyncio.create_task(self._watch_code()))
             self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")
@@ -271,6 +274,7 @@ class Runner:
                     case CodeChanged(app=name):
                         await self._replace_for_code(name)
         finally:
+            self.service.stopping()
             self.display.event(f"{GAIA}: stopping gracefully (Ctrl-C again to force)")
             control.close()
             control_path(self.config.gaia.state_dir).unlink(missing_ok=True)
@@ -321,7 +325,7 @@ class Runner:
     async def reload(self) -> dict[str, Any]:
         """parse -> validate -> diff -> apply the smallest change; invalid input changes
         nothing. Answers with the plan, or with why the file was not applied."""
-        async with self.lock:
+        async with self.lock, self.service.reloading():
             return await self._reload()
 
     async def _reload(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import typer
 
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import fail, load
-from gaia_runner.config import ConfigError, GaiaConfig, load_config
+from gaia_runner.config import ConfigError, GaiaConfig, load_config, raw
 from gaia_runner.config.inputs import ReadAs
 from gaia_runner.config.privilege import Account
 from gaia_runner.export import Unexportable
@@ -114,6 +114,19 @@ def kubernetes(
     tls: Annotated[
         TlsMode, typer.Option(help="ingress: terminate at the Ingress; app: mount the cert.")
     ] = TlsMode.INGRESS,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Project name prefixing every object (default: the config's directory)."
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Ingress controller networks, comma-separated (default: private ranges).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Kubernetes manifests: Deployment, Service, ConfigMap, Ingress, Job."""
@@ -121,7 +134,8 @@ def kubernetes(
     unknown = [name for name in apps or [] if name not in loaded.apps]
     if unknown:
         raise fail(f"error: unknown app {', '.join(unknown)}")
-    opts = KubeOptions(_image(loaded, image), runner, prestart, tls)
+    trusted = _networks(forwarded_allow_ips) if forwarded_allow_ips is not None else None
+    opts = KubeOptions(_image(loaded, image), runner, prestart, tls, name, trusted)
     _check_env_files(loaded, apps)
     with _refusals():
         manifests = export_kubernetes(loaded, opts, _table_env(loaded), apps)
@@ -132,6 +146,16 @@ def kubernetes(
     for manifest in manifests:
         _write_file(output / manifest.filename, manifest.text)
     typer.echo(f"wrote {len(manifests)} files to {output}", err=True)
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Checked as gaia.toml's `forwarded_allow_ips` is."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        raw.forwarded_allow_ips(items or "")
+    except ValueError as exc:
+        raise fail(f"error: --forwarded-allow-ips: {exc}") from None
+    return tuple(items)
 
 
 @app.command()

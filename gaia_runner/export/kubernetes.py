@@ -8,16 +8,16 @@ are referenced by name and the comment above each object says how to create them
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
+from gaia_runner.export.ingress import behind_ingress, ingress_notes
+from gaia_runner.export.kube_names import Component, Identity, kube_name, object_name
+from gaia_runner.export.kube_notes import NO_TTL, secret_notes
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
     GRACE_MARGIN,
@@ -56,6 +56,8 @@ class KubeOptions:
     runner: Runner = Runner.SERVER
     prestart: Prestart = Prestart.INIT
     tls: TlsMode = TlsMode.INGRESS
+    project: str | None = None  # prefixes every object name; default: the config's directory
+    forwarded_allow_ips: tuple[str, ...] | None = None  # the ingress controller's network
 
 
 @dataclass(frozen=True)
@@ -66,29 +68,17 @@ class Manifest:
     text: str
 
 
-# Longest suffix gaia adds to an app's object name ("-env-file", "-prestart").
-_SUFFIX = len("-env-file")
-NAME_LIMIT = 63 - _SUFFIX  # Services and labels: DNS-1035/label names, at most 63
+def _project(opts: KubeOptions) -> str:
+    return opts.project or ""
 
 
-def kube_name(app: str) -> str:
-    """``app`` as a Kubernetes object name that every kind accepts: a DNS-1035 label
-    (lowercase letters, digits and `-`, starting with a letter), short enough for the
-    suffixes gaia adds. `my_api` -> `my-api`, `Web` -> `web`, `2fa` -> `app-2fa`."""
-    name = re.sub(r"[^a-z0-9]+", "-", app.lower()).strip("-")
-    if not name[:1].isalpha():
-        name = f"app-{name}".rstrip("-")
-    return name[:NAME_LIMIT].rstrip("-")
+def _name(app: AppConfig, opts: KubeOptions) -> str:
+    return object_name(_project(opts), app.name)
 
 
-def _labels(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "gaia"}
-
-
-def _meta(name: str, app: str) -> dict[str, Any]:
-    # The app's name as written in gaia.toml, which may not be a valid object name.
-    annotations = {"gaia/app": app}
-    return {"name": name, "labels": _labels(kube_name(app)), "annotations": annotations}
+def _identity(app: AppConfig, box: Container, opts: KubeOptions) -> Identity:
+    component = Component.WEB if box.port is not None else Component.WORKER
+    return Identity(_project(opts), app.name, component)
 
 
 # Liveness restarts the container, so it waits this many times longer than readiness, which
@@ -128,8 +118,10 @@ def _probes(app: AppConfig, port_name: str, scheme: str) -> dict[str, Any]:
     }
 
 
-def _env_from(config: GaiaConfig, app: AppConfig, has_env: bool) -> list[dict[str, Any]]:
-    name = kube_name(app.name)
+def _env_from(
+    config: GaiaConfig, app: AppConfig, has_env: bool, opts: KubeOptions
+) -> list[dict[str, Any]]:
+    name = _name(app, opts)
     refs: list[dict[str, Any]] = []
     if env_files(config, app):
         refs.append({"secretRef": {"name": f"{name}-env-file"}})
@@ -148,7 +140,7 @@ def _container(
         "args": list(box.argv[1:]),
         "workingDir": box.workdir,
     }
-    env_from = _env_from(config, app, has_env)
+    env_from = _env_from(config, app, has_env, opts)
     if env_from:
         spec["envFrom"] = env_from
     spec["env"] = [
@@ -247,28 +239,26 @@ def _pod(
     # with none, a shutdown that used its whole budget was killed mid-way.
     pod["terminationGracePeriodSeconds"] = box.stop_seconds + DRAIN_SECONDS + GRACE_MARGIN
     if _app_tls(app, opts):
-        pod["volumes"].append(
-            {"name": "tls", "secret": {"secretName": f"{kube_name(app.name)}-tls"}}
-        )
+        pod["volumes"].append({"name": "tls", "secret": {"secretName": f"{_name(app, opts)}-tls"}})
     return pod
 
 
 def _workload(
     config: GaiaConfig, app: AppConfig, box: Container, opts: KubeOptions, has_env: bool
 ) -> dict[str, Any]:
-    name = kube_name(app.name)
+    ident = _identity(app, box, opts)
     pod = _pod(config, app, box, opts, has_env)
-    template = {"metadata": {"labels": _labels(name)}, "spec": pod}
+    template = {"metadata": {"labels": ident.labels()}, "spec": pod}
     if app.restart is RestartPolicy.NEVER:
         pod["restartPolicy"] = "Never"
         job_spec = {"parallelism": box.replicas, "backoffLimit": 0, "template": template}
-        return _object("batch/v1", "Job", _meta(name, app.name), job_spec)
+        return _object("batch/v1", "Job", ident.meta(), job_spec)
     spec = {
         "replicas": box.replicas,
-        "selector": {"matchLabels": _labels(name)},
+        "selector": {"matchLabels": ident.selector()},
         "template": template,
     }
-    return _object("apps/v1", "Deployment", _meta(name, app.name), spec)
+    return _object("apps/v1", "Deployment", ident.meta(), spec)
 
 
 def _object(
@@ -277,27 +267,26 @@ def _object(
     return {"apiVersion": api, "kind": kind, "metadata": meta, key: spec}
 
 
-def _service(app: AppConfig, port: int) -> dict[str, Any]:
-    name = kube_name(app.name)
+def _service(ident: Identity, port: int) -> dict[str, Any]:
     spec = {
-        "selector": _labels(name),
+        "selector": ident.selector(),
         "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
     }
-    return _object("v1", "Service", _meta(name, app.name), spec)
+    return _object("v1", "Service", ident.meta(), spec)
 
 
-def _ingress(app: AppConfig, port: int) -> dict[str, Any]:
-    name = kube_name(app.name)
+def _ingress(ident: Identity, port: int) -> dict[str, Any]:
+    name = ident.name
     backend = {"service": {"name": name, "port": {"number": port}}}
     path = {"path": "/", "pathType": "Prefix", "backend": backend}
     spec = {"tls": [{"secretName": f"{name}-tls"}], "rules": [{"http": {"paths": [path]}}]}
-    return _object("networking.k8s.io/v1", "Ingress", _meta(name, app.name), spec)
+    return _object("networking.k8s.io/v1", "Ingress", ident.meta(), spec)
 
 
 def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env: bool) -> Any:
-    name = kube_name(app.name)
+    ident = Identity(_project(opts), app.name, Component.MIGRATION)
     steps = _prestart_containers(config, app, opts)
-    env_from = _env_from(config, app, has_env)
+    env_from = _env_from(config, app, has_env, opts)
     for step in steps:
         if env_from:
             step["envFrom"] = env_from
@@ -311,56 +300,37 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
     spec = {
         "backoffLimit": 0,
         "activeDeadlineSeconds": seconds(app.prestart_timeout),
-        "template": {"metadata": {"labels": _labels(f"{name}-prestart")}, "spec": pod},
+        "template": {"metadata": {"labels": ident.labels()}, "spec": pod},
     }
-    return _object("batch/v1", "Job", _meta(f"{name}-prestart", app.name), spec)
-
-
-def _secret_notes(config: GaiaConfig, app: AppConfig) -> list[str]:
-    name = kube_name(app.name)
-    notes = []
-    files = env_files(config, app)
-    if files:
-        args = " ".join(f"--from-env-file={_rel(config, p)}" for p in files)
-        notes.append(
-            f"Secret {name}-env-file holds the env_file values and is not exported "
-            f"(never commit secrets). Create it with: kubectl create secret generic "
-            f"{name}-env-file {args}"
-        )
-    if app.https is not None:
-        cert, key = _rel(config, app.https.certfile), _rel(config, app.https.keyfile)
-        notes.append(
-            f"Secret {name}-tls is not exported either. Create it with: kubectl create "
-            f"secret tls {name}-tls --cert={cert} --key={key}"
-        )
-        if app.https.ca_certs is not None:
-            notes.append(f"Add the client CA as ca.crt: {_rel(config, app.https.ca_certs)}")
-    return notes
-
-
-def _rel(config: GaiaConfig, path: Path) -> str:
-    return os.path.relpath(path, config.source.parent)
+    return _object("batch/v1", "Job", ident.meta("-prestart"), spec)
 
 
 def export_app(
     config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
 ) -> list[Manifest]:
-    name = kube_name(app.name)
+    ingress = app.is_https and opts.tls is TlsMode.INGRESS and opts.runner is Runner.SERVER
+    if ingress:  # the server sees the client's address and `https`, as behind gaia's proxies
+        app = behind_ingress(app, opts.forwarded_allow_ips)
     box = container_for(config, app, opts.runner, _tls_paths(app, opts))
+    ident = _identity(app, box, opts)
+    name = ident.name
     out: list[Manifest] = []
     has_env = bool(table_env)
     if has_env:
-        cm = _object("v1", "ConfigMap", _meta(f"{name}-env", app.name), table_env, "data")
+        cm = _object("v1", "ConfigMap", ident.meta("-env"), table_env, "data")
         out.append(Manifest(f"{name}-configmap.yaml", yaml.dump(cm)))
     if app.prestart and opts.prestart is Prestart.JOB and opts.runner is Runner.SERVER:
         job = _prestart_job(config, app, opts, has_env)
         why = [
             f"prestart of {app.name}: apply this Job and wait for it "
             f"(kubectl wait --for=condition=complete job/{name}-prestart) before the "
-            "Deployment; delete it before the next rollout (Jobs are immutable)."
+            "Deployment; delete it before the next rollout (Jobs are immutable).",
+            *NO_TTL,
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
-    notes = [*_secret_notes(config, app), *box.notes]
+    notes = [*secret_notes(config, app, name), *box.notes]
+    if ingress:
+        notes += ingress_notes(app, name)
     if app.restart is RestartPolicy.ON_FAILURE:
         notes.append(
             f"not mapped: {app.name}: restart = on-failure; Deployment pods always restart"
@@ -371,15 +341,14 @@ def export_app(
     if kind == "deployment" and box.replicas >= 2:
         # maxUnavailable, never minAvailable: a budget that can block a node drain forever
         # turns maintenance into an outage.
-        budget = {"maxUnavailable": 1, "selector": {"matchLabels": _labels(name)}}
-        pdb = _object("policy/v1", "PodDisruptionBudget", _meta(name, app.name), budget)
+        budget = {"maxUnavailable": 1, "selector": {"matchLabels": ident.selector()}}
+        pdb = _object("policy/v1", "PodDisruptionBudget", ident.meta(), budget)
         out.append(Manifest(f"{name}-pdb.yaml", yaml.dump(pdb)))
     if box.port is not None:
-        out.append(Manifest(f"{name}-service.yaml", yaml.dump(_service(app, box.port))))
+        out.append(Manifest(f"{name}-service.yaml", yaml.dump(_service(ident, box.port))))
         if app.is_https and opts.tls is TlsMode.INGRESS:
-            ingress = _ingress(app, box.port)
             hint = ["TLS terminates here; add `host` to the rule and the tls entry."]
-            out.append(Manifest(f"{name}-ingress.yaml", yaml.dump(ingress, hint)))
+            out.append(Manifest(f"{name}-ingress.yaml", yaml.dump(_ingress(ident, box.port), hint)))
     return out
 
 
@@ -391,7 +360,8 @@ def export_kubernetes(
 ) -> list[Manifest]:
     """Every object for the named apps (default: all), in the config's app order."""
     chosen = names or list(config.apps)
-    _refuse_name_collisions(list(config.apps))
+    opts = replace(opts, project=kube_name(opts.project or config.source.parent.name))
+    _refuse_name_collisions(list(config.apps), _project(opts))
     manifests = []
     for name in chosen:
         app = config.apps[name]
@@ -399,14 +369,14 @@ def export_kubernetes(
     return manifests
 
 
-def _refuse_name_collisions(apps: list[str]) -> None:
+def _refuse_name_collisions(apps: list[str], project: str) -> None:
     seen: dict[str, str] = {}
     for app in apps:
-        other = seen.setdefault(kube_name(app), app)
+        other = seen.setdefault(object_name(project, app), app)
         if other != app:
             raise Unexportable(
                 f"apps {other!r} and {app!r} both become the Kubernetes name "
-                f"{kube_name(app)!r}; rename one of them"
+                f"{object_name(project, app)!r}; rename one of them"
             )
 
 

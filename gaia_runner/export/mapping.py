@@ -24,6 +24,7 @@ from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import (
     AppConfig,
     Backoff,
+    Bind,
     BindKind,
     GaiaConfig,
     HttpsConfig,
@@ -105,6 +106,20 @@ def container_port(app: AppConfig) -> int | None:
     return tcp[0].port if tcp else DEFAULT_PORT
 
 
+def dual_stack(app: AppConfig) -> bool:
+    """gaia.toml binds an IPv6 address: the container listens on both stacks, so an app
+    reachable over IPv6 (and IPv4) under gaia stays so in a dual-stack or IPv6 cluster. Only
+    then: binding `::` fails in a pod whose IPv6 is disabled."""
+    return any(bind.kind is BindKind.TCP and ":" in bind.host for bind in app.bind)
+
+
+def same_port_binds(app: AppConfig) -> list[Bind]:
+    """The TCP binds on the first one's port: one container port serves them all (dual-stack
+    `127.0.0.1` + `[::1]`, say); a bind on another port is not exported."""
+    tcp = [bind for bind in app.bind if bind.kind is BindKind.TCP]
+    return [bind for bind in tcp if bind.port == tcp[0].port]
+
+
 def bind_notes(app: AppConfig) -> list[str]:
     notes = []
     tcp = [bind for bind in app.bind if bind.kind is BindKind.TCP]
@@ -113,8 +128,11 @@ def bind_notes(app: AppConfig) -> list[str]:
             f"not mapped: {app.name}: unix socket binds do not cross containers; it listens on TCP "
             f"port {DEFAULT_PORT} instead"
         )
-    for bind in tcp[1:]:
-        notes.append(f"not mapped: {app.name}: only the first bind is exported; {bind} is not")
+    for bind in tcp:
+        if bind.port != tcp[0].port:
+            notes.append(
+                f"not mapped: {app.name}: only the first bind's port is exported; {bind} is not"
+            )
     if tcp and tcp[0].port < 1024:
         notes.append(
             f"not mapped: {app.name}: port {tcp[0].port} is below 1024; the image runs as a "
@@ -142,7 +160,9 @@ def uvicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str, 
             f"apps.{app.name}: uvicorn has no flag for the factory arguments in {app.app!r}; "
             "export a zero-argument factory (or --runner gaia, which calls it as gaia does)"
         )
-    argv = ["uvicorn", str(options.pop("app")), "--host", "0.0.0.0", "--port", str(port)]
+    # "": every interface, one socket per stack (asyncio makes an IPv6 socket v6-only).
+    host = "" if dual_stack(app) else "0.0.0.0"
+    argv = ["uvicorn", str(options.pop("app")), "--host", host, "--port", str(port)]
     options.pop("timeout_worker_healthcheck")  # only used by uvicorn's multiprocess supervisor
     flags, _ = uvicorn_flags(options)
     return (*argv, *flags)
@@ -153,7 +173,8 @@ def gunicorn_argv(app: AppConfig, port: int, tls: TlsPaths | None) -> tuple[str,
     argv = [
         "gunicorn",
         "--bind",
-        f"0.0.0.0:{port}",
+        # gunicorn leaves IPV6_V6ONLY to the kernel's default (off): `[::]` takes both stacks.
+        f"[::]:{port}" if dual_stack(app) else f"0.0.0.0:{port}",
         "--workers",
         "1",
         "--worker-class",

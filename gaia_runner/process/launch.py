@@ -27,6 +27,7 @@ from gaia_runner.process.child import SpawnError
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
 from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 from gaia_runner.process.user_env import switched_user_base
+from gaia_runner.service.sd_notify import SYSTEMD_ENV
 
 GUNICORN_WORKER_CLASSES: Mapping[WorkerClass, str] = {
     WorkerClass.UVICORN: "uvicorn_worker.UvicornWorker",
@@ -104,6 +105,7 @@ def trusts_last_hop(app: AppConfig) -> bool:
 
 def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]:
     account = switched_user(app)
+    base = {k: v for k, v in base.items() if k not in SYSTEMD_ENV}  # systemd speaks to gaia only
     # Another user gets a minimal base, not gaia's secrets; the app's `env` still wins.
     env = dict(base) if account is None else switched_user_base(base, account)
     env.update(app.env)

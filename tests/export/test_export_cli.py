@@ -26,6 +26,8 @@ def test_kubernetes_stdout_for_named_apps(tmp_path: Path) -> None:
         "wsgi",
         "--image",
         "x/y:1",
+        "--name",
+        "Shop",
         "-c",
         str(REPO / "gaia.toml"),
         cwd=tmp_path,
@@ -33,9 +35,9 @@ def test_kubernetes_stdout_for_named_apps(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     docs = parse_all(result.stdout)
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
-        ("Deployment", "wsgi"),
-        ("PodDisruptionBudget", "wsgi"),
-        ("Service", "wsgi"),
+        ("Deployment", "shop-wsgi"),
+        ("PodDisruptionBudget", "shop-wsgi"),
+        ("Service", "shop-wsgi"),
     ]
     unknown = run_cli(
         "export", "kubernetes", "nope", "--image", "x", "-c", str(REPO / "gaia.toml"), cwd=tmp_path
@@ -50,18 +52,20 @@ def test_image_from_config_and_one_file_per_object(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == [
-        "api-configmap.yaml",
-        "api-deployment.yaml",
-        "api-ingress.yaml",
-        "api-pdb.yaml",
-        "api-service.yaml",
-        "jobs-deployment.yaml",
-        "jobs-pdb.yaml",
-        "report-job.yaml",
-        "site-deployment.yaml",
-        "site-service.yaml",
+        "full-api-configmap.yaml",
+        "full-api-deployment.yaml",
+        "full-api-ingress.yaml",
+        "full-api-pdb.yaml",
+        "full-api-service.yaml",
+        "full-jobs-deployment.yaml",
+        "full-jobs-pdb.yaml",
+        "full-report-job.yaml",
+        "full-site-deployment.yaml",
+        "full-site-service.yaml",
     ]
-    assert 'image: "registry.example.com/full:1.0"' in (out / "api-deployment.yaml").read_text()
+    assert (
+        'image: "registry.example.com/full:1.0"' in (out / "full-api-deployment.yaml").read_text()
+    )
 
 
 def test_compose_and_dockerfile_to_files(tmp_path: Path) -> None:

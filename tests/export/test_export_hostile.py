@@ -128,7 +128,7 @@ def test_kubernetes_names_follow_the_name_rules(tmp_path: Path) -> None:
         for box in pod.get("containers", []) + pod.get("initContainers", []):
             assert DNS_1035.match(box["name"]), box["name"]
     names = {d["metadata"]["name"] for d in docs if d["kind"] in ("Deployment", "Job")}
-    assert {"my-api", "web", "app-2fa"} <= names
+    assert {"proj-my-api", "proj-web", "proj-app-2fa"} <= names
     apps_written = {d["metadata"]["annotations"]["gaia/app"] for d in docs}
     assert apps_written == set(apps)
 

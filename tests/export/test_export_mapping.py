@@ -45,33 +45,33 @@ def main_container(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str
 
 def test_web_app_is_deployment_and_service_on_the_bind_port(full: Project) -> None:
     docs = k8s(full)
-    service = by_kind(docs, "Service", "api")
+    service = by_kind(docs, "Service", "full-api")
     assert service["spec"]["ports"][0]["port"] == 8443
-    assert main_container(docs, "Deployment", "api")["ports"][0]["containerPort"] == 8443
+    assert main_container(docs, "Deployment", "full-api")["ports"][0]["containerPort"] == 8443
     assert compose(full)["services"]["site"]["ports"] == ["127.0.0.1:8080:8080"]
 
 
 def test_command_app_is_deployment_without_service(full: Project) -> None:
     docs = k8s(full)
-    assert main_container(docs, "Deployment", "jobs")["command"] == ["python"]
-    assert not [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "jobs"]
+    assert main_container(docs, "Deployment", "full-jobs")["command"] == ["python"]
+    assert not [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "full-jobs"]
     service = compose(full)["services"]["jobs"]
     assert service["command"] == ["python", "worker.py"] and "ports" not in service
 
 
 def test_workers_become_replicas_of_one_server_process(full: Project) -> None:
     docs = k8s(full)
-    assert by_kind(docs, "Deployment", "api")["spec"]["replicas"] == 3
-    args = main_container(docs, "Deployment", "api")["args"]
+    assert by_kind(docs, "Deployment", "full-api")["spec"]["replicas"] == 3
+    args = main_container(docs, "Deployment", "full-api")["args"]
     assert args[args.index("--workers") + 1] == "1"
-    assert main_container(docs, "Deployment", "api")["command"] == ["uvicorn"]
+    assert main_container(docs, "Deployment", "full-api")["command"] == ["uvicorn"]
     assert compose(full)["services"]["api"]["deploy"]["replicas"] == 3
     # Replicas cannot share one host port, so each gets its own.
     assert compose(full)["services"]["api"]["ports"] == ["127.0.0.1::8443"]
 
 
 def test_memory_worker_is_the_container_limit(full: Project) -> None:
-    resources = main_container(k8s(full), "Deployment", "api")["resources"]
+    resources = main_container(k8s(full), "Deployment", "full-api")["resources"]
     assert resources == {
         "limits": {"memory": "256Mi"},
         "requests": {"memory": "256Mi", "cpu": "100m"},
@@ -80,12 +80,13 @@ def test_memory_worker_is_the_container_limit(full: Project) -> None:
     assert deploy["resources"]["limits"]["memory"] == "256m"
     # memory.total of a command split over its replicas: 512MiB / 2.
     assert (
-        main_container(k8s(full), "Deployment", "jobs")["resources"]["limits"]["memory"] == "256Mi"
+        main_container(k8s(full), "Deployment", "full-jobs")["resources"]["limits"]["memory"]
+        == "256Mi"
     )
 
 
 def test_health_becomes_three_probes_and_a_curl_free_healthcheck(full: Project) -> None:
-    container = main_container(k8s(full), "Deployment", "api")
+    container = main_container(k8s(full), "Deployment", "full-api")
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/healthz"
         assert container[probe]["periodSeconds"] == 10
@@ -95,7 +96,7 @@ def test_health_becomes_three_probes_and_a_curl_free_healthcheck(full: Project) 
     assert container["livenessProbe"]["failureThreshold"] == 9
     assert container["startupProbe"]["failureThreshold"] == 60  # start_timeout, probed each second
     # A web app without health still must accept connections before it gets traffic.
-    site = main_container(k8s(full), "Deployment", "site")
+    site = main_container(k8s(full), "Deployment", "full-site")
     assert site["readinessProbe"] == {"tcpSocket": {"port": "http"}, "periodSeconds": 5}
     assert "livenessProbe" not in site
     check = compose(full)["services"]["api"]["healthcheck"]
@@ -107,14 +108,20 @@ def test_health_becomes_three_probes_and_a_curl_free_healthcheck(full: Project) 
 
 
 def test_prestart_is_an_init_container_or_a_job(full: Project) -> None:
-    spec = by_kind(k8s(full), "Deployment", "api")["spec"]["template"]["spec"]
+    spec = by_kind(k8s(full), "Deployment", "full-api")["spec"]["template"]["spec"]
     init = spec["initContainers"]
     assert [(c["command"], c["args"]) for c in init] == [(["python"], ["migrate.py"])]
     assert init[0]["envFrom"] == spec["containers"][0]["envFrom"]
     docs = k8s(full, prestart=Prestart.JOB)
-    job = by_kind(docs, "Job", "api-prestart")
+    job = by_kind(docs, "Job", "full-api-prestart")
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate.py"]
-    assert "initContainers" not in by_kind(docs, "Deployment", "api")["spec"]["template"]["spec"]
+    # No TTL: GitOps would re-create the deleted Job and re-run the migrations; the output
+    # says why, so the deployer decides.
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert "No ttlSecondsAfterFinished: with GitOps" in k8s_text(full, prestart=Prestart.JOB)
+    assert (
+        "initContainers" not in by_kind(docs, "Deployment", "full-api")["spec"]["template"]["spec"]
+    )
     services = compose(full)["services"]
     assert services["api-prestart-1"]["command"] == ["python", "migrate.py"]
     assert services["api-prestart-1"]["restart"] == "no"
@@ -125,11 +132,11 @@ def test_prestart_is_an_init_container_or_a_job(full: Project) -> None:
 
 def test_https_terminates_at_the_ingress_or_in_the_app(full: Project) -> None:
     docs = k8s(full)
-    ingress = by_kind(docs, "Ingress", "api")
-    assert ingress["spec"]["tls"] == [{"secretName": "api-tls"}]
-    assert "--ssl-certfile" not in main_container(docs, "Deployment", "api")["args"]
+    ingress = by_kind(docs, "Ingress", "full-api")
+    assert ingress["spec"]["tls"] == [{"secretName": "full-api-tls"}]
+    assert "--ssl-certfile" not in main_container(docs, "Deployment", "full-api")["args"]
     mounted = k8s(full, tls=TlsMode.APP)
-    container = main_container(mounted, "Deployment", "api")
+    container = main_container(mounted, "Deployment", "full-api")
     assert "/etc/gaia/tls/tls.crt" in container["args"]
     assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
     assert not [d for d in mounted if d["kind"] == "Ingress"]
@@ -141,14 +148,14 @@ def test_https_terminates_at_the_ingress_or_in_the_app(full: Project) -> None:
 
 def test_env_goes_to_configmap_and_env_file_values_are_never_written(full: Project) -> None:
     docs = k8s(full)
-    assert by_kind(docs, "ConfigMap", "api-env")["data"] == {
+    assert by_kind(docs, "ConfigMap", "full-api-env")["data"] == {
         "LOG_LEVEL": "info",
         "NOTES_DB": "../.gaia/notes.sqlite3",
     }
-    env_from = main_container(docs, "Deployment", "api")["envFrom"]
+    env_from = main_container(docs, "Deployment", "full-api")["envFrom"]
     assert env_from == [
-        {"secretRef": {"name": "api-env-file"}},
-        {"configMapRef": {"name": "api-env"}},
+        {"secretRef": {"name": "full-api-env-file"}},
+        {"configMapRef": {"name": "full-api-env"}},
     ]
     assert not [d for d in docs if d["kind"] == "Secret"]
     secret_values, _ = read_env_file(full.root / "app.env")
@@ -169,7 +176,7 @@ def test_env_goes_to_configmap_and_env_file_values_are_never_written(full: Proje
 
 def test_restart_policies(full: Project) -> None:
     docs = k8s(full)
-    job = by_kind(docs, "Job", "report")
+    job = by_kind(docs, "Job", "full-report")
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     services = compose(full)["services"]
     assert [services[n]["restart"] for n in ("api", "site", "report")] == [
@@ -180,7 +187,7 @@ def test_restart_policies(full: Project) -> None:
 
 
 def test_stop_timeouts_become_grace_periods_with_a_drain(full: Project) -> None:
-    spec = by_kind(k8s(full), "Deployment", "api")["spec"]["template"]["spec"]
+    spec = by_kind(k8s(full), "Deployment", "full-api")["spec"]["template"]["spec"]
     # stop_timeout 20s (> graceful_timeout 15s) plus the 5 s preStop sleep and a 5 s margin.
     assert spec["terminationGracePeriodSeconds"] == 30
     assert spec["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
@@ -190,7 +197,7 @@ def test_stop_timeouts_become_grace_periods_with_a_drain(full: Project) -> None:
 
 
 def test_server_options_are_command_line_flags(full: Project) -> None:
-    site = main_container(k8s(full), "Deployment", "site")
+    site = main_container(k8s(full), "Deployment", "full-site")
     assert site["command"] == ["gunicorn"]
     args = site["args"]
     for flag, value in [
@@ -218,10 +225,10 @@ def test_what_cannot_be_mapped_is_said_in_the_output(full: Project) -> None:
 
 
 def test_runner_gaia_runs_gaia_up_per_app(full: Project) -> None:
-    container = main_container(k8s(full, runner=Runner.GAIA), "Deployment", "api")
+    container = main_container(k8s(full, runner=Runner.GAIA), "Deployment", "full-api")
     assert container["command"] == ["gaia"]
     assert container["args"] == ["up", "api", "-c", "/app/gaia.toml", "--no-tui", "--no-watch"]
-    assert by_kind(k8s(full, runner=Runner.GAIA), "Deployment", "api")["spec"]["replicas"] == 1
+    assert by_kind(k8s(full, runner=Runner.GAIA), "Deployment", "full-api")["spec"]["replicas"] == 1
     # gaia recycles workers itself, so the container gets the whole tree's memory.
     assert container["resources"]["limits"]["memory"] == "768Mi"
     assert compose(full, Runner.GAIA)["services"]["api"]["command"][0] == "gaia"

@@ -62,6 +62,6 @@ def test_replicated_apps_get_a_budget_that_never_blocks_a_drain(full: Project) -
     manifests = export_kubernetes(full.config, KUBE_VARIANTS["default"], full.table_env)
     docs = [d for m in manifests for d in parse_all(m.text)]
     budgets = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "PodDisruptionBudget"}
-    assert set(budgets) == {"api", "jobs"}  # workers 3 and 2; site has 1
+    assert set(budgets) == {"full-api", "full-jobs"}  # workers 3 and 2; site has 1
     for spec in budgets.values():
         assert spec == {"maxUnavailable": 1, "selector": spec["selector"]}

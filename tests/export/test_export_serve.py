@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from export_support import IMAGE, REPO, by_kind, copy_full, load_project, parse_all
+from export_support import IMAGE, REPO, by_kind, copy_full, load_project, parse_all, stop_group
 from harness import free_port, try_get, wait_until
 
 from gaia_runner.config.envfile import read_env_file
@@ -64,12 +63,12 @@ def run_exported(config_path: Path) -> list[str]:
     )
     served = []
     for service in (d for d in docs if d["kind"] == "Service"):
-        name = service["metadata"]["name"]
+        name = service["metadata"]["annotations"]["gaia/app"]
         app = project.config.apps[name]
         secret: dict[str, str] = {}
         for path in env_files(project.config, app):
             secret.update(read_env_file(path)[0])
-        pod = by_kind(docs, "Deployment", name)["spec"]["template"]["spec"]
+        pod = by_kind(docs, "Deployment", service["metadata"]["name"])["spec"]["template"]["spec"]
         for init in pod.get("initContainers", []):
             step = subprocess.run(
                 [*init["command"], *init["args"]],
@@ -110,12 +109,7 @@ def run_exported(config_path: Path) -> list[str]:
             raise
         finally:
             log.close()
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+            stop_group(proc)
     return served
 
 
@@ -154,7 +148,7 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
     docs = parse_all(
         as_stream(export_kubernetes(project.config, KubeOptions(IMAGE), project.table_env))
     )
-    site = by_kind(docs, "Deployment", "site")["spec"]["template"]["spec"]["containers"][0]
+    site = by_kind(docs, "Deployment", "full-site")["spec"]["template"]["spec"]["containers"][0]
     assert services["site"]["command"] == [*site["command"], *site["args"]]
     mounted = parse_all(
         as_stream(
@@ -163,7 +157,7 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
             )
         )
     )
-    api = by_kind(mounted, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]
+    api = by_kind(mounted, "Deployment", "full-api")["spec"]["template"]["spec"]["containers"][0]
     k8s_args = [
         a.replace("/etc/gaia/tls/tls.crt", "/run/secrets/api-cert").replace(
             "/etc/gaia/tls/tls.key", "/run/secrets/api-key"
@@ -206,9 +200,4 @@ def test_compose_commands_match_and_serve_https_with_mounted_secrets(tmp_path: P
     try:
         assert wait_until(lambda: https_status() == 200, 30, "api over HTTPS")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_group(proc)

@@ -53,7 +53,8 @@ def test_root_config_unit_verifies(tmp_path: Path) -> None:
     assert f"WorkingDirectory={REPO}" in text
     assert "KillMode=mixed" in text
     assert "TimeoutStopSec=25" in text  # stop_timeout 10s + 15 s margin
-    assert "ExecReload=/bin/kill -HUP $MAINPID" in text
+    assert f"ExecReload={Path(sys.executable).parent}/gaia reload -c {REPO}/gaia.toml" in text
+    assert "Type=notify\n" in text and "WatchdogSec=30" in text
     assert "Restart=on-failure" in text
     assert "AmbientCapabilities" not in text and "User=" not in text
     verify(unit)

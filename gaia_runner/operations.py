@@ -59,6 +59,8 @@ def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) ->
         )
     snap = sup.snapshot()
     in_file = desired.workers_in_file(name)
+    if (limits := desired.adapts(name)) is not None:
+        snap = dataclasses.replace(snap, workers_range=(limits.min, limits.max))
     return snap if in_file is None else dataclasses.replace(snap, workers_in_file=in_file)
 
 
@@ -145,8 +147,8 @@ class Operations:
         runner = self.runner
         names, workers = request.apps, request.workers
         if len(names) != 1 or workers is None:
-            return {"error": "scale needs one app name and a worker count"}
-        if not 1 <= workers <= MAX_WORKERS:
+            return {"error": 'scale needs one app name and a worker count (or "auto")'}
+        if workers != "auto" and not 1 <= workers <= MAX_WORKERS:
             return {"error": f"workers must be between 1 and {MAX_WORKERS}"}
         if (error := self._unknown(names)) is not None:
             return error
@@ -155,16 +157,24 @@ class Operations:
             sup = runner.supervisors.get(name)
             if sup is None:
                 return {"error": f"{name} is stopped by request (use `gaia start`)"}
-            change = runner.desired.scale(name, workers)
-            if change.workers != change.was:
+            change = runner.desired.scale(name, None if workers == "auto" else workers)
+            limits = runner.desired.adapts(name)
+            adaptive = None if limits is None else f"{limits.min}-{limits.max}"
+            if change.workers != change.was or workers == "auto":
                 runner.event(
                     f"scale requested for {name}: {change.was} -> {workers} "
-                    f"(gaia.toml: {change.in_file})"
+                    f"(gaia.toml: {adaptive or change.in_file})"
                 )
                 app = runner.desired.app(name)
                 assert app is not None
                 sup.send(Scale(app))
-        return {"app": name, "workers": workers, "was": change.was, "in_file": change.in_file}
+        answer: Answer = {
+            "app": name,
+            "workers": change.workers,
+            "was": change.was,
+            "in_file": change.in_file,
+        }
+        return answer if adaptive is None else {**answer, "adaptive": adaptive}
 
     async def reload(self, request: Request) -> Answer:
         return await self.runner.reload()

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 
+from gaia_runner.adaptive_workers import AdaptiveWorkers
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
@@ -93,6 +94,7 @@ class Runner:
         self.on_disk = ConfigOnDisk(config)
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot, running=self.supervisors)
         self.operations = Operations(self)
+        self.adaptive = AdaptiveWorkers(self, self.metrics, self.timings.cpu_saturated)
 
     @property
     def config(self) -> GaiaConfig:
@@ -256,6 +258,7 @@ class Runner:
                 self._start_app(app)
             background.append(asyncio.create_task(self._refresh_display()))
             background.append(asyncio.create_task(self._watch_config()))
+            background.append(asyncio.create_task(self.adaptive.run()))
             if self.dev:
                 background.append(asyncio.create_task(self._watch_code()))
             self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")

@@ -41,6 +41,7 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
             "in_file": app.workers_in_file
             if app.workers_in_file is not None
             else app.workers_desired,
+            "range": list(app.workers_range) if app.workers_range is not None else None,
         },
         "urls": list(app.urls),
         "memory": {

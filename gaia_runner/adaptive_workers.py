@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
 from typing import Protocol
 
 from gaia_runner.desired import DesiredState
@@ -110,6 +109,3 @@ class AdaptiveWorkers:
             busy=busy,
             threads=app.threads,
         )
-
-    def counts(self) -> Mapping[tuple[str, str], int]:
-        return self.events

@@ -119,6 +119,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
                 "slow_requests": _pair(app.get("slow_requests")),
                 "workers_range": _pair(app.get("workers_range")),
+                "scale_events": tuple((d, n) for d, n in app.get("scale_events", ())),
             }
         )
         for app in data["apps"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gaia_runner.config.model import AppConfig
@@ -44,9 +44,15 @@ class Runner(Protocol):
     async def reload(self) -> Answer: ...
 
 
-def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) -> AppSnapshot:
+def app_snapshot(
+    desired: DesiredState,
+    sup: AppSupervisor | None,
+    name: str,
+    scale_events: Mapping[tuple[str, str], int] | None = None,
+) -> AppSnapshot:
     """An app's row: a stopped-by-request app has no supervisor, so it is made up from
-    the applied config; a scaled one carries the file's worker count beside its own."""
+    the applied config; a scaled one carries the file's worker count beside its own, an
+    adaptive one its range and how often adaptive workers changed its count."""
     app = desired.config.apps[name]
     if sup is None:
         return AppSnapshot(
@@ -59,6 +65,9 @@ def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) ->
         )
     snap = sup.snapshot()
     in_file = desired.workers_in_file(name)
+    events = tuple(sorted((d, n) for (app, d), n in (scale_events or {}).items() if app == name))
+    if events:
+        snap = dataclasses.replace(snap, scale_events=events)
     if (limits := desired.adapts(name)) is not None:
         snap = dataclasses.replace(snap, workers_range=(limits.min, limits.max))
     return snap if in_file is None else dataclasses.replace(snap, workers_in_file=in_file)

@@ -214,7 +214,7 @@ class Runner:
 
     def _measured(self, name: str) -> AppSnapshot:
         sup = self.supervisors.get(name)
-        snap = app_snapshot(self.desired, sup, name)
+        snap = app_snapshot(self.desired, sup, name, self.adaptive.events)
         if sup is None:
             return snap
         queued = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)

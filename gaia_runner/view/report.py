@@ -42,6 +42,7 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
             if app.workers_in_file is not None
             else app.workers_desired,
             "range": list(app.workers_range) if app.workers_range is not None else None,
+            "scale_events": dict(app.scale_events),
         },
         "urls": list(app.urls),
         "memory": {

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import free_port, run_cli, wait_until
+from harness import free_port, http_get, run_cli, wait_until
 from load import SteadyLoad
 
 CONFIG = """
+    [gaia]
+    metrics = "127.0.0.1:{metrics}"
+
     [apps.web]
     app = "sleepy_wsgi:application"
     worker_class = "sync"
@@ -41,8 +44,8 @@ def scale(workdir: Path, count: str) -> str:
 
 @pytest.mark.timeout(120)
 def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    port = free_port()
-    g = gaia(CONFIG.format(port=port), env=NO_CPU_CHECK)
+    port, metrics = free_port(), free_port()
+    g = gaia(CONFIG.format(port=port, metrics=metrics), env=NO_CPU_CHECK)
     g.wait_for(r"web: .*-> running", timeout=30)
     assert workers(tmp_path)["range"] == [1, 3]
 
@@ -58,6 +61,11 @@ def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path) ->
     g.wait_for(r"web: 3 -> 2 workers: idle for", 20, mark)
     g.wait_for(r"web: 2 -> 1 workers: idle for", 20, mark)
     wait_until(lambda: workers(tmp_path)["live"] == 1, 20, "back to min")
+    events = workers(tmp_path)["scale_events"]
+    assert events["down"] == 2 and events["up"] in (1, 2)  # 1 -> 3, or 1 -> 2 -> 3
+    exposed = http_get(metrics, "/metrics")[1]
+    assert 'gaia_app_workers_desired{app="web"} 1.0' in exposed
+    assert 'gaia_app_scale_events_total{app="web",direction="down"} 2.0' in exposed
 
     # An operator's count holds over adaptive; `auto` hands the app back to it.
     pin = g.mark()

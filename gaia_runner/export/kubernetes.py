@@ -18,6 +18,7 @@ from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
+from gaia_runner.export.autoscaler import HPA_NOTE, autoscaled, autoscaler
 from gaia_runner.export.mapping import (
     DRAIN_SECONDS,
     GRACE_MARGIN,
@@ -38,9 +39,6 @@ TLS_MOUNT = "/etc/gaia/tls"
 # small Python server; an app's `memory` limit is its request too.
 CPU_REQUEST = "100m"
 MEMORY_REQUEST = "128Mi"
-# `workers = { min, max }` becomes an HPA at this share of that CPU request (which every
-# container has: an HPA on utilization does nothing without one).
-HPA_CPU_UTILIZATION = 70
 
 
 class Prestart(StrEnum):
@@ -271,33 +269,9 @@ def _workload(
         "selector": {"matchLabels": _labels(name)},
         "template": template,
     }
-    if _autoscaled(app, opts):
+    if autoscaled(app, opts.runner):
         del spec["replicas"]  # the HPA owns it: an apply would otherwise reset its count
     return _object("apps/v1", "Deployment", _meta(name, app.name), spec)
-
-
-def _autoscaled(app: AppConfig, opts: KubeOptions) -> bool:
-    """`workers = { min, max }` with one server per pod: the cluster scales pods instead.
-    With --runner gaia, gaia in the pod adapts its own workers."""
-    return (
-        app.workers_range is not None
-        and opts.runner is Runner.SERVER
-        and app.restart is not RestartPolicy.NEVER
-    )
-
-
-def _autoscaler(app: AppConfig) -> dict[str, Any]:
-    assert app.workers_range is not None
-    name = kube_name(app.name)
-    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
-    utilization = {"type": "Utilization", "averageUtilization": HPA_CPU_UTILIZATION}
-    spec = {
-        "scaleTargetRef": target,
-        "minReplicas": app.workers_range.min,
-        "maxReplicas": app.workers_range.max,
-        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": utilization}}],
-    }
-    return _object("autoscaling/v2", "HorizontalPodAutoscaler", _meta(name, app.name), spec)
 
 
 def _object(
@@ -397,9 +371,9 @@ def export_app(
     workload = _workload(config, app, box, opts, has_env)
     kind = workload["kind"].lower()
     out.append(Manifest(f"{name}-{kind}.yaml", yaml.dump(workload, notes)))
-    if _autoscaled(app, opts):
-        why = [f"{app.name}: workers = {{ min, max }}; CPU is not gaia's own signal"]
-        out.append(Manifest(f"{name}-hpa.yaml", yaml.dump(_autoscaler(app), why)))
+    if autoscaled(app, opts.runner):
+        hpa = autoscaler(app, name, _meta(name, app.name))
+        out.append(Manifest(f"{name}-hpa.yaml", yaml.dump(hpa, [HPA_NOTE.format(app.name)])))
     if kind == "deployment" and box.replicas >= 2:
         # maxUnavailable, never minAvailable: a budget that can block a node drain forever
         # turns maintenance into an outage.

@@ -18,11 +18,25 @@ CONFIG = """
     metrics = "127.0.0.1:{metrics}"
 
     [apps.web]
-    app = "sleepy_wsgi:application"
-    worker_class = "sync"
+    app = "{target}"
+    worker_class = "{worker_class}"
     workers = {{ min = 1, max = 3, up_after = "0.3s", down_after = "1s" }}
     bind = "127.0.0.1:{port}"
 """
+# (worker class, app, path, what the event names, requests per second: bounded so that the
+# requests the load sends are served within seconds by `max` workers): a sync worker's queue is in the
+# listening socket; an asyncio worker accepts eagerly, and its wait is in the loop.
+KINDS = {
+    "sync": ("sync", "sleepy_wsgi:application", "/", r"accept queue \d+", 60),
+    # A blocked loop stops accepting too: either signal may come first.
+    "uvicorn-worker": (
+        "uvicorn",
+        "slow_app:app",
+        "/block",
+        r"(accept queue|event loop lag) \d+",
+        6,
+    ),
+}
 # Other engineers' tests share this machine's 2 cores: its CPU may be saturated by them,
 # which would (rightly) hold every worker back. The CPU check has its own unit test.
 NO_CPU_CHECK = {"GAIA_CPU_SATURATED": "2"}
@@ -43,15 +57,18 @@ def scale(workdir: Path, count: str) -> str:
 
 
 @pytest.mark.timeout(120)
-def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    worker_class, target, path, signal, rate = KINDS[kind]
     port, metrics = free_port(), free_port()
-    g = gaia(CONFIG.format(port=port, metrics=metrics), env=NO_CPU_CHECK)
+    text = CONFIG.format(port=port, metrics=metrics, target=target, worker_class=worker_class)
+    g = gaia(text, env=NO_CPU_CHECK)
     g.wait_for(r"web: .*-> running", timeout=30)
     assert workers(tmp_path)["range"] == [1, 3]
 
     mark = g.mark()
-    with SteadyLoad(port, rate=60, duration=6, path="/", threads=6) as load:
-        g.wait_for(r"web: 1 -> [23] workers: accept queue \d+ for 0\.\d+s", 15, mark)
+    with SteadyLoad(port, rate=rate, duration=6, path=path, threads=6) as load:
+        g.wait_for(rf"web: 1 -> [23] workers: {signal} for 0\.\d+s", 15, mark)
         wait_until(lambda: workers(tmp_path)["live"] == 3, 20, "three workers serving")
     result = load.join()
     assert result.failed == 0, result.errors[:3]

@@ -1,4 +1,4 @@
-"""Issue 24: adaptive workers against a real gunicorn sync app on loopback. A bounded
+"""Issue 24: adaptive workers against real gunicorn (sync and uvicorn workers) and uvicorn. A bounded
 burst queues connections in gaia's listening socket: workers are added within the range,
 no request fails, and the idle app goes back to `min`; `gaia scale` pins a count and
 `gaia scale web auto` returns to adaptive."""
@@ -19,23 +19,19 @@ CONFIG = """
 
     [apps.web]
     app = "{target}"
-    worker_class = "{worker_class}"
+    {server}
     workers = {{ min = 1, max = 3, up_after = "0.3s", down_after = "1s" }}
     bind = "127.0.0.1:{port}"
 """
-# (worker class, app, path, what the event names, requests per second: bounded so that the
-# requests the load sends are served within seconds by `max` workers): a sync worker's queue is in the
-# listening socket; an asyncio worker accepts eagerly, and its wait is in the loop.
+# (server, app, path, what the event names, requests per second: bounded so that what the
+# load sends is served within seconds by `max` workers). A sync worker's queue is in the
+# listening socket; an asyncio worker accepts eagerly, and its wait is in the loop (which,
+# blocked, stops accepting too: either signal may come first).
+ASYNC = r"(accept queue|event loop lag) \d+"
 KINDS = {
-    "sync": ("sync", "sleepy_wsgi:application", "/", r"accept queue \d+", 60),
-    # A blocked loop stops accepting too: either signal may come first.
-    "uvicorn-worker": (
-        "uvicorn",
-        "slow_app:app",
-        "/block",
-        r"(accept queue|event loop lag) \d+",
-        6,
-    ),
+    "sync": ('worker_class = "sync"', "sleepy_wsgi:application", "/", r"accept queue \d+", 60),
+    "uvicorn-worker": ('worker_class = "uvicorn"', "slow_app:app", "/block", ASYNC, 6),
+    "uvicorn": ('server = "uvicorn"', "slow_app:app", "/block", ASYNC, 6),
 }
 # Other engineers' tests share this machine's 2 cores: its CPU may be saturated by them,
 # which would (rightly) hold every worker back. The CPU check has its own unit test.
@@ -59,9 +55,9 @@ def scale(workdir: Path, count: str) -> str:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
-    worker_class, target, path, signal, rate = KINDS[kind]
+    server, target, path, signal, rate = KINDS[kind]
     port, metrics = free_port(), free_port()
-    text = CONFIG.format(port=port, metrics=metrics, target=target, worker_class=worker_class)
+    text = CONFIG.format(port=port, metrics=metrics, target=target, server=server)
     g = gaia(text, env=NO_CPU_CHECK)
     g.wait_for(r"web: .*-> running", timeout=30)
     assert workers(tmp_path)["range"] == [1, 3]

@@ -1,7 +1,7 @@
-"""Issue 24: adaptive workers against real gunicorn (sync and uvicorn workers) and uvicorn. A bounded
-burst queues connections in gaia's listening socket: workers are added within the range,
-no request fails, and the idle app goes back to `min`; `gaia scale` pins a count and
-`gaia scale web auto` returns to adaptive."""
+"""Issue 24: adaptive workers against real gunicorn (sync and uvicorn workers) and real
+uvicorn on loopback. A bounded burst makes requests wait: workers are added within the
+range, no request fails, and the idle app goes back to `min`; `gaia scale` pins a count
+and `gaia scale web auto` returns to adaptive."""
 
 from __future__ import annotations
 

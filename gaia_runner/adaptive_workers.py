@@ -49,8 +49,15 @@ class AdaptiveWorkers:
         self._cpu_at = 0.0
 
     async def run(self) -> None:
+        failing = False
         while True:
-            self.tick()
+            try:
+                self.tick()
+                failing = False
+            except Exception as exc:  # a bug here must not end adaptive workers for good
+                if not failing:
+                    self.runner.event(f"adaptive workers: internal error {type(exc).__name__}")
+                failing = True
             await asyncio.sleep(PERIOD)
 
     def tick(self) -> None:

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gaia_runner import __version__
 from gaia_runner.process.statedir import ensure_private_dir
@@ -63,7 +63,7 @@ class Request:
     apps: tuple[str, ...] = ()
     """Each name once, in order: `gaia start web web` must not start a second,
     unsupervised tree (the client is not trusted to have deduplicated)."""
-    workers: int | None = None
+    workers: int | Literal["auto"] | None = None
     skip_prestart: bool = False
     protocol: int = 1
 
@@ -88,7 +88,9 @@ def parse_request(line: bytes) -> Request:
     return Request(
         message["command"],
         tuple(dict.fromkeys(apps)),
-        workers if isinstance(workers, int) and not isinstance(workers, bool) else None,
+        workers
+        if workers == "auto" or (isinstance(workers, int) and not isinstance(workers, bool))
+        else None,
         message.get("skip_prestart") is True,
         protocol if isinstance(protocol, int) else 1,
     )
@@ -119,6 +121,8 @@ def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
                 "worker_pids": tuple(app.get("worker_pids", ())),
                 "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
                 "slow_requests": _pair(app.get("slow_requests")),
+                "workers_range": _pair(app.get("workers_range")),
+                "scale_events": tuple((d, n) for d, n in app.get("scale_events", ())),
             }
         )
         for app in data["apps"]

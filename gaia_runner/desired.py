@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gaia_runner.config import derive
-from gaia_runner.config.model import AppConfig, GaiaConfig
+from gaia_runner.config.model import AppConfig, GaiaConfig, WorkersRange
 
 
 class StartupError(Exception):
@@ -39,6 +39,11 @@ class Scaled:
 
     in_file: int
     workers: int
+    range_in_file: WorkersRange | None = None  # `workers = { min, max }`: its range
+
+
+def _holds(scale: Scaled, app: AppConfig) -> bool:
+    return (app.workers, app.workers_range) == (scale.in_file, scale.range_in_file)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class DesiredState:
     stopped: set[str] = field(default_factory=set)
     """Apps stopped by `gaia stop`; they stay stopped across reloads until `gaia start`."""
     scaled: dict[str, Scaled] = field(default_factory=dict)
+    adaptive: dict[str, int] = field(default_factory=dict)
+    """The count adaptive workers chose, for apps with `workers = { min, max }` (the
+    range's `min` until the first change); `gaia scale` pins over it."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -68,8 +76,13 @@ class DesiredState:
         candidate file a reload is planning (the overrides apply to both)."""
         file_apps = select_apps(config or self.config, self.only)
         wanted = {n: derive.dev_variant(a) if self.dev else a for n, a in file_apps.items()}
+        for name, count in self.adaptive.items():
+            limits = file_apps[name].workers_range if name in file_apps else None
+            if limits is not None:
+                clamped = min(max(count, limits.min), limits.max)
+                wanted[name] = derive.with_workers(wanted[name], clamped)
         for name, scale in self.scaled.items():
-            if name in wanted and file_apps[name].workers == scale.in_file:
+            if name in wanted and _holds(scale, file_apps[name]):
                 wanted[name] = derive.with_workers(wanted[name], scale.workers)
         return {n: a for n, a in wanted.items() if n not in self.stopped}
 
@@ -81,6 +94,13 @@ class DesiredState:
         """The file's value, shown beside an app that `gaia scale` changed."""
         return self.config.apps[name].workers if name in self.scaled else None
 
+    def adapts(self, name: str) -> WorkersRange | None:
+        """The range adaptive workers keep `name` in; None: a fixed or pinned count."""
+        app = self.config.apps.get(name)
+        if app is None or name in self.scaled or name in self.stopped:
+            return None
+        return app.workers_range
+
     # -- changing ------------------------------------------------------------------------
 
     def adopt(self, config: GaiaConfig) -> None:
@@ -89,9 +109,12 @@ class DesiredState:
         self.config = config
         self.stopped &= set(config.apps)
         self.scaled = {
-            n: s
-            for n, s in self.scaled.items()
-            if n in config.apps and config.apps[n].workers == s.in_file
+            n: s for n, s in self.scaled.items() if n in config.apps and _holds(s, config.apps[n])
+        }
+        self.adaptive = {
+            n: c
+            for n, c in self.adaptive.items()
+            if n in config.apps and config.apps[n].workers_range is not None
         }
 
     def stop(self, names: Iterable[str]) -> None:
@@ -103,11 +126,20 @@ class DesiredState:
         self.stopped.difference_update(starting)
         return starting
 
-    def scale(self, name: str, workers: int) -> ScaleChange:
+    def scale(self, name: str, workers: int | None) -> ScaleChange:
+        """`workers` None: `gaia scale NAME auto`, back to what the file says (adaptive
+        workers start from the pinned count: dropping to their last under load would
+        queue requests until they add workers again)."""
         was = self.apps()[name].workers
-        in_file = self.config.apps[name].workers
-        if workers == in_file:
+        app = self.config.apps[name]
+        if workers is None or (workers == app.workers and app.workers_range is None):
             self.scaled.pop(name, None)
+            if workers is None and app.workers_range is not None:
+                self.adaptive[name] = was
         else:
-            self.scaled[name] = Scaled(in_file, workers)
-        return ScaleChange(was, workers, in_file)
+            self.scaled[name] = Scaled(app.workers, workers, app.workers_range)
+        return ScaleChange(was, self.apps()[name].workers, app.workers)
+
+    def adapt(self, name: str, workers: int) -> None:
+        """Adaptive workers chose a new count for `name`."""
+        self.adaptive[name] = workers

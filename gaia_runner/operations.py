@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gaia_runner.config.model import AppConfig
@@ -45,9 +45,15 @@ class Runner(Protocol):
     async def reload(self) -> Answer: ...
 
 
-def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) -> AppSnapshot:
+def app_snapshot(
+    desired: DesiredState,
+    sup: AppSupervisor | None,
+    name: str,
+    scale_events: Mapping[tuple[str, str], int] | None = None,
+) -> AppSnapshot:
     """An app's row: a stopped-by-request app has no supervisor, so it is made up from
-    the applied config; a scaled one carries the file's worker count beside its own."""
+    the applied config; a scaled one carries the file's worker count beside its own, an
+    adaptive one its range and how often adaptive workers changed its count."""
     app = desired.config.apps[name]
     if sup is None:
         return AppSnapshot(
@@ -60,6 +66,11 @@ def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) ->
         )
     snap = sup.snapshot()
     in_file = desired.workers_in_file(name)
+    events = tuple(sorted((d, n) for (app, d), n in (scale_events or {}).items() if app == name))
+    if events:
+        snap = dataclasses.replace(snap, scale_events=events)
+    if (limits := desired.adapts(name)) is not None:
+        snap = dataclasses.replace(snap, workers_range=(limits.min, limits.max))
     return snap if in_file is None else dataclasses.replace(snap, workers_in_file=in_file)
 
 
@@ -153,8 +164,8 @@ class Operations:
         runner = self.runner
         names, workers = request.apps, request.workers
         if len(names) != 1 or workers is None:
-            return {"error": "scale needs one app name and a worker count"}
-        if not 1 <= workers <= MAX_WORKERS:
+            return {"error": 'scale needs one app name and a worker count (or "auto")'}
+        if workers != "auto" and not 1 <= workers <= MAX_WORKERS:
             return {"error": f"workers must be between 1 and {MAX_WORKERS}"}
         if (error := self._unknown(names)) is not None:
             return error
@@ -163,16 +174,24 @@ class Operations:
             sup = runner.supervisors.get(name)
             if sup is None:
                 return {"error": f"{name} is stopped by request (use `gaia start`)"}
-            change = runner.desired.scale(name, workers)
-            if change.workers != change.was:
+            change = runner.desired.scale(name, None if workers == "auto" else workers)
+            limits = runner.desired.adapts(name)
+            adaptive = None if limits is None else f"{limits.min}-{limits.max}"
+            if change.workers != change.was or workers == "auto":
                 runner.event(
                     f"scale requested for {name}: {change.was} -> {workers} "
-                    f"(gaia.toml: {change.in_file})"
+                    f"(gaia.toml: {adaptive or change.in_file})"
                 )
                 app = runner.desired.app(name)
                 assert app is not None
                 sup.send(Scale(app))
-        return {"app": name, "workers": workers, "was": change.was, "in_file": change.in_file}
+        answer: Answer = {
+            "app": name,
+            "workers": change.workers,
+            "was": change.was,
+            "in_file": change.in_file,
+        }
+        return answer if adaptive is None else {**answer, "adaptive": adaptive}
 
     async def reload(self, request: Request) -> Answer:
         return await self.runner.reload()

@@ -83,8 +83,12 @@ def changed_keys(old: AppConfig, new: AppConfig) -> tuple[str, ...]:
     )
 
 
+# Model fields that a settings key fills, beside the key's own field.
+_KEY_OF = {"workers_auto": "workers", "workers_range": "workers"}
+
+
 def _mode(key: str) -> Apply:
-    return Apply.ROLL if key == TLS_FILES else APP_KEYS[key].apply
+    return Apply.ROLL if key == TLS_FILES else APP_KEYS[_KEY_OF.get(key, key)].apply
 
 
 _ACTIONS = {Apply.ROLL: Action.ROLL, Apply.REPLACE: Action.REPLACE}

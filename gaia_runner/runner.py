@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 
+from gaia_runner.adaptive_workers import AdaptiveWorkers
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
@@ -95,6 +96,7 @@ class Runner:
         self.metrics = MetricsService(config.gaia.metrics, self.snapshot, running=self.supervisors)
         self.operations = Operations(self)
         self.service = service_report(self.base_env, self.snapshot)
+        self.adaptive = AdaptiveWorkers(self, self.metrics, self.timings.cpu_saturated)
 
     @property
     def config(self) -> GaiaConfig:
@@ -214,7 +216,7 @@ class Runner:
 
     def _measured(self, name: str) -> AppSnapshot:
         sup = self.supervisors.get(name)
-        snap = app_snapshot(self.desired, sup, name)
+        snap = app_snapshot(self.desired, sup, name, self.adaptive.events)
         if sup is None:
             return snap
         queued = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
@@ -262,6 +264,7 @@ class Runner:
             background.append(asyncio.create_task(self._refresh_display()))
             background.append(asyncio.create_task(self._watch_config()))
             background.append(asyncio.create_task(self.service.run()))
+            background.append(asyncio.create_task(self.adaptive.run()))
             if self.dev:
                 background.append(asyncio.create_task(self._watch_code()))
             self.display.event(f"{GAIA}: started {len(wanted)} app(s) from {self.config.source}")

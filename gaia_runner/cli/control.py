@@ -110,15 +110,33 @@ def restart(
     typer.echo(f"restart requested: {', '.join(answer['restarted'])}")
 
 
+def _worker_count(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise typer.BadParameter(f'expected a number of workers or "auto", got {text!r}') from None
+
+
 def scale(
     app: Annotated[str, typer.Argument(help="The app to scale.")],
-    workers: Annotated[int, typer.Argument(help="Worker processes it should have.")],
+    workers: Annotated[
+        str,
+        typer.Argument(
+            help='Worker processes it should have, or "auto": back to what gaia.toml says '
+            "(adaptive workers for `workers = { min, max }`).",
+        ),
+    ],
     config: ConfigOption = None,
 ) -> None:
     """Change an app's worker count in place; it holds until the file's `workers` changes."""
-    answer = ask(config, {"command": "scale", "apps": [app], "workers": workers})
+    count = _worker_count(workers)
+    answer = ask(config, {"command": "scale", "apps": [app], "workers": count})
     line = f"{app}: workers {answer['was']} -> {answer['workers']}"
-    if answer["workers"] != answer["in_file"]:
+    if answer.get("adaptive"):
+        line += f" (adaptive, {answer['adaptive']})"
+    elif answer["workers"] != answer["in_file"]:
         line += f" (gaia.toml says {answer['in_file']}; differs until the file's value changes)"
     typer.echo(line)
 

@@ -26,6 +26,7 @@ from gaia_runner.config.model import (
     RunnerSettings,
     ServerKind,
     WorkerClass,
+    WorkersRange,
 )
 
 Table = Mapping[str, Any]
@@ -103,6 +104,9 @@ def _build_app(
     if raw.get("workers") == "auto":
         fields["workers"] = cpus()
         fields["workers_auto"] = True
+    elif isinstance(raw.get("workers"), dict):
+        fields["workers_range"] = _build_range(raw["workers"], cpus)
+        fields["workers"] = fields["workers_range"].min
     fields["cwd"] = resolve_path(raw.get("cwd", "."), base)
     env_file = resolve_path(raw["env_file"], base) if "env_file" in raw else None
     fields["env_file"] = env_file
@@ -119,6 +123,14 @@ def _build_app(
     if "https" in raw:
         fields["https"] = _build_https(raw["https"], base)
     return AppConfig(**fields)
+
+
+def _build_range(workers: Table, cpus: Callable[[], int]) -> WorkersRange:
+    fields = dict(workers)
+    if workers["max"] == "auto":
+        # At least `min`: on a machine with fewer CPUs the range is just `min`.
+        fields["max"], fields["max_auto"] = max(cpus(), workers["min"]), True
+    return WorkersRange(**fields)
 
 
 def _build_https(https: Table, base: Path) -> HttpsConfig:

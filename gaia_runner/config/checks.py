@@ -78,6 +78,12 @@ def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
             "or `command` (a process to run)",
         )
     if "command" in app and "app" not in app:
+        if isinstance(app.get("workers"), dict):
+            report.error(
+                (*here, "workers"),
+                "adaptive workers ({ min, max }) are for `app` apps: gaia reads a web "
+                "app's accept queue; a `command` takes a fixed number of copies",
+            )
         for key in WEB_ONLY_KEYS:
             if key in app:
                 report.error(
@@ -103,6 +109,7 @@ def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:
                 (*here, "threads"),
                 f'threads > 1 needs worker_class = "gthread", not {worker_class!r}',
             )
+    _check_range(here, app.get("workers"), report)
     _check_https(here, app.get("https"), report)
     _check_memory(here, app.get("memory"), report)
     _check_server_tables(here, server, app, report)
@@ -264,6 +271,14 @@ def _check_binds(apps: Mapping[str, object], base: Path, report: Reporter) -> No
                 hint = "; set `bind` to another address" if is_default else ""
                 report.error(("apps", name, *rel), f"{what} is already used by {whose}{hint}")
             taken.append((name, bind))
+
+
+def _check_range(here: KeyPath, workers: object, report: Reporter) -> None:
+    if not isinstance(workers, dict):
+        return
+    low, high = workers.get("min"), workers.get("max")
+    if isinstance(low, int) and isinstance(high, int) and not isinstance(high, bool) and low > high:
+        report.error((*here, "workers", "max"), f"max = {high} is below min = {low}")
 
 
 def warn_memory(config: GaiaConfig, machine_memory: int, report: Reporter) -> None:

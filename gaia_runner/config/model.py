@@ -94,6 +94,23 @@ class HealthCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkersRange:
+    """`workers = { min, max }`: gaia adds workers while requests wait and retires them
+    when the app is idle (supervise/adaptive.py decides)."""
+
+    min: int
+    max: int
+    max_auto: bool = False  # `max = "auto"`: `max` is this machine's CPU count
+    up_after: float = 0.5
+    """A queue this long is a burst, not a blip: adding a worker costs a fork and memory."""
+    down_after: float = 5.0
+    """Idle this long before each retirement, so a steady load does not flap."""
+    step: int = 2
+    """At most this many workers added at once: a burst is met fast, a blip cannot double
+    the app."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Backoff:
     initial: float = 1.0
     factor: float = 2.0
@@ -112,6 +129,8 @@ class AppConfig:
     worker_class: WorkerClass = WorkerClass.UVICORN
     workers: int = 1
     workers_auto: bool = False  # `workers = "auto"`: `workers` is this machine's CPU count
+    workers_range: WorkersRange | None = None
+    """Adaptive workers; `workers` is then the count gaia starts with (`min`)."""
     bind: tuple[Bind, ...] = ()
     cwd: Path
     env: Mapping[str, str] = field(default_factory=dict, repr=False)

@@ -120,6 +120,15 @@ def workers(v: object) -> int | str:
             raise ValueError(f"must be >= 1, got {v}")
         return v
     shown = repr(v) if isinstance(v, str | float) else _kind(v)
+    raise ValueError(
+        f'expected a number of processes (>= 1), "auto" or {{ min = N, max = M }}, got {shown}'
+    )
+
+
+def _count_or_auto(v: object) -> int | str:
+    if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+        return v
+    shown = repr(v) if isinstance(v, str | float | int) else _kind(v)
     raise ValueError(f'expected a number of processes (>= 1) or "auto", got {shown}')
 
 
@@ -261,6 +270,19 @@ HEALTH = Table(
         "failures": _int(at_least(1)),
     },
     shorthand=_health,
+)
+
+# `workers = { min = 2, max = 8 }`: adaptive workers; the tuning keys are rarely set.
+WORKERS = Table(
+    {
+        "min": _int(at_least(1)),
+        "max": _count_or_auto,
+        "up_after": Interval,
+        "down_after": Interval,
+        "step": _int(at_least(1)),
+    },
+    required=("min", "max"),
+    scalar=workers,
 )
 
 

@@ -40,6 +40,9 @@ class Table:
     required: tuple[str, ...] = ()
     shorthand: Check | None = None
     """Turns a non-table written in the table's place (``health = "/up"``) into a table."""
+    scalar: Check | None = None
+    """Checks a non-table written in the table's place and keeps it as it is: the key
+    takes either form (``workers = 4`` or ``workers = { min = 2, max = 8 }``)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ def _checked(checks: tuple[Check, ...], value: object, path: KeyPath, problems: 
 
 
 def _table(spec: Table, value: object, path: KeyPath, problems: Problems) -> object:
+    if spec.scalar is not None and not isinstance(value, dict):
+        return _checked((spec.scalar,), value, path, problems)
     if spec.shorthand is not None and not isinstance(value, dict):
         value = _checked((spec.shorthand,), value, path, problems)
         if value is INVALID:

@@ -95,7 +95,7 @@ APP_SPECS: Mapping[str, Spec] = {
     "command": raw.Argv,
     "server": one_of("gunicorn", "uvicorn"),
     "worker_class": one_of("uvicorn", "asgi", "sync", "gthread"),
-    "workers": raw.workers,
+    "workers": raw.WORKERS,
     "bind": raw.Binds,
     "cwd": raw.PathText,
     "env": MapOf(raw.env_value, key=raw.env_key),

@@ -15,6 +15,7 @@ from typing import Any
 
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import Unexportable, yaml
+from gaia_runner.export.autoscaler import HPA_NOTE, autoscaled, autoscaler
 from gaia_runner.export.ingress import behind_ingress, ingress_notes
 from gaia_runner.export.kube_names import Component, Identity, kube_name, object_name
 from gaia_runner.export.kube_notes import NO_TTL, secret_notes
@@ -258,6 +259,8 @@ def _workload(
         "selector": {"matchLabels": ident.selector()},
         "template": template,
     }
+    if autoscaled(app, opts.runner):
+        del spec["replicas"]  # the HPA owns it: an apply would otherwise reset its count
     return _object("apps/v1", "Deployment", ident.meta(), spec)
 
 
@@ -338,6 +341,9 @@ def export_app(
     workload = _workload(config, app, box, opts, has_env)
     kind = workload["kind"].lower()
     out.append(Manifest(f"{name}-{kind}.yaml", yaml.dump(workload, notes)))
+    if autoscaled(app, opts.runner):
+        hpa = autoscaler(app, name, ident.meta())
+        out.append(Manifest(f"{name}-hpa.yaml", yaml.dump(hpa, [HPA_NOTE.format(app.name)])))
     if kind == "deployment" and box.replicas >= 2:
         # maxUnavailable, never minAvailable: a budget that can block a node drain forever
         # turns maintenance into an outage.

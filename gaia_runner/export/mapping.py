@@ -265,6 +265,14 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
             f'note: {app.name}: workers = "auto" becomes {AUTO_REPLICAS} replicas, not this '
             "machine's CPU count; size it for the cluster (or an autoscaler)"
         )
+    elif app.workers_range is not None:
+        low, high = app.workers_range.min, app.workers_range.max
+        notes.append(
+            f"note: {app.name}: workers = {{ min = {low}, max = {high} }} becomes a "
+            f"HorizontalPodAutoscaler on CPU ({low} to {high} replicas) in Kubernetes and "
+            f"{low} replicas (min) in Compose, which has no autoscaler; CPU is not gaia's own "
+            "signal (the accept queue), so a burst of I/O-bound requests may not scale"
+        )
     elif app.workers > 1:
         notes.append(f"note: {app.name}: workers = {app.workers} becomes {app.workers} replicas")
     return notes + server_option_notes(app)

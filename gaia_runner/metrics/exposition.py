@@ -86,6 +86,14 @@ def _app_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         "gaia_app_restarts", "Restarts by reason.", labels=["app", "reason"]
     )
     workers = GaugeMetricFamily("gaia_app_workers", "Live worker processes.", labels=["app"])
+    desired = GaugeMetricFamily(
+        "gaia_app_workers_desired", "Workers the app is told to run.", labels=["app"]
+    )
+    scales = CounterMetricFamily(
+        "gaia_app_scale_events",
+        "Worker counts changed by adaptive workers.",
+        labels=["app", "direction"],
+    )
     memory = GaugeMetricFamily(
         "gaia_app_memory_bytes", "PSS of the app's whole process tree.", labels=["app"]
     )
@@ -99,10 +107,13 @@ def _app_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         for reason, n in app.restart_reasons:
             restarts.add_metric([app.name, reason], n)
         workers.add_metric([app.name], app.workers_live)
+        desired.add_metric([app.name], app.workers_desired)
+        for direction, n in app.scale_events:
+            scales.add_metric([app.name, direction], n)
         if app.memory_bytes is not None:
             memory.add_metric([app.name], app.memory_bytes)
         cpu.add_metric([app.name], app.cpu_seconds_total)
-    yield from (up, state, restarts, workers, memory, cpu)
+    yield from (up, state, restarts, workers, desired, scales, memory, cpu)
 
 
 def make_registry(source: Callable[[], Scrape]) -> CollectorRegistry:

@@ -22,6 +22,7 @@ class Timings:
     crash_limit: int = 5  # ...and this many, while the app does not answer, condemn it
     debounce: float = 0.3  # quiet time after a gaia.toml save before reloading
     config_check: float = 5.0  # content compare of the config files, should inotify miss one
+    cpu_saturated: float = 0.95  # adaptive workers add none while the CPUs are this busy
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Timings:
@@ -37,6 +38,7 @@ class Timings:
             crash_limit=int(number("crash_limit", base.crash_limit)),
             debounce=number("debounce", base.debounce),
             config_check=number("config_check", base.config_check),
+            cpu_saturated=number("cpu_saturated", base.cpu_saturated),
         )
 
 

@@ -27,6 +27,15 @@ def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
     }
 
 
+def _adaptive(app: AppSnapshot) -> dict[str, Any]:
+    """Only for apps with `workers = { min, max }` (the others' documents are unchanged):
+    the range while adaptive workers decide, and the changes they made."""
+    if app.workers_range is None and not app.scale_events:
+        return {}
+    shown = list(app.workers_range) if app.workers_range is not None else None
+    return {"range": shown, "scale_events": dict(app.scale_events)}
+
+
 def app_document(app: AppSnapshot) -> dict[str, Any]:
     return {
         "name": app.name,
@@ -41,6 +50,7 @@ def app_document(app: AppSnapshot) -> dict[str, Any]:
             "in_file": app.workers_in_file
             if app.workers_in_file is not None
             else app.workers_desired,
+            **_adaptive(app),
         },
         "urls": list(app.urls),
         "memory": {

@@ -33,6 +33,8 @@ class AppSnapshot:
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
+    workers_range: tuple[int, int] | None = None  # (min, max) while adaptive workers decide
+    scale_events: tuple[tuple[str, int], ...] = ()  # ("up" / "down", changes adaptive made)
     # Requests per second over the last 2 s, latency and 5xx over 10 s (metrics/store.py);
     # None when the app is not measured.
     requests_per_second: float | None = None

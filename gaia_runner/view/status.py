@@ -90,6 +90,7 @@ def _workers(app: AppSnapshot) -> Text:
         return Text(MISSING)
     # `*`: set by `gaia scale`, not by the file; the note under the table says how.
     mark = "*" if app.workers_in_file is not None else ""
+    mark = "~" if app.workers_range is not None else mark  # adaptive: the note says the range
     short = app.state is AppState.RUNNING and app.workers_live < app.workers_desired
     return Text(f"{app.workers_live}/{app.workers_desired}{mark}", "yellow" if short else "")
 
@@ -347,6 +348,9 @@ def _notes(app: AppSnapshot) -> list[Text]:
                 style="yellow",
             )
         )
+    if app.workers_range is not None:
+        low, high = app.workers_range
+        notes.append(Text(f"{app.name}: adaptive workers, {low} to {high}", style="dim"))
     if app.rejected and app.state is AppState.RUNNING:
         notes.append(Text(f"{app.name}: last replace refused: {app.rejected}", style="yellow"))
     return notes

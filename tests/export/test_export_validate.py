@@ -57,7 +57,11 @@ def test_kubernetes_validate_strict(
     manifests = export_kubernetes(project.config, KUBE_VARIANTS[variant], project.table_env)
     for manifest in manifests:
         (tmp_path / manifest.filename).write_text(manifest.text)
-    files = sorted(str(p) for p in tmp_path.iterdir())
+    assert_kubernetes_valid(tmp_path, version)
+
+
+def assert_kubernetes_valid(folder: Path, version: str) -> None:
+    files = sorted(str(p) for p in folder.iterdir())
     result = subprocess.run(
         [str(kubernetes_validate()), "--strict", "--kubernetes-version", version, *files],
         capture_output=True,
@@ -78,15 +82,20 @@ def test_compose_config_quiet(
     text = export_compose(project.config, IMAGE, project.table_env, runner)
     compose_file = tmp_path / "compose.yaml"
     compose_file.write_text(text)
+    assert_compose_valid(compose_file, project.root)
+
+
+def assert_compose_valid(compose_file: Path, root: Path) -> None:
     # The compose file is meant to sit next to gaia.toml: its relative paths start there.
-    args = ["-f", str(compose_file), "--project-directory", str(project.root), "config", "-q"]
+    args = ["-f", str(compose_file), "--project-directory", str(root), "config", "-q"]
+    home = compose_file.parent
     result = subprocess.run(
         [str(compose_binary()), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=home,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == "", result.stderr

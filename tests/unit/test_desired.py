@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app_configs import make_app as make
 
-from gaia_runner.config.model import AppConfig, GaiaConfig, RunnerSettings
+from gaia_runner.config.model import AppConfig, GaiaConfig, RunnerSettings, WorkersRange
 from gaia_runner.desired import DesiredState
 
 
@@ -62,3 +62,30 @@ def test_requests_about_apps_the_file_dropped_are_forgotten() -> None:
     desired.scale("jobs", 3)
     desired.adopt(_config(make("other")))
     assert desired.stopped == set() and desired.scaled == {}
+
+
+def _adaptive(low: int, high: int) -> AppConfig:
+    return make("web", workers=low, workers_range=WorkersRange(min=low, max=high))
+
+
+def test_adaptive_counts_stay_in_the_range_and_a_pin_overrides_them() -> None:
+    desired = DesiredState(_config(_adaptive(2, 8)))
+    assert desired.app("web").workers == 2  # type: ignore[union-attr]
+    desired.adapt("web", 5)
+    assert desired.app("web").workers == 5  # type: ignore[union-attr]
+    desired.adopt(_config(_adaptive(1, 3)))  # a smaller range: clamped, not dropped
+    assert desired.app("web").workers == 3  # type: ignore[union-attr]
+    desired.scale("web", 1)  # `gaia scale web 1`: pinned, even at the file's `min`
+    assert desired.app("web").workers == 1 and desired.adapts("web") is None  # type: ignore[union-attr]
+    change = desired.scale("web", None)  # `gaia scale web auto`: from the pinned count
+    assert (change.was, change.workers) == (1, 1)
+    assert desired.adapts("web") == WorkersRange(min=1, max=3)
+    desired.adopt(_config(make("web", workers=4)))  # a fixed count again: it wins
+    assert desired.app("web").workers == 4 and desired.adaptive == {}  # type: ignore[union-attr]
+
+
+def test_a_pin_ends_when_the_files_range_changes() -> None:
+    desired = DesiredState(_config(_adaptive(2, 8)))
+    desired.scale("web", 6)
+    desired.adopt(_config(_adaptive(2, 10)))
+    assert desired.scaled == {} and desired.adapts("web") is not None

@@ -10,6 +10,7 @@ from gaia_runner.config.model import (
     MemoryLimits,
     RestartPolicy,
     ServerKind,
+    WorkersRange,
 )
 from gaia_runner.plan import TLS_FILES, Action, plan_reload
 
@@ -83,3 +84,13 @@ def test_what_changes_the_app_replaces_it_with_prestart_and_says_what_else_came_
     assert plan.describe() == (
         "a: replace (env changed; timeout, TLS files: roll workers; memory: in place)"
     )
+
+
+def test_a_new_workers_range_is_applied_in_place() -> None:
+    old = make("a", workers=2, workers_range=WorkersRange(min=2, max=8))
+    new = make("a", workers=2, workers_range=WorkersRange(min=2, max=10))
+    (plan,) = plan_reload({"a": old}, {"a": new})
+    assert plan.action is Action.ADJUST and plan.changed == ("workers_range",)
+    fixed = make("a", workers=4)  # back to a fixed count: scaled in place as well
+    (back,) = plan_reload({"a": new}, {"a": fixed})
+    assert back.action is Action.ADJUST

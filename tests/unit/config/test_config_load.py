@@ -281,7 +281,11 @@ def test_unknown_key_in_gaia_table(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "key", "message"),
     [
-        ('workers = "four"', "apps.web.workers", 'expected a number of processes (>= 1) or "auto"'),
+        (
+            'workers = "four"',
+            "apps.web.workers",
+            'expected a number of processes (>= 1), "auto" or { min = N, max = M }',
+        ),
         ("workers = 0", "apps.web.workers", "must be >= 1, got 0"),
         ("workers = true", "apps.web.workers", "got a boolean"),
         ('max_requests = "10"', "apps.web.max_requests", "expected an integer, got string '10'"),

@@ -1,0 +1,90 @@
+"""The adaptive-workers decision, driven by a fake clock and made-up queue readings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gaia_runner.config.model import WorkersRange
+from gaia_runner.supervise.adaptive import Decision, Policy, Sample
+
+LIMITS = WorkersRange(min=2, max=8, up_after=1.0, down_after=5.0, step=2)
+MIB = 1024 * 1024
+
+
+def run(policy: Policy, start: Sample, until: float, tick: float = 0.2) -> list[Decision]:
+    """Samples every `tick` seconds until `until`, the app following each decision."""
+    decisions, sample = [], start
+    while sample.now <= until + 1e-9:
+        decision = policy.decide(sample)
+        if decision is not None:
+            decisions.append(decision)
+            sample = replace(sample, workers=decision.workers)
+        sample = replace(sample, now=round(sample.now + tick, 6))
+    return decisions
+
+
+def test_a_queue_that_persists_adds_workers_in_steps() -> None:
+    decisions = run(Policy(LIMITS), Sample(now=0.0, workers=2, queue=14), until=1.0)
+    assert decisions == [Decision(4, "accept queue 14 for 1.0s")]
+    assert decisions[0].describe(2) == "2 -> 4 workers: accept queue 14 for 1.0s"
+
+
+def test_a_blip_shorter_than_up_after_adds_nothing() -> None:
+    policy = Policy(LIMITS)
+    assert run(policy, Sample(now=0.0, workers=2, queue=3), until=0.8) == []
+    assert run(policy, Sample(now=1.0, workers=2, queue=0), until=1.2) == []
+    # The queue came back: its time counts from now, not from the first blip.
+    assert run(policy, Sample(now=1.4, workers=2, queue=3), until=2.2) == []
+
+
+def test_never_above_max_nor_below_min() -> None:
+    policy = Policy(LIMITS)
+    ups = run(policy, Sample(now=0.0, workers=2, queue=50), until=30.0)
+    assert [d.workers for d in ups] == [4, 6, 8]
+    downs = run(policy, Sample(now=31.0, workers=8, queue=0), until=100.0)
+    assert [d.workers for d in downs] == [7, 6, 5, 4, 3, 2]
+
+
+def test_idle_removes_one_worker_per_quiet_period() -> None:
+    decisions = run(Policy(LIMITS), Sample(now=0.0, workers=4, queue=0), until=10.0)
+    assert decisions == [Decision(3, "idle for 5.0s"), Decision(2, "idle for 5.0s")]
+
+
+def test_a_steady_load_keeps_the_workers_it_needs() -> None:
+    # 3 requests in service on 4 workers: one fewer would leave no half-worker spare.
+    sample = Sample(now=0.0, workers=4, queue=0, busy=3.0)
+    assert run(Policy(LIMITS), sample, until=60.0) == []
+    light = replace(sample, busy=1.5)
+    assert [d.workers for d in run(Policy(LIMITS), light, until=60.0)] == [3]
+
+
+def test_event_loop_lag_is_pressure_for_asyncio_workers() -> None:
+    decisions = run(Policy(LIMITS), Sample(now=0.0, workers=2, loop_lag=0.25), until=1.0)
+    assert decisions == [Decision(3, "event loop lag 250ms for 1.0s")]
+
+
+def test_memory_total_caps_the_workers_added() -> None:
+    sample = Sample(
+        now=0.0, workers=2, queue=20, worker_bytes=100 * MIB, app_bytes=250 * MIB,
+        app_limit=400 * MIB,
+    )  # fmt: skip
+    decisions = run(Policy(LIMITS), sample, until=1.0)
+    assert [d.workers for d in decisions] == [3]
+    full = replace(sample, app_bytes=350 * MIB)
+    held = run(Policy(LIMITS), full, until=5.0)
+    assert len(held) == 1  # said once, not every sample
+    assert held[0].workers == 2
+    assert "memory.total 400MiB leaves no room for a worker of 100MiB" in held[0].reason
+
+
+def test_machine_memory_available_holds() -> None:
+    sample = Sample(now=0.0, workers=2, queue=20, worker_bytes=100 * MIB, available_bytes=50 * MIB)
+    (held,) = run(Policy(LIMITS), sample, until=1.0)
+    assert held.workers == 2
+    assert "50MiB available leaves no room" in held.reason
+
+
+def test_a_saturated_cpu_holds() -> None:
+    (held,) = run(Policy(LIMITS), Sample(now=0.0, workers=2, queue=9, cpu_busy=0.99), until=3.0)
+    assert held == Decision(2, "accept queue 9 for 1.0s, but CPU is saturated (99%)")
+    assert held.describe(2).startswith("2 workers held: accept queue 9")

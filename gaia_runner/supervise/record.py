@@ -45,6 +45,7 @@ class AppRecord:
         self.current: Generation | None = None
         self.sample: TreeSample | None = None
         self.failure_lines: tuple[str, ...] = ()
+        self.last_exit: int | None = None  # of the last run, once it ended; depends_on reads it
         # Kept after the detail line moves on: `gaia status` shows the last refused replace.
         self.last_rejected: str | None = None
         self._sampler = TreeSampler()
@@ -102,6 +103,8 @@ class AppRecord:
 
     def _enter(self, state: AppState, detail: str = "") -> None:
         check_transition(self.state, state)
+        if state in (AppState.PRESTART, AppState.STARTING):
+            self.last_exit = None
         old, self.state = self.state, state
         self.detail = detail
         suffix = f": {detail}" if detail else ""

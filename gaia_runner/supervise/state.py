@@ -14,6 +14,9 @@ class AppState(StrEnum):
     STOPPING = "stopping"
     FAILED = "failed"
     FATAL = "fatal"
+    # Shown only: gaia has not started the app yet, a dependency (depends_on) is not
+    # there. No supervisor exists for it, so no edge leads in or out.
+    WAITING = "waiting"
 
     @property
     def is_up(self) -> bool:
@@ -56,6 +59,7 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     # FAILED / FATAL -> STOPPED: stop requested; nothing was running.
     S.FAILED: frozenset({S.PRESTART, S.STARTING, S.STOPPED}),
     S.FATAL: frozenset({S.PRESTART, S.STARTING, S.STOPPED}),
+    S.WAITING: frozenset(),
 }
 
 

@@ -312,7 +312,7 @@ class AppSupervisor(AppRecord):
         self, reason: str, label: str, code: int | None, condemned: bool, verb: str = "failed"
     ) -> bool:
         """Back off and go round again (True), or rest in FAILED/FATAL."""
-        self.failure_lines = self.log.post_mortem()
+        self.failure_lines, self.last_exit = self.log.post_mortem(), code
         decision = self._tracker.after_exit(
             self.clock.now(), policy=self.app.restart, returncode=code, condemned=condemned
         )

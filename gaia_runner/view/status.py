@@ -30,6 +30,7 @@ STATE_STYLES: dict[AppState, str] = {
     AppState.STOPPED: "dim",
     AppState.FAILED: "red",
     AppState.FATAL: "bold red",
+    AppState.WAITING: "yellow",
 }
 
 

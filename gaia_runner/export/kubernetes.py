@@ -31,6 +31,7 @@ from gaia_runner.export.mapping import (
     env_table,
     quantity,
     seconds,
+    unordered_note,
 )
 
 TLS_MOUNT = "/etc/gaia/tls"
@@ -360,7 +361,7 @@ def export_app(
             "Deployment; delete it before the next rollout (Jobs are immutable)."
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
-    notes = [*_secret_notes(config, app), *box.notes]
+    notes = [*_secret_notes(config, app), *box.notes, *unordered_note(app)]
     if app.restart is RestartPolicy.ON_FAILURE:
         notes.append(
             f"not mapped: {app.name}: restart = on-failure; Deployment pods always restart"

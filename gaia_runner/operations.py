@@ -19,6 +19,7 @@ from gaia_runner.control import Request, snapshot_to_dict
 from gaia_runner.desired import DesiredState
 from gaia_runner.process.sockets import Listener
 from gaia_runner.supervise.commands import Replace, Restart, Scale
+from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
@@ -33,6 +34,7 @@ class Runner(Protocol):
     desired: DesiredState
     supervisors: dict[str, AppSupervisor]
     lock: asyncio.Lock
+    gate: StartGate
 
     def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]: ...
     def close_unused_sockets(self) -> None: ...
@@ -97,7 +99,8 @@ class Operations:
         if (error := self._unknown(names)) is not None:
             return error
         async with runner.lock:
-            stopping = [n for n in names if n in runner.supervisors]
+            # Dependents before what they depend on, as when gaia stops.
+            stopping = [n for group in runner.gate.stop_groups() for n in group if n in names]
             runner.desired.stop(names)
             for name in stopping:
                 runner.event(f"stop requested for {name}")

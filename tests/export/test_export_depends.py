@@ -12,6 +12,7 @@ from export_support import IMAGE
 from gaia_runner.config import parse_config_text
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, as_stream, export_kubernetes
+from gaia_runner.export.systemd import STOP_MARGIN, export_systemd
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -60,3 +61,9 @@ def test_kubernetes_says_deployments_are_not_ordered(tmp_path: Path) -> None:
     assert "not mapped: site: depends_on api (serving), worker (serving), migrate (started)" in text
     assert "Kubernetes does not order Deployments" in text
     assert "initContainers" in text  # api's prestart is exported as before
+
+
+def test_systemd_gives_each_step_of_the_stop_order_its_budget(tmp_path: Path) -> None:
+    # site -> api -> migrate: three steps of 30 s, then the margin.
+    unit = export_systemd(config(tmp_path), Path("/srv/.venv/bin/gaia"))
+    assert f"TimeoutStopSec={3 * 30 + STOP_MARGIN}" in unit

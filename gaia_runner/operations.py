@@ -128,6 +128,8 @@ class Operations:
         names = list(request.apps or runner.supervisors)
         if (error := self._unknown(names)) is not None:
             return error
+        if waiting := {n: runner.gate.waiting[n] for n in names if n in runner.gate.waiting}:
+            return {"error": "; ".join(f"{n} is not started yet: {w}" for n, w in waiting.items())}
         # A stop under way (its supervisor not gone yet) counts as stopped already.
         down = [n for n in names if n not in runner.supervisors or runner.desired.app(n) is None]
         if down:

@@ -339,6 +339,8 @@ def _notes(app: AppSnapshot) -> list[Text]:
                 style="yellow",
             )
         )
+    if app.state is AppState.WAITING and app.detail:  # depends_on: what it waits for
+        notes.append(Text(f"{app.name}: {app.detail}", style="yellow"))
     if app.rejected and app.state is AppState.RUNNING:
         notes.append(Text(f"{app.name}: last replace refused: {app.rejected}", style="yellow"))
     return notes

@@ -405,7 +405,7 @@ class Runner:
             lambda n: self._events.put_nowait(CodeChanged(n)),
             self.supervisors.get,
         )
-        cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
+        cwds = {name: app.cwd for name, app in self.desired.apps().items()}  # waiting ones too
         ignored = [self.config.gaia.state_dir]
         await watch_app_sources(cwds, ignored, self._stop_watching, changed)
 

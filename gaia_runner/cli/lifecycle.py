@@ -43,7 +43,10 @@ SAMPLE_WAIT = 5.0
 
 
 def _settled(snapshot: Snapshot) -> bool:
-    return all(app.state in SETTLED or app.stopped_by_request for app in snapshot.apps)
+    moving = [a for a in snapshot.apps if not (a.state in SETTLED or a.stopped_by_request)]
+    # An app waiting for depends_on moves only when another one does: with nothing else
+    # in motion, a dependency of it is down, and its row says which.
+    return all(app.state is AppState.WAITING for app in moving)
 
 
 def _sampled(snapshot: Snapshot) -> bool:

@@ -158,3 +158,27 @@ def test_start_of_an_app_whose_dependency_is_stopped_waits_for_it(gaia, tmp_path
     assert run_cli("start", "db", "-c", config, cwd=tmp_path).returncode == 0
     wait_until(lambda: try_get(ports[1]) is not None, 40, "api serving once db does")
     assert g.stop() == 0
+
+
+def test_up_detached_returns_when_a_dependency_failed(tmp_path: Path) -> None:
+    config = tmp_path / "gaia.toml"
+    config.write_text(
+        textwrap.dedent(f"""
+        [apps.web]
+        app = "hello:app"
+        bind = "127.0.0.1:{free_port()}"
+        depends_on = {{ migrate = "completed" }}
+
+        [apps.migrate]
+        command = ["sh", "-c", "exit 3"]
+        restart = "never"
+        """)
+    )
+    try:
+        # Not a timeout: web waits for good, and the table says why.
+        up = run_cli("up", "-d", "-c", str(config), "--wait", "40", cwd=tmp_path, timeout=60)
+        assert up.returncode == 4, up.stdout + up.stderr
+        assert "web: waiting for migrate (completed; it is failed" in up.stdout, up.stdout
+    finally:
+        down = run_cli("down", "-c", str(config), cwd=tmp_path, timeout=60)
+    assert down.returncode == 0, down.stderr

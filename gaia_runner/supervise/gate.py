@@ -76,7 +76,7 @@ class StartGate:
         record = self._records.get(name)
         if record is None:
             return None
-        return Progress(record.state, record.app.is_command, record.last_exit, record.detail)
+        return Progress(record.state, record.app.is_command, record.completed, record.detail)
 
     def row(self, name: str) -> AppSnapshot | None:
         """The table's row for a waiting app; None if it is not waiting."""

@@ -17,16 +17,12 @@ _STARTED = (AppState.STARTING, AppState.RUNNING)
 
 @dataclass(frozen=True)
 class Progress:
-    """One supervised dependency now: its state, why, and how its last run ended."""
+    """One supervised dependency now: its state, why, and whether it completed."""
 
     state: AppState
     is_command: bool
-    last_exit: int | None = None
+    completed: bool = False  # a one-shot command that exited 0 (record.py)
     detail: str = ""
-
-    @property
-    def completed(self) -> bool:
-        return self.is_command and self.state is AppState.FAILED and self.last_exit == 0
 
 
 def reached(condition: str, progress: Progress) -> bool:

@@ -86,7 +86,13 @@ class AppRecord:
             rejected=self.last_rejected,
             cpu_seconds_total=self.cpu.total,
             restart_reasons=tuple(sorted(self.restart_reasons.items())),
+            completed=self.completed,
         )
+
+    @property
+    def completed(self) -> bool:
+        """A one-shot command that exited 0 and is not run again (depends_on's `completed`)."""
+        return self.app.is_command and self.state is AppState.STOPPED and self.last_exit == 0
 
     def count_restart(self, label: str) -> None:
         self.restarts += 1

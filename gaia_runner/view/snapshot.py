@@ -32,6 +32,7 @@ class AppSnapshot:
     generation: int | None = None  # the serving generation; replaces and restarts count up
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
+    completed: bool = False  # a one-shot command exited 0 (restart = "never"/"on-failure")
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
     # Requests per second over the last 2 s, latency and 5xx over 10 s (metrics/store.py);
     # None when the app is not measured.

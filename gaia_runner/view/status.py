@@ -74,6 +74,8 @@ def _state(app: AppSnapshot) -> Text:
     label = app.state.value
     if app.stopped_by_request:
         label = "stopped (by request)"
+    if app.completed:
+        label = "completed"
     if app.state is AppState.BACKOFF and app.backoff_seconds_left is not None:
         # Round up so "0s" never shows while the retry is still pending.
         label = f"backoff {math.ceil(app.backoff_seconds_left)}s"

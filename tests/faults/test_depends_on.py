@@ -61,7 +61,9 @@ def test_an_app_waits_for_a_one_shot_command_to_complete(gaia, tmp_path: Path) -
     """)
     g.wait_for(r"web: waiting for migrate \(completed\)", timeout=30)
     wait_until(lambda: try_get(port) is not None, 40, "web serving after the migration")
-    assert "-> failed: prestart" not in g.output()
+    # A one-shot that exited 0 completed: stopped, not failed.
+    g.wait_for(r"migrate: stopping -> stopped: exit code 0 \(restart = never\)", timeout=5)
+    assert "-> failed" not in g.output()
     assert g.stop() == 0
 
 
@@ -179,6 +181,30 @@ def test_up_detached_returns_when_a_dependency_failed(tmp_path: Path) -> None:
         up = run_cli("up", "-d", "-c", str(config), "--wait", "40", cwd=tmp_path, timeout=60)
         assert up.returncode == 4, up.stdout + up.stderr
         assert "web: waiting for migrate (completed; it is failed" in up.stdout, up.stdout
+    finally:
+        down = run_cli("down", "-c", str(config), cwd=tmp_path, timeout=60)
+    assert down.returncode == 0, down.stderr
+
+
+def test_up_detached_succeeds_once_a_migration_completed(tmp_path: Path) -> None:
+    config = tmp_path / "gaia.toml"
+    config.write_text(
+        textwrap.dedent(f"""
+        [apps.web]
+        app = "hello:app"
+        bind = "127.0.0.1:{free_port()}"
+        depends_on = {{ migrate = "completed" }}
+
+        [apps.migrate]
+        command = ["sh", "-c", "sleep 1"]
+        restart = "on-failure"
+        """)
+    )
+    try:
+        up = run_cli("up", "-d", "-c", str(config), "--wait", "40", cwd=tmp_path, timeout=60)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert re.search(r"migrate\s+completed", up.stdout), up.stdout
+        assert re.search(r"web\s+running", up.stdout), up.stdout
     finally:
         down = run_cli("down", "-c", str(config), cwd=tmp_path, timeout=60)
     assert down.returncode == 0, down.stderr

@@ -33,6 +33,10 @@ class FakeRecord:
     last_exit: int | None = None
     detail: str = ""
 
+    @property
+    def completed(self) -> bool:  # as AppRecord's
+        return self.app.is_command and self.state is AppState.STOPPED and self.last_exit == 0
+
 
 def make() -> tuple[StartGate, dict[str, FakeRecord], list[str], list[str]]:
     config = parse_config_text(TEXT, Path("/srv/gaia.toml"), check_files=False).config
@@ -60,7 +64,7 @@ def test_apps_start_in_dependency_order_as_states_change() -> None:
     row = gate.row("web")
     assert row is not None and row.state is AppState.WAITING
     assert row.detail == "waiting for migrate (completed)"
-    records["migrate"].state, records["migrate"].last_exit = AppState.FAILED, 0
+    records["migrate"].state, records["migrate"].last_exit = AppState.STOPPED, 0
     gate.check()
     assert launched == ["migrate", "web"]
     records["web"].state = AppState.STARTING
@@ -84,7 +88,7 @@ def test_a_failed_migration_keeps_its_dependents_waiting_and_says_why() -> None:
 def test_stop_groups_put_dependents_first_and_close_ends_waiting() -> None:
     gate, records, _, _ = make()
     for name in ("migrate", "web"):
-        records[name].state, records[name].last_exit = AppState.FAILED, 0
+        records[name].state, records[name].last_exit = AppState.STOPPED, 0
         gate.check()
         records[name].state = AppState.RUNNING
     gate.check()

@@ -20,9 +20,10 @@ CMD = dict(is_command=True)
         ("serving", Progress(S.RUNNING, **WEB), True),
         ("serving", Progress(S.STARTING, **CMD), True),  # a command has no probe
         ("completed", Progress(S.RUNNING, **CMD), False),
-        ("completed", Progress(S.FAILED, **CMD, last_exit=0), True),
-        ("completed", Progress(S.FAILED, **CMD, last_exit=1), False),
-        ("started", Progress(S.FAILED, **CMD, last_exit=0), True),  # it ran, and is done
+        ("completed", Progress(S.STOPPED, **CMD, completed=True), True),
+        ("completed", Progress(S.FAILED, **CMD), False),
+        ("completed", Progress(S.STOPPED, **CMD), False),  # not started yet
+        ("started", Progress(S.STOPPED, **CMD, completed=True), True),  # it ran, and is done
         ("started", Progress(S.BACKOFF, **WEB), False),
     ],
 )
@@ -33,7 +34,7 @@ def test_conditions(condition: str, progress: Progress, expected: bool) -> None:
 def test_an_app_starts_once_every_dependency_is_there() -> None:
     deps = {"migrate": "completed", "api": "serving"}
     known = {
-        "migrate": Progress(S.FAILED, **CMD, last_exit=0),
+        "migrate": Progress(S.STOPPED, **CMD, completed=True),
         "api": Progress(S.STARTING, **WEB),
     }
     assert blocker(deps, known) == "waiting for api (serving)"
@@ -43,7 +44,7 @@ def test_an_app_starts_once_every_dependency_is_there() -> None:
 
 def test_a_failed_or_stopped_dependency_is_the_reason_shown() -> None:
     known = {
-        "migrate": Progress(S.FAILED, **CMD, last_exit=3, detail="exit code 3 (restart = never)"),
+        "migrate": Progress(S.FAILED, **CMD, detail="exit code 3 (restart = never)"),
         "db": None,
     }
     reason = blocker({"migrate": "completed", "db": "started"}, known)

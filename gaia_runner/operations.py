@@ -19,7 +19,7 @@ from gaia_runner.control import Request, snapshot_to_dict
 from gaia_runner.desired import DesiredState
 from gaia_runner.process.sockets import Listener
 from gaia_runner.supervise.commands import Replace, Restart, Scale
-from gaia_runner.supervise.gate import StartGate
+from gaia_runner.supervise.gate import StartGate, config_row
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
@@ -51,14 +51,7 @@ def app_snapshot(desired: DesiredState, sup: AppSupervisor | None, name: str) ->
     the applied config; a scaled one carries the file's worker count beside its own."""
     app = desired.config.apps[name]
     if sup is None:
-        return AppSnapshot(
-            name=name,
-            server="command" if app.command is not None else app.server.value,
-            state=AppState.STOPPED,
-            workers_desired=app.workers,
-            urls=tuple(bind.url(app.is_https) for bind in app.bind),
-            stopped_by_request=True,
-        )
+        return config_row(app, AppState.STOPPED, stopped_by_request=True)
     snap = sup.snapshot()
     in_file = desired.workers_in_file(name)
     return snap if in_file is None else dataclasses.replace(snap, workers_in_file=in_file)

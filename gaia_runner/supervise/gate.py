@@ -8,6 +8,7 @@ display tick, as a backstop), with the pure decisions of ordering.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from gaia_runner.config.model import AppConfig
 from gaia_runner.desired import DesiredState, StartupError
@@ -83,16 +84,21 @@ class StartGate:
         if name not in self.waiting:
             return None
         app = self._desired.config.apps[name]
-        return AppSnapshot(
-            name=name,
-            server="command" if app.command is not None else app.server.value,
-            state=AppState.WAITING,
-            workers_desired=app.workers,
-            urls=tuple(bind.url(app.is_https) for bind in app.bind),
-            detail=self.waiting[name] or None,
-        )
+        return config_row(app, AppState.WAITING, detail=self.waiting[name] or None)
 
     def stop_groups(self) -> list[list[str]]:
         """The running apps in stop order: dependents before what they depend on."""
         graph = {name: record.app.depends_on for name, record in self._records.items()}
         return stop_order(graph, list(self._records))
+
+
+def config_row(app: AppConfig, state: AppState, **fields: Any) -> AppSnapshot:
+    """The row of an app without a supervisor (waiting, stopped by request): from its config."""
+    return AppSnapshot(
+        name=app.name,
+        server="command" if app.command is not None else app.server.value,
+        state=state,
+        workers_desired=app.workers,
+        urls=tuple(bind.url(app.is_https) for bind in app.bind),
+        **fields,
+    )

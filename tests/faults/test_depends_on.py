@@ -162,7 +162,18 @@ def test_start_of_an_app_whose_dependency_is_stopped_waits_for_it(gaia, tmp_path
     assert g.stop() == 0
 
 
-def test_up_detached_returns_when_a_dependency_failed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("migration", "code", "table"),
+    [
+        # Completed: stopped, not failed, and web serves (rows in file order).
+        ("sleep 1", 0, r"web\s+running[\s\S]*migrate\s+completed"),
+        # Not a timeout: web waits for good, and the table says why.
+        ("exit 3", 4, r"web: waiting for migrate \(completed; it is failed"),
+    ],
+)
+def test_up_detached_settles_with_a_one_shot_dependency(
+    tmp_path: Path, migration: str, code: int, table: str
+) -> None:
     config = tmp_path / "gaia.toml"
     config.write_text(
         textwrap.dedent(f"""
@@ -172,39 +183,14 @@ def test_up_detached_returns_when_a_dependency_failed(tmp_path: Path) -> None:
         depends_on = {{ migrate = "completed" }}
 
         [apps.migrate]
-        command = ["sh", "-c", "exit 3"]
+        command = ["sh", "-c", "{migration}"]
         restart = "never"
         """)
     )
     try:
-        # Not a timeout: web waits for good, and the table says why.
         up = run_cli("up", "-d", "-c", str(config), "--wait", "40", cwd=tmp_path, timeout=60)
-        assert up.returncode == 4, up.stdout + up.stderr
-        assert "web: waiting for migrate (completed; it is failed" in up.stdout, up.stdout
-    finally:
-        down = run_cli("down", "-c", str(config), cwd=tmp_path, timeout=60)
-    assert down.returncode == 0, down.stderr
-
-
-def test_up_detached_succeeds_once_a_migration_completed(tmp_path: Path) -> None:
-    config = tmp_path / "gaia.toml"
-    config.write_text(
-        textwrap.dedent(f"""
-        [apps.web]
-        app = "hello:app"
-        bind = "127.0.0.1:{free_port()}"
-        depends_on = {{ migrate = "completed" }}
-
-        [apps.migrate]
-        command = ["sh", "-c", "sleep 1"]
-        restart = "on-failure"
-        """)
-    )
-    try:
-        up = run_cli("up", "-d", "-c", str(config), "--wait", "40", cwd=tmp_path, timeout=60)
-        assert up.returncode == 0, up.stdout + up.stderr
-        assert re.search(r"migrate\s+completed", up.stdout), up.stdout
-        assert re.search(r"web\s+running", up.stdout), up.stdout
+        assert up.returncode == code, up.stdout + up.stderr
+        assert re.search(table, up.stdout), up.stdout
     finally:
         down = run_cli("down", "-c", str(config), cwd=tmp_path, timeout=60)
     assert down.returncode == 0, down.stderr

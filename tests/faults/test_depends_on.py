@@ -14,6 +14,17 @@ pytestmark = pytest.mark.timeout(90)
 
 # A migration that refuses to run while another holds the lock (a directory: mkdir is
 # atomic); it holds the lock long enough that two unordered apps always overlap.
+# api needs db serving.
+DB_AND_API = """
+    [apps.db]
+    app = "hello:app"
+    bind = "127.0.0.1:{db}"
+
+    [apps.api]
+    app = "hello:app"
+    bind = "127.0.0.1:{api}"
+    depends_on = {{ db = "serving" }}
+"""
 MIGRATE = '["sh", "-c", "mkdir {lock} || {{ echo locked; exit 1; }}; sleep 1; rmdir {lock}"]'
 
 
@@ -92,16 +103,7 @@ def test_a_failed_one_shot_leaves_its_dependent_waiting_and_says_why(gaia, tmp_p
 
 def test_dependents_stop_before_what_they_depend_on(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ports = (free_port(), free_port())
-    g = gaia(f"""
-        [apps.db]
-        app = "hello:app"
-        bind = "127.0.0.1:{ports[0]}"
-
-        [apps.api]
-        app = "hello:app"
-        bind = "127.0.0.1:{ports[1]}"
-        depends_on = {{ db = "serving" }}
-    """)
+    g = gaia(DB_AND_API.format(db=ports[0], api=ports[1]))
     g.wait_for(r"api: waiting for db \(serving\)", timeout=30)
     g.wait_for(r"api: starting -> running", timeout=40)
     out = g.output()
@@ -136,16 +138,7 @@ def test_check_refuses_a_cycle_naming_it(tmp_path: Path) -> None:
 
 def test_start_of_an_app_whose_dependency_is_stopped_waits_for_it(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ports = (free_port(), free_port())
-    g = gaia(f"""
-        [apps.db]
-        app = "hello:app"
-        bind = "127.0.0.1:{ports[0]}"
-
-        [apps.api]
-        app = "hello:app"
-        bind = "127.0.0.1:{ports[1]}"
-        depends_on = {{ db = "serving" }}
-    """)
+    g = gaia(DB_AND_API.format(db=ports[0], api=ports[1]))
     g.wait_for(r"api: starting -> running", timeout=40)
     config = str(g.config_path)
     mark = g.mark()

@@ -30,7 +30,13 @@ def select_apps(config: GaiaConfig, only: Sequence[str]) -> dict[str, AppConfig]
     if unknown:
         known = ", ".join(config.apps)
         raise UnknownApps(f"no app named {', '.join(unknown)} in {config.source} (apps: {known})")
-    return {n: a for n, a in config.apps.items() if not only or n in only}
+    # As `docker compose up NAME`: an app comes with what it depends on.
+    chosen, todo = set(only), list(only)
+    while todo:
+        new = [d for d in config.apps[todo.pop()].depends_on if d not in chosen]
+        todo.extend(d for d in new if d in config.apps)
+        chosen.update(new)
+    return {n: a for n, a in config.apps.items() if not only or n in chosen}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from gaia_runner.desired import DesiredState
 from gaia_runner.process.sockets import Listener
 from gaia_runner.subscribers import Subscribers
 from gaia_runner.supervise.commands import Replace, Restart, Scale
+from gaia_runner.supervise.gate import StartGate, config_row
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.view.snapshot import AppSnapshot, Snapshot
@@ -34,6 +35,7 @@ class Runner(Protocol):
     desired: DesiredState
     supervisors: dict[str, AppSupervisor]
     lock: asyncio.Lock
+    gate: StartGate
 
     def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]: ...
     def close_unused_sockets(self) -> None: ...
@@ -56,14 +58,7 @@ def app_snapshot(
     adaptive one its range and how often adaptive workers changed its count."""
     app = desired.config.apps[name]
     if sup is None:
-        return AppSnapshot(
-            name=name,
-            server="command" if app.command is not None else app.server.value,
-            state=AppState.STOPPED,
-            workers_desired=app.workers,
-            urls=tuple(bind.url(app.is_https) for bind in app.bind),
-            stopped_by_request=True,
-        )
+        return config_row(app, AppState.STOPPED, stopped_by_request=True)
     snap = sup.snapshot()
     in_file = desired.workers_in_file(name)
     events = tuple(sorted((d, n) for (app, d), n in (scale_events or {}).items() if app == name))
@@ -116,7 +111,8 @@ class Operations:
         if (error := self._unknown(names)) is not None:
             return error
         async with runner.lock:
-            stopping = [n for n in names if n in runner.supervisors]
+            # Dependents before what they depend on, as when gaia stops.
+            stopping = [n for group in runner.gate.stop_groups() for n in group if n in names]
             runner.desired.stop(names)
             for name in stopping:
                 runner.event(f"stop requested for {name}")
@@ -144,6 +140,8 @@ class Operations:
         names = list(request.apps or runner.supervisors)
         if (error := self._unknown(names)) is not None:
             return error
+        if waiting := {n: runner.gate.waiting[n] for n in names if n in runner.gate.waiting}:
+            return {"error": "; ".join(f"{n} is not started yet: {w}" for n, w in waiting.items())}
         # A stop under way (its supervisor not gone yet) counts as stopped already.
         down = [n for n in names if n not in runner.supervisors or runner.desired.app(n) is None]
         if down:

@@ -36,6 +36,7 @@ from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
 from gaia_runner.service.report import service_report
 from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
+from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.applog import AppLog
@@ -97,6 +98,7 @@ class Runner:
         self.operations = Operations(self)
         self.service = service_report(self.base_env, self.snapshot)
         self.adaptive = AdaptiveWorkers(self, self.metrics, self.timings.cpu_saturated)
+        self.gate = StartGate(self._launch, self.desired, self.supervisors, self.display.event)
 
     @property
     def config(self) -> GaiaConfig:
@@ -131,6 +133,9 @@ class Runner:
     # -- apps ----------------------------------------------------------------------------
 
     def _start_app(self, app: AppConfig) -> None:
+        self.gate.offer(app)  # at once, or once its depends_on are there
+
+    def _launch(self, app: AppConfig) -> None:
         state_dir = self.config.gaia.state_dir
         rotation = self.config.gaia.logs
         log = AppLog(
@@ -207,6 +212,7 @@ class Runner:
 
     def _app_event(self, name: str, message: str) -> None:
         self.display.event(f"{name}: {message}")
+        self.gate.check()  # a dependency's new state may let a waiting app start
 
     def event(self, message: str) -> None:
         self.display.event(f"{GAIA}: {message}")
@@ -215,7 +221,9 @@ class Runner:
         self._events.put_nowait(StopGaia())
 
     def _measured(self, name: str) -> AppSnapshot:
-        sup = self.supervisors.get(name)
+        sup, waiting = self.supervisors.get(name), self.gate.row(name)
+        if waiting is not None:
+            return waiting
         snap = app_snapshot(self.desired, sup, name, self.adaptive.events)
         if sup is None:
             return snap
@@ -225,7 +233,8 @@ class Runner:
     def snapshot(self) -> Snapshot:
         stopped = self.desired.stopped
         # Config order: a stopped and started app must not move to the end.
-        names = [n for n in self.config.apps if n in self.supervisors or n in stopped]
+        shown = {*self.supervisors, *stopped, *self.gate.waiting}
+        names = [n for n in self.config.apps if n in shown]
         return Snapshot(
             apps=tuple(self._measured(n) for n in names),
             config_path=str(self.config.source),
@@ -282,12 +291,14 @@ class Runner:
             control.close()
             control_path(self.config.gaia.state_dir).unlink(missing_ok=True)
             self._stop_watching.set()
+            self.gate.close()
             # A second Ctrl-C (or SIGTERM) while stopping means: do not wait any longer.
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._force_stop)
             loop.remove_signal_handler(signal.SIGHUP)
             try:
-                await asyncio.gather(*(self.stop_app(n) for n in list(self.supervisors)))
+                for group in self.gate.stop_groups():  # dependents first
+                    await asyncio.gather(*(self.stop_app(n) for n in group))
             finally:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
@@ -314,6 +325,7 @@ class Runner:
                 self.display.update(self.snapshot())
             self.operations.subscribers.publish(self.snapshot)
             self.close_unused_sockets()
+            self.gate.check()  # a `gaia stop` or an edit may have ended a wait
             await asyncio.sleep(SNAPSHOT_INTERVAL)
 
     # -- reload --------------------------------------------------------------------------
@@ -404,7 +416,7 @@ class Runner:
             lambda n: self._events.put_nowait(CodeChanged(n)),
             self.supervisors.get,
         )
-        cwds = {name: sup.app.cwd for name, sup in self.supervisors.items()}
+        cwds = {name: app.cwd for name, app in self.desired.apps().items()}  # waiting ones too
         ignored = [self.config.gaia.state_dir]
         await watch_app_sources(cwds, ignored, self._stop_watching, changed)
 

@@ -43,7 +43,12 @@ SAMPLE_WAIT = 5.0
 
 
 def _settled(snapshot: Snapshot) -> bool:
-    return all(app.state in SETTLED or app.stopped_by_request for app in snapshot.apps)
+    moving = [
+        a for a in snapshot.apps if not (a.state in SETTLED or a.stopped_by_request or a.completed)
+    ]
+    # An app waiting for depends_on moves only when another one does: with nothing else
+    # in motion, a dependency of it is down, and its row says which.
+    return all(app.state is AppState.WAITING for app in moving)
 
 
 def _sampled(snapshot: Snapshot) -> bool:
@@ -110,7 +115,7 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
     print(f"gaia runs in the background (pid {child.pid}); `gaia down` stops it")
     if snapshot is None or not _settled(snapshot):
         raise fail(f"error: apps still starting after {timeout:g}s", EXIT_TIMEOUT)
-    if any(app.state is not AppState.RUNNING for app in snapshot.apps):
+    if any(app.state is not AppState.RUNNING and not app.completed for app in snapshot.apps):
         raise SystemExit(EXIT_APP_FAILED)
 
 

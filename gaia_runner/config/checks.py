@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
+from gaia_runner.config.depends import check_depends
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import AppConfig, Bind, GaiaConfig
 from gaia_runner.config.report import Reporter
@@ -62,6 +63,7 @@ def check_rules(data: Mapping[str, object], base: Path, report: Reporter) -> Non
         if isinstance(app, dict):
             _check_app(name, app, report)
     _check_binds(apps, base, report)
+    check_depends(apps, report)
 
 
 def _check_app(name: str, app: Mapping[str, object], report: Reporter) -> None:

@@ -141,6 +141,8 @@ class AppConfig:
     retry_prestart: bool = True
     """A failed step is a failed start (backoff, then FATAL after max_start_failures);
     False: the app goes FAILED at once (a migration that is not safe to run twice)."""
+    depends_on: Mapping[str, str] = field(default_factory=dict)
+    """App name -> "started", "serving" or "completed": reached before this app starts."""
     https: HttpsConfig | None = None
     timeout: float = 30.0
     graceful_timeout: float = 30.0

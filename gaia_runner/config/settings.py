@@ -17,6 +17,7 @@ from enum import IntEnum, StrEnum
 from importlib import resources
 
 from gaia_runner.config import raw
+from gaia_runner.config.depends import depends_on
 from gaia_runner.config.schema import MapOf, Scalar, Spec, Table, non_empty, one_of
 
 
@@ -103,6 +104,7 @@ APP_SPECS: Mapping[str, Spec] = {
     "prestart": raw.Steps,
     "prestart_timeout": raw.Duration,
     "retry_prestart": Scalar(bool),
+    "depends_on": depends_on,
     "https": raw.HTTPS,
     "timeout": raw.Duration,
     "graceful_timeout": raw.Duration,

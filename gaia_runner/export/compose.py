@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from gaia_runner.config.depends import COMPLETED, SERVING, STARTED
 from gaia_runner.config.model import AppConfig, GaiaConfig, RestartPolicy
 from gaia_runner.export import yaml
 from gaia_runner.export.mapping import (
@@ -130,13 +131,34 @@ def _service(
     service["deploy"] = deploy
     service["restart"] = _RESTART[app.restart]
     service["stop_grace_period"] = f"{box.stop_seconds + GRACE_MARGIN}s"
+    depends = _depends_on(config, app)
     if app.prestart and own_server:
         last = f"{app.name}-prestart-{len(app.prestart)}"
-        service["depends_on"] = {last: {"condition": "service_completed_successfully"}}
+        depends[last] = {"condition": "service_completed_successfully"}
+    if depends:
+        service["depends_on"] = depends
     if app.https is not None and own_server:
         names = ["cert", "key", *(["ca"] if app.https.ca_certs else [])]
         service["secrets"] = [f"{app.name}-{n}" for n in names]
     return service
+
+
+_CONDITIONS = {
+    STARTED: "service_started",
+    SERVING: "service_healthy",
+    COMPLETED: "service_completed_successfully",
+}
+
+
+def _depends_on(config: GaiaConfig, app: AppConfig) -> dict[str, Any]:
+    """gaia's conditions as Compose's. A `command` app has no readiness probe (nor a
+    healthcheck here): "serving" it means started, as in gaia."""
+    depends: dict[str, Any] = {}
+    for dep, condition in app.depends_on.items():
+        if condition == SERVING and config.apps[dep].is_command:
+            condition = STARTED
+        depends[dep] = {"condition": _CONDITIONS[condition]}
+    return depends
 
 
 def _prestart_services(

@@ -32,6 +32,7 @@ from gaia_runner.export.mapping import (
     env_table,
     quantity,
     seconds,
+    unordered_note,
 )
 
 TLS_MOUNT = "/etc/gaia/tls"
@@ -331,7 +332,7 @@ def export_app(
             *NO_TTL,
         ]
         out.append(Manifest(f"{name}-prestart-job.yaml", yaml.dump(job, why)))
-    notes = [*secret_notes(config, app, name), *box.notes]
+    notes = [*secret_notes(config, app, name), *box.notes, *unordered_note(app)]
     if ingress:
         notes += ingress_notes(app, name)
     if app.restart is RestartPolicy.ON_FAILURE:

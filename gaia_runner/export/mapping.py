@@ -372,3 +372,15 @@ def env_files(config: GaiaConfig, app: AppConfig) -> list[Path]:
 def seconds(value: float) -> int:
     """Whole seconds, at least 1: what probe and grace fields accept."""
     return max(1, math.ceil(value))
+
+
+def unordered_note(app: AppConfig) -> list[str]:
+    """Kubernetes has no start order between Deployments: depends_on is said, not mapped."""
+    if not app.depends_on:
+        return []
+    deps = ", ".join(f"{dep} ({condition})" for dep, condition in app.depends_on.items())
+    return [
+        f"not mapped: {app.name}: depends_on {deps}; Kubernetes does not order Deployments: "
+        "apply those first and wait for them, or let the app retry (its prestart is exported "
+        "as usual)"
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gaia_runner.config.model import BindKind, GaiaConfig
 from gaia_runner.export import Unexportable
+from gaia_runner.supervise.ordering import stop_order
 
 # Seconds systemd waits beyond [gaia].stop_timeout before it SIGKILLs the cgroup.
 STOP_MARGIN = 15
@@ -67,7 +68,10 @@ def _quote(arg: str) -> str:
 def export_systemd(config: GaiaConfig, gaia_bin: Path, user: str | None = None) -> str:
     """``gaia_bin``: absolute path of the gaia executable in the venv that runs the apps."""
     project = config.source.parent
-    stop = math.ceil(config.gaia.stop_timeout) + STOP_MARGIN
+    # gaia itself orders the apps (depends_on): nothing to map, but dependents stop before
+    # what they depend on, each step of the chain within stop_timeout.
+    steps = len(stop_order({n: a.depends_on for n, a in config.apps.items()}, config.apps))
+    stop = math.ceil(config.gaia.stop_timeout) * max(1, steps) + STOP_MARGIN
     exec_start = " ".join(_quote(a) for a in (str(gaia_bin), "up", "-c", str(config.source)))
     exec_reload = " ".join(_quote(a) for a in (str(gaia_bin), "reload", "-c", str(config.source)))
     lines = [

@@ -45,6 +45,7 @@ class AppRecord:
         self.current: Generation | None = None
         self.sample: TreeSample | None = None
         self.failure_lines: tuple[str, ...] = ()
+        self.last_exit: int | None = None  # of the last run, once it ended; depends_on reads it
         # Kept after the detail line moves on: `gaia status` shows the last refused replace.
         self.last_rejected: str | None = None
         self._sampler = TreeSampler()
@@ -85,7 +86,13 @@ class AppRecord:
             rejected=self.last_rejected,
             cpu_seconds_total=self.cpu.total,
             restart_reasons=tuple(sorted(self.restart_reasons.items())),
+            completed=self.completed,
         )
+
+    @property
+    def completed(self) -> bool:
+        """A one-shot command that exited 0 and is not run again (depends_on's `completed`)."""
+        return self.app.is_command and self.state is AppState.STOPPED and self.last_exit == 0
 
     def count_restart(self, label: str) -> None:
         self.restarts += 1
@@ -102,6 +109,8 @@ class AppRecord:
 
     def _enter(self, state: AppState, detail: str = "") -> None:
         check_transition(self.state, state)
+        if state in (AppState.PRESTART, AppState.STARTING):
+            self.last_exit = None
         old, self.state = self.state, state
         self.detail = detail
         suffix = f": {detail}" if detail else ""

@@ -14,6 +14,9 @@ class AppState(StrEnum):
     STOPPING = "stopping"
     FAILED = "failed"
     FATAL = "fatal"
+    # Shown only: gaia has not started the app yet, a dependency (depends_on) is not
+    # there. No supervisor exists for it, so no edge leads in or out.
+    WAITING = "waiting"
 
     @property
     def is_up(self) -> bool:
@@ -48,7 +51,8 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     # BACKOFF -> PRESTART / STARTING: the delay elapsed.
     # BACKOFF -> STOPPED: stop requested while waiting; nothing is running.
     S.BACKOFF: frozenset({S.PRESTART, S.STARTING, S.STOPPED}),
-    # STOPPING -> STOPPED: the process group is gone.
+    # STOPPING -> STOPPED: the process group is gone (or a one-shot command completed:
+    # exit 0 under restart = "never"/"on-failure").
     # STOPPING -> BACKOFF: a restart (memory, health, crash loop) stopped the tree first.
     # STOPPING -> FAILED / FATAL: a condemned tree was stopped and no retry is due.
     S.STOPPING: frozenset({S.STOPPED, S.BACKOFF, S.FAILED, S.FATAL}),
@@ -56,6 +60,7 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     # FAILED / FATAL -> STOPPED: stop requested; nothing was running.
     S.FAILED: frozenset({S.PRESTART, S.STARTING, S.STOPPED}),
     S.FATAL: frozenset({S.PRESTART, S.STARTING, S.STOPPED}),
+    S.WAITING: frozenset(),
 }
 
 

@@ -154,8 +154,7 @@ class AppSupervisor(AppRecord):
             await self._stop_current()
         match command:
             case Stop():
-                if self.state is not AppState.STOPPED:
-                    self._force_stopped()
+                self._force_stopped()
                 return False
             case Replace(app=app, listeners=listeners):
                 self._adopt(app, listeners)
@@ -164,8 +163,7 @@ class AppSupervisor(AppRecord):
             case Restart(skip_prestart=skip) | Roll(skip_prestart=skip):
                 self._skip_prestart_once = skip
         self._tracker.reset()
-        if self.state is not AppState.STOPPED:
-            self._force_stopped()
+        self._force_stopped()
         return True
 
     def _adopt(self, app: AppConfig, listeners: Sequence[Listener]) -> None:
@@ -312,7 +310,7 @@ class AppSupervisor(AppRecord):
         self, reason: str, label: str, code: int | None, condemned: bool, verb: str = "failed"
     ) -> bool:
         """Back off and go round again (True), or rest in FAILED/FATAL."""
-        self.failure_lines = self.log.post_mortem()
+        self.failure_lines, self.last_exit = self.log.post_mortem(), code
         decision = self._tracker.after_exit(
             self.clock.now(), policy=self.app.restart, returncode=code, condemned=condemned
         )
@@ -322,8 +320,9 @@ class AppSupervisor(AppRecord):
                 f"gave up after {self.app.max_start_failures} failed starts (last: {reason})",
             )
             return False
-        if not decision.restart:
-            self._enter(AppState.FAILED, f"{reason} (restart = {self.app.restart.value})")
+        if not decision.restart:  # a one-shot command that exited 0 completed: no failure
+            done = AppState.STOPPED if code == 0 and self.app.is_command else AppState.FAILED
+            self._enter(done, f"{reason} (restart = {self.app.restart.value})")
             return False
         self.count_restart(label)
         self._enter(AppState.BACKOFF, f"{verb}: {reason}; retry in {decision.delay:.3g}s")

@@ -32,6 +32,7 @@ class AppSnapshot:
     generation: int | None = None  # the serving generation; replaces and restarts count up
     rejected: str | None = None  # the last replace that was refused, while the old one serves
     stopped_by_request: bool = False  # `gaia stop`: stays stopped across reloads until started
+    completed: bool = False  # a one-shot command exited 0 (restart = "never"/"on-failure")
     workers_in_file: int | None = None  # set when `gaia scale` made workers differ from the file
     workers_range: tuple[int, int] | None = None  # (min, max) while adaptive workers decide
     scale_events: tuple[tuple[str, int], ...] = ()  # ("up" / "down", changes adaptive made)

@@ -30,6 +30,7 @@ STATE_STYLES: dict[AppState, str] = {
     AppState.STOPPED: "dim",
     AppState.FAILED: "red",
     AppState.FATAL: "bold red",
+    AppState.WAITING: "yellow",
 }
 
 
@@ -73,6 +74,8 @@ def _state(app: AppSnapshot) -> Text:
     label = app.state.value
     if app.stopped_by_request:
         label = "stopped (by request)"
+    if app.completed:
+        label = "completed"
     if app.state is AppState.BACKOFF and app.backoff_seconds_left is not None:
         # Round up so "0s" never shows while the retry is still pending.
         label = f"backoff {math.ceil(app.backoff_seconds_left)}s"
@@ -351,6 +354,8 @@ def _notes(app: AppSnapshot) -> list[Text]:
     if app.workers_range is not None:
         low, high = app.workers_range
         notes.append(Text(f"{app.name}: adaptive workers, {low} to {high}", style="dim"))
+    if app.state is AppState.WAITING and app.detail:  # depends_on: what it waits for
+        notes.append(Text(f"{app.name}: {app.detail}", style="yellow"))
     if app.rejected and app.state is AppState.RUNNING:
         notes.append(Text(f"{app.name}: last replace refused: {app.rejected}", style="yellow"))
     return notes

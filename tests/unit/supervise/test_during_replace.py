@@ -18,6 +18,7 @@ from gaia_runner.desired import DesiredState
 from gaia_runner.operations import Operations
 from gaia_runner.process.sockets import Listener
 from gaia_runner.supervise.commands import Replace
+from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.view.snapshot import Snapshot
@@ -31,6 +32,7 @@ class FakeRunner:
         self.supervisors = {"job": sup}
         self.lock = asyncio.Lock()
         self.events: list[str] = []
+        self.gate = StartGate(lambda app: None, desired, self.supervisors, self.events.append)
 
     def listeners_for(self, app: AppConfig) -> tuple[Listener, ...]:
         return ()

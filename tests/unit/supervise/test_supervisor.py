@@ -175,14 +175,25 @@ def test_a_crash_after_serving_backs_off_and_counts_the_reason(tmp_path: Path) -
     run(main())
 
 
-def test_restart_never_leaves_the_app_failed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("code", "policy", "state"),
+    [
+        (2, RestartPolicy.NEVER, AppState.FAILED),
+        # A one-shot command that exited 0 completed: stopped, not failed (depends_on).
+        (0, RestartPolicy.ON_FAILURE, AppState.STOPPED),
+    ],
+)
+def test_restart_never_leaves_the_app_failed_or_completed(
+    tmp_path: Path, code: int, policy: RestartPolicy, state: AppState
+) -> None:
     async def main() -> None:
-        h = Harness(tmp_path, [("serve", 2)], restart=RestartPolicy.NEVER)
+        h = Harness(tmp_path, [("serve", code)], restart=policy)
         task = asyncio.create_task(h.sup.run())
         await h.until(lambda: h.sup.state is AppState.RUNNING)
         h.generations[0].die.set()
-        await h.until(lambda: h.sup.state is AppState.FAILED)
-        assert h.sup.detail == "exit code 2 (restart = never)"
+        await h.until(lambda: h.sup.state is state)
+        assert h.sup.detail == f"exit code {code} (restart = {policy.value})"
+        assert h.sup.snapshot().completed is (code == 0)
         assert h.clock.slept == []
         h.sup.send(Stop())
         await task

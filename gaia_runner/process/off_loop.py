@@ -93,22 +93,22 @@ async def popen_off_loop(deadline: float = EXEC_DEADLINE, **kwargs: Any) -> subp
     # A start given up on may still fail later: its error is nobody's to log.
     future.add_done_callback(lambda done: done.cancelled() or done.exception())
     try:
-        while True:
-            try:
-                popen = await asyncio.wait_for(asyncio.shield(future), deadline)
-            except TimeoutError:
-                if start.forked:  # not merely queued behind other spawns
-                    start.abandon()
-                    raise ExecTimeout(
-                        f"did not reach exec within {deadline:g} s (stopped or stuck "
-                        "before exec, as its user may do); killed"
-                    ) from None
-                continue
-            assert popen is not None  # only an abandoned start returns None
-            return popen
+        # asyncio.wait, not wait_for: on 3.11 wait_for returns a result that arrived with
+        # a cancellation and drops the cancel, which left a stopping gaia waiting for a
+        # prestart step nobody would ever stop.
+        while not (await asyncio.wait({future}, timeout=deadline))[0]:
+            if start.forked:  # not merely queued behind other spawns
+                start.abandon()
+                raise ExecTimeout(
+                    f"did not reach exec within {deadline:g} s (stopped or stuck "
+                    "before exec, as its user may do); killed"
+                )
     except asyncio.CancelledError:
         start.abandon()
         raise
+    popen = future.result()
+    assert popen is not None  # only an abandoned start returns None
+    return popen
 
 
 class Exited:

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gaia_runner import __version__
-from gaia_runner.process.statedir import ensure_private_dir
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.process.unix_path import bind_unix, connect_unix
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.statedir import ensure_private_dir
 
 Handler = Callable[["Request"], Awaitable[dict[str, Any]]]
 # A request that keeps its connection (`subscribe`): it writes its own lines.

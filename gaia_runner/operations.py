@@ -17,19 +17,19 @@ from typing import Any, Protocol
 from gaia_runner.config.model import AppConfig
 from gaia_runner.control import Request, Streamer, snapshot_to_dict
 from gaia_runner.desired import DesiredState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.process.sockets import Listener
 from gaia_runner.subscribers import Subscribers
 from gaia_runner.supervise.commands import Replace, Restart, Scale
 from gaia_runner.supervise.gate import StartGate, config_row
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 Answer = dict[str, Any]
 MAX_WORKERS = 1024
 
 
-class Runner(Protocol):
+class OperatedRunner(Protocol):
     """The part of the runner operations act through (it imports this module)."""
 
     desired: DesiredState
@@ -70,7 +70,7 @@ def app_snapshot(
 
 
 class Operations:
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: OperatedRunner) -> None:
         self.runner = runner
         self.handlers: dict[str, Callable[[Request], Awaitable[Answer]]] = {
             "status": self.status,

@@ -24,9 +24,11 @@ from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import Request, control_path, serve
 from gaia_runner.desired import DesiredState, StartupError
-from gaia_runner.dev_saves import CodeSaves
+from gaia_runner.dev.saves import CodeSaves
+from gaia_runner.logs.applog import AppLog
 from gaia_runner.loop_events import CodeChanged, LoopEvent, ReloadConfig, StopGaia
 from gaia_runner.metrics.service import MetricsError, MetricsService
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.operations import Operations, app_snapshot
 from gaia_runner.plan import TLS_FILES, Action, AppPlan, plan_reload
 from gaia_runner.process.accept_queue import total_queue
@@ -39,10 +41,8 @@ from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
 from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
-from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.watch import tls_digests, watch_app_sources
 
 GAIA = "gaia"
@@ -381,7 +381,7 @@ class Runner:
     def _plan(
         self, wanted: Mapping[str, AppConfig], digests: Mapping[str, str]
     ) -> tuple[AppPlan, ...]:
-        running = {name: sup.target for name, sup in self.supervisors.items()}
+        running = {name: sup.intended for name, sup in self.supervisors.items()}
         touched = {
             n: (TLS_FILES,)
             for n, d in digests.items()
@@ -426,5 +426,5 @@ class Runner:
         sup, app = self.supervisors.get(name), self.desired.app(name)
         if sup is None or app is None:
             return
-        with contextlib.suppress(KeyError):  # skip_prestart: see dev_saves.py
+        with contextlib.suppress(KeyError):  # skip_prestart: see dev/saves.py
             sup.send(Replace(app, self.listeners_for(app), "code change", skip_prestart=True))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from gaia_runner import __version__
 from gaia_runner.control import PROTOCOL, Request, snapshot_to_dict
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.model.snapshot import Snapshot
 
 MAX_SUBSCRIBERS = 16
 DRAIN_TIMEOUT = 30.0

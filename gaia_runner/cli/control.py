@@ -14,9 +14,9 @@ from gaia_runner import control
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, fail
 from gaia_runner.cli.remote import ask
-from gaia_runner.view.report import status_document
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.view.status import render_status
+from gaia_runner.view.status_json import status_document
 
 AppsArgument = Annotated[
     list[str] | None, typer.Argument(metavar="APP", help="App names (default: all).")

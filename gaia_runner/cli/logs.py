@@ -15,11 +15,11 @@ import typer
 
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
-from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
+from gaia_runner.cli.which_gaia import config_path_leniently, state_dir_in_use
 from gaia_runner.inotify import DirWatch
+from gaia_runner.logs.tail import Follower, follow_once, format_entry, merged, streams, tagged
 from gaia_runner.metrics.wire import RECORD_TAG as SLOW_TAG
 from gaia_runner.view.display import printable_lines
-from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams, tagged
 
 FOLLOW_POLL = 0.2
 SINCE_AT_MOST = 100 * 365 * 86400.0  # a century: further back is every line anyway

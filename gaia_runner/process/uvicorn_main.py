@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner.config.apptarget import load_app
+from gaia_runner.dev.warm import name_forked_worker, record_imports
 from gaia_runner.metrics.wire import CHANNEL_ENV
 from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
-from gaia_runner.process.warm import name_forked_worker, record_imports
 
 
 def _worker_entry(

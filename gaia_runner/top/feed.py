@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner import control
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.process.unix_path import connect_unix
-from gaia_runner.view.snapshot import Snapshot
 
 # A snapshot of many apps is one long line.
 MAX_LINE = 64 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.state import AppState
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from gaia_runner.desired import DesiredState
 from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.model.state import AppState
 from gaia_runner.process.sockets import Listener
+from gaia_runner.start_gate import StartGate, config_row
 from gaia_runner.subscribers import Subscribers
 from gaia_runner.supervise.commands import Replace, Restart, Scale
-from gaia_runner.supervise.gate import StartGate, config_row
 from gaia_runner.supervise.supervisor import AppSupervisor
 
 Answer = dict[str, Any]

@@ -36,9 +36,9 @@ from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
-from gaia_runner.service.report import service_report
+from gaia_runner.service.readiness import service_report
+from gaia_runner.start_gate import StartGate
 from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
-from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.display import Display

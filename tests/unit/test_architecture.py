@@ -56,24 +56,37 @@ def test_no_import_cycles() -> None:
 # Where each part sits, and why:
 # - config, model: what gaia.toml says, and the state machine and snapshot model (neutral:
 #   view, supervise, metrics and control all read it, it reads nothing of theirs);
-# - statedir, logs, metrics, install_trust: private files in the state dir; app log files
-#   and gaia's own output streams; measuring apps (whose hooks run inside the servers);
+# - statedir, logs, metrics, install_trust, service: private files in the state dir; app
+#   log files and gaia's own output streams; measuring apps (whose hooks run inside the
+#   servers); what gaia tells systemd (ready, status, watchdog), decided from the model's
+#   snapshots alone;
 # - process, dev, view: process trees and server launchers; dev mode's warm start (the
 #   uvicorn launcher records imports for it, its standby is a process: one layer); the
 #   screen, which reads only the model (test below);
 # - supervise, export: one app's life over its process trees; exported files, which map
 #   the config onto the same launch commands;
 # - runtime: the runner and what it composes (desired state, plans, operations, the control
-#   socket's server and client, config watching, discovery of a running gaia);
-# - cli: the commands, the only code that exits.
+#   socket's server and client and its `subscribe` streams, adaptive workers, which read
+#   the metrics and scale through the desired state, depends_on's start gate, which holds
+#   apps back across supervisors, config watching, discovery of a running gaia);
+# - cli, top: the commands, the only code that exits; `gaia top`'s screen, a client of the
+#   control socket like the commands.
+# Inside a part: depends_on's graph is config (config.depends), its pure start and stop
+# order decisions are supervise (supervise.ordering), adaptive workers' policy is
+# supervise (supervise.adaptive), spawning off the event loop and the host's headroom are
+# process (process.off_loop, process.headroom), the Kubernetes names, Ingress and
+# autoscaler are export.
 LAYERS: list[set[str]] = [
     {"gaia_runner", "config", "model"},
-    {"statedir", "logs", "metrics", "install_trust"},
+    {"statedir", "logs", "metrics", "install_trust", "service"},
     {"process", "dev", "view"},
     {"supervise", "export"},
     {
         "runner",
         "operations",
+        "adaptive_workers",
+        "subscribers",
+        "start_gate",
         "desired",
         "plan",
         "control",
@@ -85,7 +98,7 @@ LAYERS: list[set[str]] = [
         "discover",
         "pidfile",
     },
-    {"cli", "__main__"},
+    {"cli", "top", "__main__"},
 ]
 # The view renders snapshots: besides itself it reads the model, the output streams it
 # writes to (logs), and the windows the metrics are measured over (metrics.store).

@@ -19,8 +19,8 @@ from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.model.state import AppState
 from gaia_runner.operations import Operations
 from gaia_runner.process.sockets import Listener
+from gaia_runner.start_gate import StartGate
 from gaia_runner.supervise.commands import Replace
-from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.supervisor import AppSupervisor
 
 

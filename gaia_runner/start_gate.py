@@ -2,7 +2,7 @@
 
 Until then the app has no supervisor, only a row in the table (state `waiting`, and
 what for). The gate re-decides whenever an app changes state (and on the runner's
-display tick, as a backstop), with the pure decisions of ordering.py.
+display tick, as a backstop), with the pure decisions of supervise/ordering.py.
 """
 
 from __future__ import annotations

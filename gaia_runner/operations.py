@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gaia_runner.config.model import AppConfig
-from gaia_runner.control import Request, Streamer, snapshot_to_dict
+from gaia_runner.control import Request, Streamer
 from gaia_runner.desired import DesiredState
 from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.model.state import AppState
@@ -103,7 +103,7 @@ class Operations:
         return {"error": f"no app named {', '.join(unknown)} (apps: {', '.join(known) or 'none'})"}
 
     async def status(self, request: Request) -> Answer:
-        return {"snapshot": snapshot_to_dict(self.runner.snapshot())}
+        return {"snapshot": self.runner.snapshot().to_json()}
 
     async def stop(self, request: Request) -> Answer:
         runner = self.runner

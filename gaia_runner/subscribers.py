@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 
 from gaia_runner import __version__
-from gaia_runner.control import PROTOCOL, Request, snapshot_to_dict
+from gaia_runner.control import PROTOCOL, Request
 from gaia_runner.model.snapshot import Snapshot
 
 MAX_SUBSCRIBERS = 16
@@ -100,4 +100,4 @@ def _header(fields: dict[str, object]) -> bytes:
 
 
 def _line(snapshot: Snapshot) -> bytes:
-    return json.dumps({"snapshot": snapshot_to_dict(snapshot)}).encode() + b"\n"
+    return json.dumps({"snapshot": snapshot.to_json()}).encode() + b"\n"

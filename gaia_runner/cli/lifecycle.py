@@ -102,7 +102,7 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
             continue
         try:
             answer = control.request(control_path(state_dir), {"command": "status"}, 5.0)
-            snapshot = control.snapshot_from_dict(answer["snapshot"])
+            snapshot = Snapshot.from_json(answer["snapshot"])
         except (control.ControlError, OSError):
             snapshot = None  # not listening yet
         if snapshot is not None and _settled(snapshot):

@@ -42,7 +42,7 @@ async def snapshots(path: Path) -> AsyncIterator[Snapshot]:
                 "restart it (`gaia down`, then `gaia up`) to use this version"
             )
         while line := await reader.readline():
-            yield control.snapshot_from_dict(_parse(line)["snapshot"])
+            yield Snapshot.from_json(_parse(line)["snapshot"])
         raise StreamEnded("gaia closed the connection (it stopped?)")
     finally:
         writer.close()

@@ -56,9 +56,10 @@ def test_no_import_cycles() -> None:
 # Where each part sits, and why:
 # - config, model: what gaia.toml says, and the state machine and snapshot model (neutral:
 #   view, supervise, metrics and control all read it, it reads nothing of theirs);
-# - statedir, logs, metrics, install_trust, service: private files in the state dir; app
-#   log files and gaia's own output streams; measuring apps (whose hooks run inside the
-#   servers); what gaia tells systemd (ready, status, watchdog), decided from the model's
+# - statedir, logs, metrics, server_patches, install_trust, service: private files in the
+#   state dir; app log files and gaia's own output streams; measuring apps (whose hooks run
+#   inside the servers); every patch of uvicorn's internals, which metrics and process both
+#   use; what gaia tells systemd (ready, status, watchdog), decided from the model's
 #   snapshots alone;
 # - process, dev, view: process trees and server launchers; dev mode's warm start (the
 #   uvicorn launcher records imports for it, its standby is a process: one layer); the
@@ -78,7 +79,7 @@ def test_no_import_cycles() -> None:
 # autoscaler are export.
 LAYERS: list[set[str]] = [
     {"gaia_runner", "config", "model"},
-    {"statedir", "logs", "metrics", "install_trust", "service"},
+    {"statedir", "logs", "metrics", "server_patches", "install_trust", "service"},
     {"process", "dev", "view"},
     {"supervise", "export"},
     {

@@ -22,7 +22,7 @@ from gaia_runner import __version__
 from gaia_runner.process.unix_path import bind_unix, connect_unix
 from gaia_runner.statedir import ensure_private_dir
 
-Handler = Callable[["Request"], Awaitable[dict[str, Any]]]
+Handler = Callable[["Request"], Awaitable[Mapping[str, Any]]]
 # A request that keeps its connection (`subscribe`): it writes its own lines.
 Streamer = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Log = Callable[[str], None]
@@ -119,7 +119,7 @@ async def _read_request(reader: asyncio.StreamReader, log: Log) -> Request | dic
         return {"error": f"bad request: {exc}"}
 
 
-async def _answer(message: Request, handler: Handler, log: Log) -> dict[str, Any]:
+async def _answer(message: Request, handler: Handler, log: Log) -> Mapping[str, Any]:
     try:
         return await handler(message)
     except Exception as exc:  # one bad request must not cost gaia its control socket
@@ -136,12 +136,11 @@ async def serve(
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            answer = await _read_request(reader, log)
-            if isinstance(answer, Request) and answer.command in streams:
-                await _stream(streams[answer.command], answer, reader, writer, log)
+            read = await _read_request(reader, log)
+            if isinstance(read, Request) and read.command in streams:
+                await _stream(streams[read.command], read, reader, writer, log)
                 return
-            if isinstance(answer, Request):
-                answer = await _answer(answer, handler, log)
+            answer = await _answer(read, handler, log) if isinstance(read, Request) else read
             if answer is not None:
                 answer = {**answer, "protocol": PROTOCOL, "gaia": __version__}
                 writer.write(json.dumps(answer).encode() + b"\n")

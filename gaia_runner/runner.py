@@ -13,11 +13,11 @@ import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 import psutil
 
 from gaia_runner.adaptive_workers import AdaptiveWorkers
+from gaia_runner.answers import Answer, ReloadAnswer, ReloadRejected
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
@@ -313,7 +313,7 @@ class Runner:
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()
 
-    async def _control(self, request: Request) -> dict[str, Any]:
+    async def _control(self, request: Request) -> Answer:
         return await self.operations.handle(request)
 
     def _log_control(self, line: str) -> None:
@@ -330,20 +330,20 @@ class Runner:
 
     # -- reload --------------------------------------------------------------------------
 
-    def _reject(self, message: str) -> dict[str, Any]:
+    def _reject(self, message: str) -> ReloadRejected:
         self.config_error = message
         self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
         for line in message.splitlines():
             self.display.event(f"{GAIA}:   {line}")
         return {"applied": False, "errors": message}
 
-    async def reload(self) -> dict[str, Any]:
+    async def reload(self) -> ReloadAnswer:
         """parse -> validate -> diff -> apply the smallest change; invalid input changes
         nothing. Answers with the plan, or with why the file was not applied."""
         async with self.lock, self.service.reloading():
             return await self._reload()
 
-    async def _reload(self) -> dict[str, Any]:
+    async def _reload(self) -> ReloadAnswer:
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)

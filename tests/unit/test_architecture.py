@@ -67,7 +67,7 @@ def test_no_import_cycles() -> None:
 # - supervise, export: one app's life over its process trees; exported files, which map
 #   the config onto the same launch commands;
 # - runtime: the runner and what it composes (desired state, plans, operations, the control
-#   socket's server and client and its `subscribe` streams, adaptive workers, which read
+#   socket's server and client, its typed answers and `subscribe` streams, adaptive workers, which read
 #   the metrics and scale through the desired state, depends_on's start gate, which holds
 #   apps back across supervisors, config watching, discovery of a running gaia);
 # - cli, top: the commands, the only code that exits; `gaia top`'s screen, a client of the
@@ -88,6 +88,7 @@ LAYERS: list[set[str]] = [
         "adaptive_workers",
         "subscribers",
         "start_gate",
+        "answers",
         "desired",
         "plan",
         "control",

@@ -52,31 +52,7 @@ def test_no_import_cycles() -> None:
         visit(name, [])
 
 
-# Imports run down this list, never up: a module may import its own layer or one below.
-# Where each part sits, and why:
-# - config, model: what gaia.toml says, and the state machine and snapshot model (neutral:
-#   view, supervise, metrics and control all read it, it reads nothing of theirs);
-# - statedir, logs, metrics, server_patches, install_trust, service: private files in the
-#   state dir; app log files and gaia's own output streams; measuring apps (whose hooks run
-#   inside the servers); every patch of uvicorn's internals, which metrics and process both
-#   use; what gaia tells systemd (ready, status, watchdog), decided from the model's
-#   snapshots alone;
-# - process, dev, view: process trees and server launchers; dev mode's warm start (the
-#   uvicorn launcher records imports for it, its standby is a process: one layer); the
-#   screen, which reads only the model (test below);
-# - supervise, export: one app's life over its process trees; exported files, which map
-#   the config onto the same launch commands;
-# - runtime: the runner and what it composes (desired state, plans, operations, the control
-#   socket's server and client, its typed answers and `subscribe` streams, adaptive workers, which read
-#   the metrics and scale through the desired state, depends_on's start gate, which holds
-#   apps back across supervisors, config watching, discovery of a running gaia);
-# - cli, top: the commands, the only code that exits; `gaia top`'s screen, a client of the
-#   control socket like the commands.
-# Inside a part: depends_on's graph is config (config.depends), its pure start and stop
-# order decisions are supervise (supervise.ordering), adaptive workers' policy is
-# supervise (supervise.adaptive), spawning off the event loop and the host's headroom are
-# process (process.off_loop, process.headroom), the Kubernetes names, Ingress and
-# autoscaler are export.
+# From bottom to top; the docstring of test_imports_run_down_the_layers says why.
 LAYERS: list[set[str]] = [
     {"gaia_runner", "config", "model"},
     {"statedir", "logs", "metrics", "server_patches", "install_trust", "service"},
@@ -119,6 +95,34 @@ def _layer(module: str) -> int:
 
 
 def test_imports_run_down_the_layers() -> None:
+    """Imports run down LAYERS, never up: a module may import its own layer or one below.
+    Where each part sits, and why:
+    - config, model: what gaia.toml says, and the state machine and snapshot model (neutral:
+      view, supervise, metrics and control all read it, it reads nothing of theirs);
+    - statedir, logs, metrics, server_patches, install_trust, service: private files in the
+      state dir; app log files and gaia's own output streams; measuring apps (whose hooks run
+      inside the servers); every patch of uvicorn's internals, which metrics and process both
+      use; what gaia tells systemd (ready, status, watchdog), decided from the model's
+      snapshots alone;
+    - process, dev, view: process trees and server launchers; dev mode's warm start (the
+      uvicorn launcher records imports for it, its standby is a process: one layer); the
+      screen, which reads only the model (test below);
+    - supervise, export: one app's life over its process trees; exported files, which map
+      the config onto the same launch commands;
+    - runtime: the runner and what it composes (desired state, plans, operations, the control
+      socket's server and client, its typed answers (answers) and `subscribe` streams
+      (subscribers), adaptive workers (adaptive_workers: they read the metrics and scale
+      through the desired state), depends_on's start gate (start_gate: it holds apps back
+      across supervisors, reading the desired state), config watching, discovery of a
+      running gaia);
+    - cli, top: the commands, the only code that exits; `gaia top`'s screen, a client of the
+      control socket like the commands.
+    Inside a part: depends_on's graph is config (config.depends), its pure start and stop
+    order decisions are supervise (supervise.ordering), adaptive workers' policy is
+    supervise (supervise.adaptive), spawning off the event loop and the host's headroom are
+    process (process.off_loop, process.headroom), the Kubernetes names, Ingress and
+    autoscaler are export (export.kube_names, export.ingress, export.autoscaler).
+    """
     modules = _modules()
     upward = [
         f"{name} -> {imported}"

@@ -55,7 +55,7 @@ def test_no_import_cycles() -> None:
 # From bottom to top; the docstring of test_imports_run_down_the_layers says why.
 LAYERS: list[set[str]] = [
     {"gaia_runner", "config", "model"},
-    {"statedir", "logs", "metrics", "server_patches", "install_trust", "service"},
+    {"statedir", "inotify", "logs", "metrics", "server_patches", "install_trust", "service"},
     {"process", "dev", "view"},
     {"supervise", "export"},
     {
@@ -71,7 +71,6 @@ LAYERS: list[set[str]] = [
         "loop_events",
         "watch",
         "watch_targets",
-        "inotify",
         "config_on_disk",
         "discover",
         "pidfile",
@@ -99,11 +98,11 @@ def test_imports_run_down_the_layers() -> None:
     Where each part sits, and why:
     - config, model: what gaia.toml says, and the state machine and snapshot model (neutral:
       view, supervise, metrics and control all read it, it reads nothing of theirs);
-    - statedir, logs, metrics, server_patches, install_trust, service: private files in the
-      state dir; app log files and gaia's own output streams; measuring apps (whose hooks run
-      inside the servers); every patch of uvicorn's internals, which metrics and process both
-      use; what gaia tells systemd (ready, status, watchdog), decided from the model's
-      snapshots alone;
+    - statedir, inotify, logs, metrics, server_patches, install_trust, service: private files
+      in the state dir; changes in a directory (logs follow rotations with it); app log files
+      and gaia's own output streams; measuring apps (whose hooks run inside the servers);
+      every patch of uvicorn's internals, which metrics and process both use; what gaia
+      tells systemd (ready, status, watchdog), decided from the model's snapshots alone;
     - process, dev, view: process trees and server launchers; dev mode's warm start (the
       uvicorn launcher records imports for it, its standby is a process: one layer); the
       screen, which reads only the model (test below);

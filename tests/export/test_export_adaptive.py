@@ -34,12 +34,12 @@ def project(tmp_path: Path) -> Path:
 
 def test_kubernetes_maps_a_range_to_an_hpa(tmp_path: Path) -> None:
     config = load_config(project(tmp_path)).config
-    manifests = export_kubernetes(config, KubeOptions(IMAGE), {})
+    manifests = export_kubernetes(config, KubeOptions(IMAGE, project="shop"), {})
     docs = parse_all(as_stream(manifests))
-    hpa = by_kind(docs, "HorizontalPodAutoscaler", "web")
+    hpa = by_kind(docs, "HorizontalPodAutoscaler", "shop-web")
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}  # fmt: skip
-    deployment = by_kind(docs, "Deployment", "web")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop-web"}  # fmt: skip
+    deployment = by_kind(docs, "Deployment", "shop-web")
     assert "replicas" not in deployment["spec"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["resources"]["requests"]["cpu"]  # what utilization is measured against
@@ -57,10 +57,12 @@ def test_kubernetes_maps_a_range_to_an_hpa(tmp_path: Path) -> None:
 
 def test_with_gaia_in_the_pod_gaia_adapts_and_there_is_no_hpa(tmp_path: Path) -> None:
     config = load_config(project(tmp_path)).config
-    manifests = export_kubernetes(config, KubeOptions(IMAGE, runner=ContainerRunner.GAIA), {})
+    manifests = export_kubernetes(
+        config, KubeOptions(IMAGE, runner=ContainerRunner.GAIA, project="shop"), {}
+    )
     docs = parse_all(as_stream(manifests))
     assert not [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
-    assert by_kind(docs, "Deployment", "web")["spec"]["replicas"] == 1
+    assert by_kind(docs, "Deployment", "shop-web")["spec"]["replicas"] == 1
 
 
 def test_compose_runs_min_replicas_with_a_note(tmp_path: Path) -> None:

@@ -14,18 +14,18 @@ from typing import Protocol
 
 from gaia_runner.desired import DesiredState
 from gaia_runner.metrics.service import MetricsService, measured
+from gaia_runner.model.state import AppState
 from gaia_runner.process.accept_queue import total_queue
 from gaia_runner.process.headroom import CpuBusy, memory_available
 from gaia_runner.supervise.adaptive import CPU_SATURATED, Policy, Sample
 from gaia_runner.supervise.commands import Scale
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 
 PERIOD = 0.2
 CPU_PERIOD = 1.0  # CPU busy over a second: a 200 ms window is all noise
 
 
-class Runner(Protocol):
+class ScaledRunner(Protocol):  # the runner as adaptive workers see it
     desired: DesiredState
     supervisors: dict[str, AppSupervisor]
     lock: asyncio.Lock
@@ -36,7 +36,7 @@ class Runner(Protocol):
 class AdaptiveWorkers:
     def __init__(
         self,
-        runner: Runner,
+        runner: ScaledRunner,
         metrics: MetricsService,
         cpu_saturated: float = CPU_SATURATED,
     ) -> None:

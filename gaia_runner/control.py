@@ -4,14 +4,13 @@ One JSON request line in, one JSON answer line out, over a unix socket only the
 owner may open; `subscribe` (`gaia top`) keeps its connection for a stream of snapshot
 lines (subscribers.py). Whatever arrives (garbage, a huge line, silence, the wrong types) gets
 an error answer or a closed connection and one log line: never a traceback, and gaia
-keeps running. Snapshots travel as plain dicts and are rebuilt on the client side,
+keeps running. Snapshots travel in their one wire form (Snapshot.to_json/from_json),
 so `gaia status` renders exactly what the live table shows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,12 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gaia_runner import __version__
-from gaia_runner.process.statedir import ensure_private_dir
 from gaia_runner.process.unix_path import bind_unix, connect_unix
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.statedir import ensure_private_dir
 
-Handler = Callable[["Request"], Awaitable[dict[str, Any]]]
+Handler = Callable[["Request"], Awaitable[Mapping[str, Any]]]
 # A request that keeps its connection (`subscribe`): it writes its own lines.
 Streamer = Callable[["Request", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Log = Callable[[str], None]
@@ -102,40 +99,6 @@ def control_path(state_dir: Path) -> Path:
     return state_dir / "gaia.sock"
 
 
-def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
-    return dataclasses.asdict(snapshot)
-
-
-def _pair(value: Any) -> tuple[int, int] | None:
-    return (int(value[0]), int(value[1])) if isinstance(value, list | tuple) else None
-
-
-def snapshot_from_dict(data: dict[str, Any]) -> Snapshot:
-    apps = tuple(
-        AppSnapshot(
-            **{
-                **app,
-                "state": AppState(app["state"]),
-                "urls": tuple(app["urls"]),
-                "last_lines": tuple(app["last_lines"]),
-                "worker_pids": tuple(app.get("worker_pids", ())),
-                "restart_reasons": tuple((r, n) for r, n in app.get("restart_reasons", ())),
-                "slow_requests": _pair(app.get("slow_requests")),
-                "workers_range": _pair(app.get("workers_range")),
-                "scale_events": tuple((d, n) for d, n in app.get("scale_events", ())),
-            }
-        )
-        for app in data["apps"]
-    )
-    return Snapshot(
-        apps=apps,
-        config_path=data["config_path"],
-        config_error=data["config_error"],
-        config_pending=bool(data.get("config_pending", False)),
-        notices=tuple(data["notices"]),
-    )
-
-
 async def _read_request(reader: asyncio.StreamReader, log: Log) -> Request | dict[str, Any] | None:
     """The request, or the error to answer with, or None (no request: just close)."""
     try:
@@ -156,7 +119,7 @@ async def _read_request(reader: asyncio.StreamReader, log: Log) -> Request | dic
         return {"error": f"bad request: {exc}"}
 
 
-async def _answer(message: Request, handler: Handler, log: Log) -> dict[str, Any]:
+async def _answer(message: Request, handler: Handler, log: Log) -> Mapping[str, Any]:
     try:
         return await handler(message)
     except Exception as exc:  # one bad request must not cost gaia its control socket
@@ -173,12 +136,11 @@ async def serve(
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            answer = await _read_request(reader, log)
-            if isinstance(answer, Request) and answer.command in streams:
-                await _stream(streams[answer.command], answer, reader, writer, log)
+            read = await _read_request(reader, log)
+            if isinstance(read, Request) and read.command in streams:
+                await _stream(streams[read.command], read, reader, writer, log)
                 return
-            if isinstance(answer, Request):
-                answer = await _answer(answer, handler, log)
+            answer = await _answer(read, handler, log) if isinstance(read, Request) else read
             if answer is not None:
                 answer = {**answer, "protocol": PROTOCOL, "gaia": __version__}
                 writer.write(json.dumps(answer).encode() + b"\n")

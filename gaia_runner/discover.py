@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaia_runner.pidfile import LOCK_FILE, Record, pid_file, running_record
-from gaia_runner.process.statedir import StateDirError, check_private_dir
+from gaia_runner.statedir import StateDirError, check_private_dir
 
 PROC = Path("/proc")
 

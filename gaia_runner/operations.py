@@ -12,24 +12,34 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from gaia_runner.answers import (
+    Answer,
+    ErrorAnswer,
+    ReloadAnswer,
+    RestartAnswer,
+    ScaleAnswer,
+    ShutdownAnswer,
+    StartAnswer,
+    StatusAnswer,
+    StopAnswer,
+)
 from gaia_runner.config.model import AppConfig
-from gaia_runner.control import Request, Streamer, snapshot_to_dict
+from gaia_runner.control import Request, Streamer
 from gaia_runner.desired import DesiredState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.process.sockets import Listener
+from gaia_runner.start_gate import StartGate, config_row
 from gaia_runner.subscribers import Subscribers
 from gaia_runner.supervise.commands import Replace, Restart, Scale
-from gaia_runner.supervise.gate import StartGate, config_row
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
-Answer = dict[str, Any]
 MAX_WORKERS = 1024
 
 
-class Runner(Protocol):
+class OperatedRunner(Protocol):
     """The part of the runner operations act through (it imports this module)."""
 
     desired: DesiredState
@@ -44,7 +54,7 @@ class Runner(Protocol):
     def event(self, message: str) -> None: ...
     def request_stop(self) -> None: ...
     def snapshot(self) -> Snapshot: ...
-    async def reload(self) -> Answer: ...
+    async def reload(self) -> ReloadAnswer: ...
 
 
 def app_snapshot(
@@ -70,7 +80,7 @@ def app_snapshot(
 
 
 class Operations:
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: OperatedRunner) -> None:
         self.runner = runner
         self.handlers: dict[str, Callable[[Request], Awaitable[Answer]]] = {
             "status": self.status,
@@ -95,17 +105,17 @@ class Operations:
             return {"error": f"unknown command {request.command!r}"}
         return await handler(request)
 
-    def _unknown(self, names: Sequence[str]) -> Answer | None:
+    def _unknown(self, names: Sequence[str]) -> ErrorAnswer | None:
         known = self.runner.desired.known()
         unknown = [n for n in names if n not in known]
         if not unknown:
             return None
         return {"error": f"no app named {', '.join(unknown)} (apps: {', '.join(known) or 'none'})"}
 
-    async def status(self, request: Request) -> Answer:
-        return {"snapshot": snapshot_to_dict(self.runner.snapshot())}
+    async def status(self, request: Request) -> StatusAnswer:
+        return {"snapshot": self.runner.snapshot().to_json()}
 
-    async def stop(self, request: Request) -> Answer:
+    async def stop(self, request: Request) -> StopAnswer | ErrorAnswer:
         runner = self.runner
         names = list(request.apps or runner.desired.known())
         if (error := self._unknown(names)) is not None:
@@ -121,7 +131,7 @@ class Operations:
             runner.close_unused_sockets()
         return {"stopped": names}
 
-    async def start(self, request: Request) -> Answer:
+    async def start(self, request: Request) -> StartAnswer | ErrorAnswer:
         runner = self.runner
         desired = runner.desired
         names = list(request.apps or [n for n in desired.known() if n in desired.stopped])
@@ -135,7 +145,7 @@ class Operations:
                 return {"error": problem}
         return {"started": starting, "already_running": [n for n in names if n not in starting]}
 
-    async def restart(self, request: Request) -> Answer:
+    async def restart(self, request: Request) -> RestartAnswer | ErrorAnswer:
         runner = self.runner
         names = list(request.apps or runner.supervisors)
         if (error := self._unknown(names)) is not None:
@@ -158,7 +168,7 @@ class Operations:
                 sup.send(Restart("restart", skip_prestart=skip))
         return {"restarted": names}
 
-    async def scale(self, request: Request) -> Answer:
+    async def scale(self, request: Request) -> ScaleAnswer | ErrorAnswer:
         runner = self.runner
         names, workers = request.apps, request.workers
         if len(names) != 1 or workers is None:
@@ -183,17 +193,19 @@ class Operations:
                 app = runner.desired.app(name)
                 assert app is not None
                 sup.send(Scale(app))
-        answer: Answer = {
+        answer: ScaleAnswer = {
             "app": name,
             "workers": change.workers,
             "was": change.was,
             "in_file": change.in_file,
         }
-        return answer if adaptive is None else {**answer, "adaptive": adaptive}
+        if adaptive is not None:
+            answer["adaptive"] = adaptive
+        return answer
 
-    async def reload(self, request: Request) -> Answer:
+    async def reload(self, request: Request) -> ReloadAnswer:
         return await self.runner.reload()
 
-    async def shutdown(self, request: Request) -> Answer:
+    async def shutdown(self, request: Request) -> ShutdownAnswer:
         self.runner.request_stop()
         return {"stopping": True}

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from gaia_runner.process.statedir import StateDirError, read_private_file, write_private_file
+from gaia_runner.statedir import StateDirError, read_private_file, write_private_file
 
 PID_FILE = "gaia.pid"
 LOCK_FILE = "gaia.lock"

@@ -13,20 +13,22 @@ import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 import psutil
 
 from gaia_runner.adaptive_workers import AdaptiveWorkers
+from gaia_runner.answers import Answer, ReloadAnswer, ReloadRejected
 from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
 from gaia_runner.control import Request, control_path, serve
 from gaia_runner.desired import DesiredState, StartupError
-from gaia_runner.dev_saves import CodeSaves
+from gaia_runner.dev.saves import CodeSaves
+from gaia_runner.logs.applog import AppLog
 from gaia_runner.loop_events import CodeChanged, LoopEvent, ReloadConfig, StopGaia
 from gaia_runner.metrics.service import MetricsError, MetricsService
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.operations import Operations, app_snapshot
 from gaia_runner.plan import TLS_FILES, Action, AppPlan, plan_reload
 from gaia_runner.process.accept_queue import total_queue
@@ -34,15 +36,13 @@ from gaia_runner.process.bind_apps import BindErrors, bind_apps
 from gaia_runner.process.child import signal_group
 from gaia_runner.process.orphans import adopt_orphans
 from gaia_runner.process.sockets import Listener, SocketAccess, apply_access
-from gaia_runner.service.report import service_report
+from gaia_runner.service.readiness import service_report
+from gaia_runner.start_gate import StartGate
 from gaia_runner.supervise.commands import Command, Replace, Roll, Scale, Stop
-from gaia_runner.supervise.gate import StartGate
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
-from gaia_runner.view.applog import AppLog
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.watch import tls_digests, watch_app_sources
 
 GAIA = "gaia"
@@ -313,7 +313,7 @@ class Runner:
             self.display.event(f"{GAIA}: stopped")
             self.display.stop()
 
-    async def _control(self, request: Request) -> dict[str, Any]:
+    async def _control(self, request: Request) -> Answer:
         return await self.operations.handle(request)
 
     def _log_control(self, line: str) -> None:
@@ -330,20 +330,20 @@ class Runner:
 
     # -- reload --------------------------------------------------------------------------
 
-    def _reject(self, message: str) -> dict[str, Any]:
+    def _reject(self, message: str) -> ReloadRejected:
         self.config_error = message
         self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
         for line in message.splitlines():
             self.display.event(f"{GAIA}:   {line}")
         return {"applied": False, "errors": message}
 
-    async def reload(self) -> dict[str, Any]:
+    async def reload(self) -> ReloadAnswer:
         """parse -> validate -> diff -> apply the smallest change; invalid input changes
         nothing. Answers with the plan, or with why the file was not applied."""
         async with self.lock, self.service.reloading():
             return await self._reload()
 
-    async def _reload(self) -> dict[str, Any]:
+    async def _reload(self) -> ReloadAnswer:
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
@@ -381,7 +381,7 @@ class Runner:
     def _plan(
         self, wanted: Mapping[str, AppConfig], digests: Mapping[str, str]
     ) -> tuple[AppPlan, ...]:
-        running = {name: sup.target for name, sup in self.supervisors.items()}
+        running = {name: sup.intended for name, sup in self.supervisors.items()}
         touched = {
             n: (TLS_FILES,)
             for n, d in digests.items()
@@ -426,5 +426,5 @@ class Runner:
         sup, app = self.supervisors.get(name), self.desired.app(name)
         if sup is None or app is None:
             return
-        with contextlib.suppress(KeyError):  # skip_prestart: see dev_saves.py
+        with contextlib.suppress(KeyError):  # skip_prestart: see dev/saves.py
             sup.send(Replace(app, self.listeners_for(app), "code change", skip_prestart=True))

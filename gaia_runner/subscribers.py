@@ -15,8 +15,9 @@ import json
 from collections.abc import Callable
 
 from gaia_runner import __version__
-from gaia_runner.control import PROTOCOL, Request, snapshot_to_dict
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.answers import SnapshotLine, SubscribeHeader
+from gaia_runner.control import PROTOCOL, Request
+from gaia_runner.model.snapshot import Snapshot
 
 MAX_SUBSCRIBERS = 16
 DRAIN_TIMEOUT = 30.0
@@ -94,10 +95,11 @@ class Subscribers:
                 await left
 
 
-def _header(fields: dict[str, object]) -> bytes:
-    answer = {**fields, "protocol": PROTOCOL, "gaia": __version__}
+def _header(answer: SubscribeHeader) -> bytes:
+    answer["protocol"], answer["gaia"] = PROTOCOL, __version__
     return json.dumps(answer).encode() + b"\n"
 
 
 def _line(snapshot: Snapshot) -> bytes:
-    return json.dumps({"snapshot": snapshot_to_dict(snapshot)}).encode() + b"\n"
+    line: SnapshotLine = {"snapshot": snapshot.to_json()}
+    return json.dumps(line).encode() + b"\n"

@@ -3,6 +3,7 @@ valid gaia.toml: they are for the moment an edit went wrong."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Annotated
@@ -10,13 +11,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gaia_runner import control
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_CONFIG, EXIT_REFUSED, fail
 from gaia_runner.cli.remote import ask
-from gaia_runner.view.report import status_document
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.view.status import render_status
+from gaia_runner.view.status_json import status_document
 
 AppsArgument = Annotated[
     list[str] | None, typer.Argument(metavar="APP", help="App names (default: all).")
@@ -39,12 +39,8 @@ def _select(snapshot: Snapshot, apps: list[str] | None) -> Snapshot:
         raise fail(
             f"error: no app named {', '.join(unknown)} (apps: {', '.join(known)})", EXIT_REFUSED
         )
-    return Snapshot(
-        apps=tuple(app for app in snapshot.apps if app.name in apps),
-        config_path=snapshot.config_path,
-        config_error=snapshot.config_error,
-        config_pending=snapshot.config_pending,
-        notices=snapshot.notices,
+    return dataclasses.replace(
+        snapshot, apps=tuple(app for app in snapshot.apps if app.name in apps)
     )
 
 
@@ -70,7 +66,7 @@ def status(
 ) -> None:
     """Show every app: state, pids, workers, URLs, memory, CPU, restarts, generation."""
     answer = ask(config, {"command": "status"})
-    snapshot = _select(control.snapshot_from_dict(answer["snapshot"]), apps)
+    snapshot = _select(Snapshot.from_json(answer["snapshot"]), apps)
     if as_json:
         typer.echo(json.dumps(status_document(snapshot), indent=2))
     else:

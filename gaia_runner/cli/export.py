@@ -26,7 +26,7 @@ from gaia_runner.export.kubernetes import (
     as_stream,
     export_kubernetes,
 )
-from gaia_runner.export.mapping import Runner, env_files
+from gaia_runner.export.mapping import ContainerRunner, env_files
 from gaia_runner.export.systemd import export_systemd, unit_name
 from gaia_runner.install_trust import install_paths, untrusted
 from gaia_runner.process.launch import interpreter_bin_dir
@@ -37,7 +37,7 @@ ImageOption = Annotated[
     str | None, typer.Option("--image", help="Container image (else [gaia].image).")
 ]
 RunnerOption = Annotated[
-    Runner,
+    ContainerRunner,
     typer.Option("--runner", help="server: one server process per container; gaia: gaia up."),
 ]
 
@@ -107,7 +107,7 @@ def kubernetes(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Directory: one file per object.")
     ] = None,
-    runner: RunnerOption = Runner.SERVER,
+    runner: RunnerOption = ContainerRunner.SERVER,
     prestart: Annotated[
         Prestart, typer.Option(help="init: initContainers; job: a Job to run before.")
     ] = Prestart.INIT,
@@ -162,7 +162,7 @@ def _networks(text: str) -> tuple[str, ...]:
 def compose(
     image: ImageOption = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
-    runner: RunnerOption = Runner.SERVER,
+    runner: RunnerOption = ContainerRunner.SERVER,
     config: ConfigOption = None,
 ) -> None:
     """A Docker Compose file (keep it next to gaia.toml)."""
@@ -179,7 +179,7 @@ def dockerfile(
     default_app: Annotated[
         str | None, typer.Option("--app", help="App for CMD/HEALTHCHECK (default: first web app).")
     ] = None,
-    runner: RunnerOption = Runner.SERVER,
+    runner: RunnerOption = ContainerRunner.SERVER,
     config: ConfigOption = None,
 ) -> None:
     """A Dockerfile for this project: slim Python, non-root user, cached dependencies."""

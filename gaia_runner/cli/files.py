@@ -10,7 +10,7 @@ import typer
 
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import fail, load
-from gaia_runner.cli.starter import STARTER_APP, starter_text
+from gaia_runner.cli.scaffold import STARTER_APP, starter_text
 from gaia_runner.config.resolved import resolved_toml
 
 

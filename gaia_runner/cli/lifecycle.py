@@ -26,10 +26,10 @@ from gaia_runner.cli.options import (
 )
 from gaia_runner.cli.remote import running_state_dir
 from gaia_runner.control import control_path
+from gaia_runner.model.snapshot import Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.pidfile import pid_file, running_gaia, signal_gaia
-from gaia_runner.process.statedir import ensure_private_dir, open_private_append_fd
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.statedir import ensure_private_dir, open_private_append_fd
 
 POLL = 0.1
 SETTLED = (AppState.RUNNING, AppState.FAILED, AppState.FATAL)
@@ -102,7 +102,7 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
             continue
         try:
             answer = control.request(control_path(state_dir), {"command": "status"}, 5.0)
-            snapshot = control.snapshot_from_dict(answer["snapshot"])
+            snapshot = Snapshot.from_json(answer["snapshot"])
         except (control.ControlError, OSError):
             snapshot = None  # not listening yet
         if snapshot is not None and _settled(snapshot):

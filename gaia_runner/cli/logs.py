@@ -3,27 +3,21 @@ running gaia, and whatever state gaia.toml is in."""
 
 from __future__ import annotations
 
-import select
 import sys
-import threading
-import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gaia_runner.cli.flags import ConfigOption
 from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
-from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
-from gaia_runner.inotify import DirWatch
+from gaia_runner.cli.which_gaia import config_path_leniently, state_dir_in_use
+from gaia_runner.logs.follow import FOLLOW_POLL, RotationWatcher
+from gaia_runner.logs.tail import Follower, follow_once, format_entry, merged, streams, tagged
 from gaia_runner.metrics.wire import RECORD_TAG as SLOW_TAG
 from gaia_runner.view.display import printable_lines
-from gaia_runner.view.logtail import Follower, follow_once, format_entry, merged, streams, tagged
 
-FOLLOW_POLL = 0.2
 SINCE_AT_MOST = 100 * 365 * 86400.0  # a century: further back is every line anyway
-DISCOVER_POLL = 0.02  # without inotify
 
 
 def logs(
@@ -71,7 +65,7 @@ def logs(
         _show(format_entry(entry, width, timestamps))
     if not follow:
         return
-    watcher = Watcher(log_dir, followers)
+    watcher = RotationWatcher(log_dir, followers)
     while True:
         if not apps:  # an app started later gets followed too
             for app in streams(log_dir):
@@ -88,36 +82,6 @@ def logs(
         sys.stdout.flush()  # `gaia logs -f | grep`: a pipe would hold lines back
         if not shown:
             watcher.wait(FOLLOW_POLL)
-
-
-class Watcher:
-    """Finds rotated files on a thread of its own, woken by inotify: a file created and
-    rotated away entirely before the follower holds it open is lost, and printing a
-    backlog must not delay that. The followed files themselves are never lost."""
-
-    def __init__(self, log_dir: Path, followers: dict[str, Follower]) -> None:
-        self._followers = followers
-        self._changed = threading.Event()
-        try:
-            self._watch: DirWatch | None = DirWatch([log_dir])
-        except OSError:
-            self._watch = None
-        threading.Thread(target=self._run, name="gaia-logs-watch", daemon=True).start()
-
-    def wait(self, timeout: float) -> None:
-        self._changed.wait(timeout)
-        self._changed.clear()
-
-    def _run(self) -> None:
-        while True:
-            if self._watch is not None:
-                select.select([self._watch.fd], [], [], FOLLOW_POLL)
-                self._watch.read()
-            else:
-                time.sleep(DISCOVER_POLL)
-            for follower in list(self._followers.values()):
-                follower.discover()
-            self._changed.set()
 
 
 def _show_all(lines: list[str]) -> None:

@@ -12,7 +12,7 @@ from gaia_runner.config.load import LoadedConfig
 from gaia_runner.config.privilege import Account
 from gaia_runner.config.units import MAX_DURATION, parse_duration
 from gaia_runner.process.launch import short_socket_path
-from gaia_runner.process.statedir import StateDirError, check_private_dir, prepare_state_dir
+from gaia_runner.statedir import StateDirError, check_private_dir, prepare_state_dir
 
 # Exit codes, documented in the README; scripts may rely on them.
 EXIT_NO_GAIA = 1  # no gaia runs for this config, or it does not answer

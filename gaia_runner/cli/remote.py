@@ -1,5 +1,5 @@
 """How the operating commands reach a running gaia: its state dir, found without
-validating gaia.toml (see target.py), and one request over the control socket."""
+validating gaia.toml (see which_gaia.py), and one request over the control socket."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from gaia_runner.cli.options import (
     NO_GAIA,
     fail,
 )
-from gaia_runner.cli.target import config_path_leniently, state_dir_in_use
+from gaia_runner.cli.which_gaia import config_path_leniently, state_dir_in_use
 from gaia_runner.control import control_path
-from gaia_runner.process.statedir import StateDirError, check_private_dir
+from gaia_runner.statedir import StateDirError, check_private_dir
 
 
 def running_state_dir(config: Path | None) -> Path:

@@ -24,8 +24,8 @@ from gaia_runner.cli.options import (
 from gaia_runner.desired import StartupError
 from gaia_runner.discover import running_for
 from gaia_runner.pidfile import AlreadyRunning, pid_file, pid_record, running_gaia
-from gaia_runner.process.statedir import StateDirError
 from gaia_runner.runner import Runner
+from gaia_runner.statedir import StateDirError
 from gaia_runner.view.display import Display, make_display
 from gaia_runner.view.events import QuietDisplay, Timestamped
 

@@ -17,7 +17,7 @@ from gaia_runner.config.binds import DEFAULT_BIND, binds_clash, parse_bind
 from gaia_runner.config.depends import check_depends
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import AppConfig, Bind, GaiaConfig
-from gaia_runner.config.report import Reporter
+from gaia_runner.config.reporter import Reporter
 from gaia_runner.config.settings import WEB_ONLY_KEYS
 from gaia_runner.config.units import format_size, parse_duration, parse_size
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 
-from gaia_runner.config.report import Reporter
+from gaia_runner.config.reporter import Reporter
 
 STARTED, SERVING, COMPLETED = "started", "serving", "completed"
 CONDITIONS = (STARTED, SERVING, COMPLETED)

@@ -20,7 +20,7 @@ from gaia_runner.config.errors import ConfigIssue
 from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
 from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import BindKind
-from gaia_runner.config.report import Reporter
+from gaia_runner.config.reporter import Reporter
 
 EnvFiles = dict[Path, dict[str, str]]
 DEFAULT_STATE_DIR = ".gaia"

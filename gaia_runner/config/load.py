@@ -19,7 +19,7 @@ from gaia_runner.config.inputs import InputError, read_input
 from gaia_runner.config.locate import KeyLines, deepest_line
 from gaia_runner.config.model import GaiaConfig
 from gaia_runner.config.privilege import Account, check_privilege
-from gaia_runner.config.report import Reporter
+from gaia_runner.config.reporter import Reporter
 from gaia_runner.config.schema import INVALID, Problems, validate
 from gaia_runner.config.settings import FILE
 from gaia_runner.config.syntax import syntax_issue

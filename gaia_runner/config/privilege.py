@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gaia_runner.config.locate import KeyPath
-from gaia_runner.config.report import Reporter
+from gaia_runner.config.reporter import Reporter
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gaia_runner.config.model import AppConfig, RestartPolicy
-from gaia_runner.export.mapping import Runner
+from gaia_runner.export.mapping import ContainerRunner
 
 # Every exported container requests CPU (an HPA on utilization does nothing without a
 # request); the HPA adds pods at this share of it.
@@ -15,11 +15,11 @@ HPA_CPU_UTILIZATION = 70
 HPA_NOTE = "{}: workers = {{ min, max }}; CPU is not gaia's own signal (the accept queue)"
 
 
-def autoscaled(app: AppConfig, runner: Runner) -> bool:
+def autoscaled(app: AppConfig, runner: ContainerRunner) -> bool:
     """With --runner gaia, gaia in the pod adapts its own workers; a Job is not scaled."""
     return (
         app.workers_range is not None
-        and runner is Runner.SERVER
+        and runner is ContainerRunner.SERVER
         and app.restart is not RestartPolicy.NEVER
     )
 

@@ -17,7 +17,7 @@ from gaia_runner.export.mapping import (
     GRACE_MARGIN,
     IMAGE_USER_ID,
     Container,
-    Runner,
+    ContainerRunner,
     TlsPaths,
     compose_size,
     container_for,
@@ -44,8 +44,8 @@ def _rel(config: GaiaConfig, path: os.PathLike[str]) -> str:
     return rel if rel.startswith("..") else f"./{rel}"
 
 
-def _tls(app: AppConfig, runner: Runner) -> TlsPaths | None:
-    if app.https is None or runner is Runner.GAIA:
+def _tls(app: AppConfig, runner: ContainerRunner) -> TlsPaths | None:
+    if app.https is None or runner is ContainerRunner.GAIA:
         return None
     ca = f"/run/secrets/{app.name}-ca" if app.https.ca_certs else None
     return TlsPaths(f"/run/secrets/{app.name}-cert", f"/run/secrets/{app.name}-key", ca)
@@ -190,7 +190,7 @@ def export_compose(
     config: GaiaConfig,
     image: str,
     table_env: Mapping[str, Mapping[str, str]],
-    runner: Runner = Runner.SERVER,
+    runner: ContainerRunner = ContainerRunner.SERVER,
 ) -> str:
     services: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
@@ -198,7 +198,7 @@ def export_compose(
     for name, app in config.apps.items():
         box = container_for(config, app, runner, _tls(app, runner))
         env = env_table(table_env, name)
-        if runner is Runner.SERVER:
+        if runner is ContainerRunner.SERVER:
             services.update(_prestart_services(config, app, image, env))
             secrets.update(_secrets(config, app))
         services[name] = _service(config, app, box, image, env)

@@ -17,7 +17,7 @@ from gaia_runner.export import Unexportable
 from gaia_runner.export.mapping import (
     APP_ROOT,
     IMAGE_USER_ID,
-    Runner,
+    ContainerRunner,
     container_for,
     container_path,
     container_port,
@@ -28,11 +28,11 @@ from gaia_runner.export.mapping import (
 BASE_IMAGE = "python:3.12-slim"
 
 
-def _server_packages(config: GaiaConfig, runner: Runner) -> list[str]:
+def _server_packages(config: GaiaConfig, runner: ContainerRunner) -> list[str]:
     """What the exported commands call: the servers, with gaia's own lower bounds, and gaia
     itself (the version exporting) when the manifests run `gaia up` in the container."""
     web = [a for a in config.apps.values() if not a.is_command]
-    packages = [f"gaia-runner=={gaia_version()}"] if runner is Runner.GAIA else []
+    packages = [f"gaia-runner=={gaia_version()}"] if runner is ContainerRunner.GAIA else []
     if any(a.server is ServerKind.GUNICORN and not is_asgi_on_uvicorn(a) for a in web):
         packages.append("gunicorn>=25.1")
     if any(is_asgi_on_uvicorn(a) for a in web):
@@ -117,7 +117,7 @@ def export_dockerfile(
     config: GaiaConfig,
     has_requirements: bool,
     app: str | None = None,
-    runner: Runner = Runner.SERVER,
+    runner: ContainerRunner = ContainerRunner.SERVER,
 ) -> str:
     """``has_requirements``: a requirements.txt sits next to gaia.toml.
 

@@ -24,7 +24,7 @@ from gaia_runner.export.mapping import (
     GRACE_MARGIN,
     IMAGE_USER_ID,
     Container,
-    Runner,
+    ContainerRunner,
     TlsPaths,
     container_for,
     container_path,
@@ -55,7 +55,7 @@ class TlsMode(StrEnum):
 @dataclass(frozen=True)
 class KubeOptions:
     image: str
-    runner: Runner = Runner.SERVER
+    runner: ContainerRunner = ContainerRunner.SERVER
     prestart: Prestart = Prestart.INIT
     tls: TlsMode = TlsMode.INGRESS
     project: str | None = None  # prefixes every object name; default: the config's directory
@@ -204,7 +204,7 @@ def _harden_pod(config: GaiaConfig, pod: dict[str, Any]) -> None:
 
 
 def _app_tls(app: AppConfig, opts: KubeOptions) -> bool:
-    return app.is_https and opts.tls is TlsMode.APP and opts.runner is Runner.SERVER
+    return app.is_https and opts.tls is TlsMode.APP and opts.runner is ContainerRunner.SERVER
 
 
 def _tls_paths(app: AppConfig, opts: KubeOptions) -> TlsPaths | None:
@@ -229,7 +229,7 @@ def _pod(
 ) -> dict[str, Any]:
     main = _container(config, app, box, opts, has_env)
     pod: dict[str, Any] = {}
-    if app.prestart and opts.prestart is Prestart.INIT and opts.runner is Runner.SERVER:
+    if app.prestart and opts.prestart is Prestart.INIT and opts.runner is ContainerRunner.SERVER:
         steps = _prestart_containers(config, app, opts)
         for step in steps:
             step.update({k: main[k] for k in ("envFrom", "env") if k in main})
@@ -312,7 +312,7 @@ def _prestart_job(config: GaiaConfig, app: AppConfig, opts: KubeOptions, has_env
 def export_app(
     config: GaiaConfig, app: AppConfig, opts: KubeOptions, table_env: Mapping[str, str]
 ) -> list[Manifest]:
-    ingress = app.is_https and opts.tls is TlsMode.INGRESS and opts.runner is Runner.SERVER
+    ingress = app.is_https and opts.tls is TlsMode.INGRESS and opts.runner is ContainerRunner.SERVER
     if ingress:  # the server sees the client's address and `https`, as behind gaia's proxies
         app = behind_ingress(app, opts.forwarded_allow_ips)
     box = container_for(config, app, opts.runner, _tls_paths(app, opts))
@@ -323,7 +323,7 @@ def export_app(
     if has_env:
         cm = _object("v1", "ConfigMap", ident.meta("-env"), table_env, "data")
         out.append(Manifest(f"{name}-configmap.yaml", yaml.dump(cm)))
-    if app.prestart and opts.prestart is Prestart.JOB and opts.runner is Runner.SERVER:
+    if app.prestart and opts.prestart is Prestart.JOB and opts.runner is ContainerRunner.SERVER:
         job = _prestart_job(config, app, opts, has_env)
         why = [
             f"prestart of {app.name}: apply this Job and wait for it "

@@ -50,7 +50,7 @@ IMAGE_USER_ID = 10001
 AUTO_REPLICAS = 2
 
 
-class Runner(StrEnum):
+class ContainerRunner(StrEnum):
     SERVER = "server"  # one server process per container
     GAIA = "gaia"  # gaia up NAME inside each container
 
@@ -233,9 +233,9 @@ def _https_in_container(app: AppConfig, tls: TlsPaths | None) -> HttpsConfig | N
     )
 
 
-def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
+def unmapped_notes(app: AppConfig, runner: ContainerRunner) -> list[str]:
     """What the orchestrator has no equivalent for: said in the output, never dropped."""
-    if runner is Runner.GAIA:
+    if runner is ContainerRunner.GAIA:
         return []
     notes = []
     if not app.is_command:
@@ -279,13 +279,13 @@ def unmapped_notes(app: AppConfig, runner: Runner) -> list[str]:
 
 
 def container_for(
-    config: GaiaConfig, app: AppConfig, runner: Runner, tls: TlsPaths | None
+    config: GaiaConfig, app: AppConfig, runner: ContainerRunner, tls: TlsPaths | None
 ) -> Container:
     port = container_port(app)
     stop = math.ceil(max(config.gaia.stop_timeout, app.graceful_timeout))
     notes = [*bind_notes(app), *unmapped_notes(app, runner)]
     workdir = container_path(config, app.cwd)
-    if runner is Runner.GAIA:
+    if runner is ContainerRunner.GAIA:
         argv: tuple[str, ...] = ("gaia", "up", app.name, "-c", config_in_container(config))
         argv += ("--no-tui", "--no-watch")
         memory = _tree_memory(app)

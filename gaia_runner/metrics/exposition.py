@@ -17,8 +17,8 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from gaia_runner.metrics.store import OTHER_CODE, AppRequests
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.model.snapshot import Snapshot
+from gaia_runner.model.state import AppState
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ exactly as it would without gaia, and its error handling is untouched.
 from __future__ import annotations
 
 import os
-import socket
 from typing import Any
 
+from gaia_runner import server_patches as patches
 from gaia_runner.metrics import loop_lag
 from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
 from gaia_runner.metrics.recorder import Recorder, flush, process_recorder, process_sender
@@ -67,33 +67,13 @@ def _flush_after_uvicorn_shutdown() -> None:
     """A uvicorn worker re-raises the SIGTERM it caught once it has shut down, with the
     default action in place: the process dies at once, with no atexit and no gunicorn
     worker_exit. So the last sums go out when the server has finished its last request."""
-    from uvicorn.server import Server
-
-    if getattr(Server.shutdown, "_gaia_flush", False):
-        return
-    original = Server.shutdown
-
-    async def shutdown(self: Any, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await original(self, sockets)
-        finally:
-            flush()
-
-    shutdown._gaia_flush = True  # type: ignore[attr-defined]
-    Server.shutdown = shutdown  # type: ignore[method-assign]
+    patches.on_uvicorn_shutdown(
+        "metrics flush", "the last metrics of a stopping worker", after=flush
+    )
 
 
 def _lag_from_uvicorn_startup(recorder: Recorder) -> None:
     """Sample the event-loop lag on the loop uvicorn serves from (metrics/loop_lag.py)."""
-    from uvicorn.server import Server
-
-    if getattr(Server.startup, "_gaia_lag", False):
-        return
-    original = Server.startup
-
-    async def startup(self: Any, sockets: list[socket.socket] | None = None) -> None:
-        await original(self, sockets)
-        loop_lag.start(recorder)
-
-    startup._gaia_lag = True  # type: ignore[attr-defined]
-    Server.startup = startup  # type: ignore[method-assign]
+    patches.after_uvicorn_startup(
+        "loop lag", "the event-loop lag measure", lambda: loop_lag.start(recorder)
+    )

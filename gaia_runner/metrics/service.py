@@ -14,7 +14,7 @@ from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.metrics.channels import Channels
 from gaia_runner.metrics.store import RequestStore
 from gaia_runner.metrics.wire import CHANNEL_ENV, RECORD_TAG, decode, decode_record
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry

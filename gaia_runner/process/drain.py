@@ -12,8 +12,9 @@ shut down as uvicorn always does.
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
+
+from gaia_runner import server_patches as patches
 
 DRAIN_SECONDS = 0.3
 # A connection accepted before the listener closed whose request has not arrived yet (a
@@ -25,23 +26,18 @@ _CHECK_SECONDS = 0.05
 
 
 def install() -> None:
-    from uvicorn.server import Server
+    patches.on_uvicorn_shutdown(
+        "drain", "the drain of accepted connections at shutdown", before=_drain
+    )
 
-    if getattr(Server.shutdown, "_gaia_drain", False):
-        return
-    original = Server.shutdown
 
-    async def shutdown(self: Any, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        await asyncio.sleep(DRAIN_SECONDS)
-        deadline = asyncio.get_running_loop().time() + FIRST_REQUEST_SECONDS - DRAIN_SECONDS
-        while _awaiting_first_request(self) and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(_CHECK_SECONDS)
-        await original(self, sockets)
-
-    shutdown._gaia_drain = True  # type: ignore[attr-defined]
-    Server.shutdown = shutdown  # type: ignore[method-assign]
+async def _drain(server: Any) -> None:
+    for listener in server.servers:
+        listener.close()
+    await asyncio.sleep(DRAIN_SECONDS)
+    deadline = asyncio.get_running_loop().time() + FIRST_REQUEST_SECONDS - DRAIN_SECONDS
+    while _awaiting_first_request(server) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(_CHECK_SECONDS)
 
 
 def _awaiting_first_request(server: Any) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, Bind, BindKind
+from gaia_runner.dev.standby import Standby
 from gaia_runner.process.child import ChildProcess, LineSink
 from gaia_runner.process.launch import (
     LaunchSpec,
@@ -31,8 +32,7 @@ from gaia_runner.process.launch import (
 from gaia_runner.process.probe import ProbeResult, http_probe
 from gaia_runner.process.probe_tls import probe_context
 from gaia_runner.process.sockets import Listener, bind_private_listener
-from gaia_runner.process.standby import Standby
-from gaia_runner.process.statedir import ensure_private_dir
+from gaia_runner.statedir import ensure_private_dir
 
 PROBE_INTERVAL = 0.05
 PROBE_BACKOFF_MAX = 1.0
@@ -163,7 +163,7 @@ class Generation:
         base_env: Mapping[str, str],
         sink: LineSink,
     ) -> Standby | None:
-        """Dev mode: generation `number`'s process, started ahead (see standby.py). None
+        """Dev mode: generation `number`'s process, started ahead (see dev/standby.py). None
         for what has no warm start: a command, an app run as another user."""
         if app.command is not None or switched_user(app) is not None:
             return None

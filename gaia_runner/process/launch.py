@@ -25,9 +25,9 @@ from gaia_runner.metrics.watchdog import ACTION_ENV, BLOCKED_ENV, SLOW_ENV
 from gaia_runner.metrics.wire import CHANNEL_ENV as METRICS_FD_ENV
 from gaia_runner.process.child import SpawnError
 from gaia_runner.process.probe_tls import needs_probe_identity, write_trust_bundle
-from gaia_runner.process.statedir import ensure_private_dir, write_private_file
 from gaia_runner.process.user_env import switched_user_base
 from gaia_runner.service.sd_notify import SYSTEMD_ENV
+from gaia_runner.statedir import ensure_private_dir, write_private_file
 
 GUNICORN_WORKER_CLASSES: Mapping[WorkerClass, str] = {
     WorkerClass.UVICORN: "uvicorn_worker.UvicornWorker",
@@ -229,7 +229,7 @@ def _gunicorn_config(
     if imports is not None:
         lines += [
             "    # Dev mode: the app's next standby imports these libraries ahead of a save.",
-            "    from gaia_runner.process.warm import record_imports",
+            "    from gaia_runner.dev.warm import record_imports",
             "",
             f"    record_imports({str(imports)!r})",
         ]

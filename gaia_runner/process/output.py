@@ -14,8 +14,8 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from gaia_runner.view.lines import LineSplitter
-from gaia_runner.view.writer import warn_stderr
+from gaia_runner.logs.lines import LineSplitter
+from gaia_runner.logs.writer import warn_stderr
 
 LineSink = Callable[[list[str]], None]
 # Below this much per read the app is trickling: gaia then waits GATHER before the next

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from gaia_runner.config.inputs import TLS_LIMIT, InputError, ReadAs, read_input
 from gaia_runner.config.model import AppConfig, ClientAuth
-from gaia_runner.process.statedir import write_private_file
+from gaia_runner.statedir import write_private_file
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -1,5 +1,5 @@
 """Readable process names for dev mode's warm processes, which otherwise all read
-`python -m gaia_runner.process.warm_main 31 …/web.imports` in `ps`, the server they became
+`python -m gaia_runner.dev.warm_main 31 …/web.imports` in `ps`, the server they became
 included.
 
 setproctitle (a C extension) is not a dependency: gaia's base install stays pure Python.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from gaia_runner.process.warm import FORKED_WORKER_NAME
+from gaia_runner.dev.warm import FORKED_WORKER_NAME
 
 _UVICORN_WORKER_MARK = "multiprocessing.spawn"
 

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gaia_runner import server_patches as patches
 from gaia_runner.config.apptarget import load_app
+from gaia_runner.dev.warm import name_forked_worker, record_imports
 from gaia_runner.metrics.wire import CHANNEL_ENV
 from gaia_runner.process import drain
 from gaia_runner.process.pdeathsig import die_with_parent
-from gaia_runner.process.warm import name_forked_worker, record_imports
 
 
 def _worker_entry(
@@ -94,19 +95,25 @@ def _metrics_channel(spec: dict[str, Any]) -> socket.socket | None:
 
 
 def _install_worker_hook(spec: dict[str, Any]) -> None:
-    from uvicorn import _subprocess
-    from uvicorn.supervisors import multiprocess
-
-    original = _forked if spec.get("fork_workers") else _subprocess.get_subprocess
     channel = _metrics_channel(spec)
 
-    def get_subprocess(
-        config: Any, target: Callable[..., None], sockets: list[socket.socket]
-    ) -> Any:
-        wrapped = functools.partial(_worker_entry, target, os.getpid(), spec, channel)
-        return original(config, wrapped, sockets)
+    def wrap(stock: Any) -> Any:
+        original = _forked if spec.get("fork_workers") else stock
 
-    multiprocess.get_subprocess = get_subprocess  # type: ignore[attr-defined]
+        def get_subprocess(
+            config: Any, target: Callable[..., None], sockets: list[socket.socket]
+        ) -> Any:
+            wrapped = functools.partial(_worker_entry, target, os.getpid(), spec, channel)
+            return original(config, wrapped, sockets)
+
+        return get_subprocess
+
+    patches.replace(
+        "uvicorn.supervisors.multiprocess",
+        "get_subprocess",
+        "gaia's worker setup (dying with the server, drain, metrics, dev mode's imports)",
+        wrap,
+    )
 
 
 def _read_spec(source: str) -> Any:

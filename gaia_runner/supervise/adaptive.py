@@ -48,7 +48,7 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Decision:
+class ScaleDecision:
     workers: int  # equal to the sample's when the change is held back
     reason: str
 
@@ -66,7 +66,7 @@ class Policy:
         self._idle_since: float | None = None
         self._held: str | None = None  # the hold last reported, said once per burst
 
-    def decide(self, sample: Sample) -> Decision | None:
+    def decide(self, sample: Sample) -> ScaleDecision | None:
         """A change (or a hold worth an event), or None: nothing to say."""
         pressure = sample.pressure
         if pressure is None:
@@ -83,7 +83,7 @@ class Policy:
             return None
         return self._up(sample, f"{pressure} for {lasted:.1f}s")
 
-    def _up(self, sample: Sample, why: str) -> Decision | None:
+    def _up(self, sample: Sample, why: str) -> ScaleDecision | None:
         wanted = max(1, math.ceil((sample.queue or 0) / 2))  # a worker per 2 waiting, or 1
         add = min(wanted, self.limits.step, self.limits.max - sample.workers)
         room, limited_by = self._room(sample)
@@ -94,7 +94,7 @@ class Policy:
         # The next step waits for its own `up_after`: the new workers may be enough.
         self._busy_since = sample.now
         self._held = None
-        return Decision(sample.workers + add, why)
+        return ScaleDecision(sample.workers + add, why)
 
     def _room(self, sample: Sample) -> tuple[int | None, str]:
         """How many more workers memory and CPU allow; None: no limit is known."""
@@ -121,11 +121,11 @@ class Policy:
                 )
         return (None if room is None else max(room, 0)), limited_by
 
-    def _hold(self, sample: Sample, why: str, limited_by: str) -> Decision | None:
+    def _hold(self, sample: Sample, why: str, limited_by: str) -> ScaleDecision | None:
         if limited_by == self._held:
             return None
         self._held = limited_by
-        return Decision(sample.workers, f"{why}, but {limited_by}")
+        return ScaleDecision(sample.workers, f"{why}, but {limited_by}")
 
     @staticmethod
     def _quiet(sample: Sample) -> bool:
@@ -135,7 +135,7 @@ class Policy:
             return True
         return sample.busy <= (sample.workers - 1) * sample.threads / 2
 
-    def _down(self, sample: Sample) -> Decision | None:
+    def _down(self, sample: Sample) -> ScaleDecision | None:
         if sample.workers <= self.limits.min:
             self._idle_since = None
             return None
@@ -146,4 +146,4 @@ class Policy:
         if idle < self.limits.down_after:
             return None
         self._idle_since = sample.now  # one at a time, each after its own quiet period
-        return Decision(sample.workers - 1, f"idle for {idle:.1f}s")
+        return ScaleDecision(sample.workers - 1, f"idle for {idle:.1f}s")

@@ -24,7 +24,7 @@ from gaia_runner.supervise.timing import Timings
 TURNOVER_POLL = 0.1
 
 
-class Host(Protocol):
+class MonitorHost(Protocol):
     """What a watcher needs from whoever supervises the generation it watches."""
 
     @property
@@ -110,7 +110,7 @@ class OverLimit:
         self.counts.pop(pid, None)
 
 
-async def watch_crash_loop(sup: Host, gen: Generation, serving: bool) -> Condemned:
+async def watch_crash_loop(sup: MonitorHost, gen: Generation, serving: bool) -> Condemned:
     """A master that keeps replacing dying workers looks alive but serves nothing."""
     if gen.server == "command":
         await asyncio.Event().wait()  # copies are gaia's own children: first_exit sees them
@@ -144,7 +144,7 @@ async def _watch_start(gen: Generation) -> Condemned:
             return Condemned(failed, "worker died")
 
 
-async def watch_health(sup: Host, gen: Generation) -> Condemned:
+async def watch_health(sup: MonitorHost, gen: Generation) -> Condemned:
     health = gen.app.health
     assert health is not None
     failures = 0
@@ -161,7 +161,7 @@ async def watch_health(sup: Host, gen: Generation) -> Condemned:
             return Condemned(f"health check {health.path} failed {failures} times: {why}", "health")
 
 
-async def watch_memory(sup: Host, gen: Generation) -> Condemned:
+async def watch_memory(sup: MonitorHost, gen: Generation) -> Condemned:
     """Recycle single workers in place; the tree is never condemned for memory."""
     limits = gen.app.memory
     assert limits is not None
@@ -188,7 +188,7 @@ async def watch_memory(sup: Host, gen: Generation) -> Condemned:
             )
 
 
-async def _recycle(sup: Host, gen: Generation, pid: int, why: str) -> None:
+async def _recycle(sup: MonitorHost, gen: Generation, pid: int, why: str) -> None:
     """TERM one worker: it finishes its in-flight requests and its master replaces it."""
     sup.log_event(f"recycling worker {pid}: {why} (memory limit)")
     sup.count_restart("memory")
@@ -202,7 +202,7 @@ async def _recycle(sup: Host, gen: Generation, pid: int, why: str) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
-async def watch_generation(sup: Host, gen: Generation) -> Condemned:
+async def watch_generation(sup: MonitorHost, gen: Generation) -> Condemned:
     watchers = [watch_crash_loop(sup, gen, serving=True)]
     if gen.app.health is not None and gen.private is not None:
         watchers.append(watch_health(sup, gen))

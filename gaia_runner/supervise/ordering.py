@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gaia_runner.config.depends import COMPLETED, SERVING
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.state import AppState
 
 _STARTED = (AppState.STARTING, AppState.RUNNING)
 

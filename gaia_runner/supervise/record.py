@@ -9,14 +9,14 @@ from collections import Counter
 from collections.abc import Callable
 
 from gaia_runner.config.model import AppConfig
-from gaia_runner.dev_saves import PrestartWindow
+from gaia_runner.dev.saves import PrestartWindow
+from gaia_runner.logs.applog import AppLog
 from gaia_runner.metrics.cpu import CpuCounter
+from gaia_runner.model.snapshot import AppSnapshot
+from gaia_runner.model.state import AppState, check_transition
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.tree import TreeSample, TreeSampler
-from gaia_runner.supervise.state import AppState, check_transition
 from gaia_runner.supervise.timing import Clock, Timings
-from gaia_runner.view.applog import AppLog
-from gaia_runner.view.snapshot import AppSnapshot
 
 Notify = Callable[[str], None]
 FULL_MEMORY_EVERY = 5
@@ -30,7 +30,7 @@ class AppRecord:
         self.app = app
         # The config this app was last asked to run. A reload plans against it, not
         # against `app`, so a save during a replace does not queue the same replace twice.
-        self.target = app
+        self.intended = app
         self.log = log
         self.clock = clock
         self.timings = timings
@@ -165,9 +165,9 @@ class AppRecord:
         self.log.write("gaia", message)
 
     def _reject(self, message: str, refused: AppConfig | None = None) -> None:
-        if refused is not None and self.target is refused:
+        if refused is not None and self.intended is refused:
             # A refused version is not the target any more: a later reload may retry it.
-            self.target = self.app
+            self.intended = self.app
         self.detail = message
         self.last_rejected = message
         self.failure_lines = self.log.post_mortem()

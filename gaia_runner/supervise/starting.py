@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig
+from gaia_runner.dev.standby import Standby
 from gaia_runner.process.child import LineSink
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.launch import imports_record
 from gaia_runner.process.sockets import Listener
-from gaia_runner.process.standby import Standby
-from gaia_runner.supervise.monitors import Condemned, Host, watch_crash_loop
+from gaia_runner.supervise.monitors import Condemned, MonitorHost, watch_crash_loop
 
 Spawner = Callable[..., Awaitable[Generation]]
 CLOSE_TIMEOUT = 5.0
@@ -24,7 +24,7 @@ class GenerationStarter:
     """Numbers generations and spawns them with everything the app's config does not say.
 
     In dev mode (`debug`, with the real spawner) it also keeps a standby: the next
-    generation's process, warm (see process/standby.py), started once a generation
+    generation's process, warm (see dev/standby.py), started once a generation
     serves and kept only while one does. A serving generation's end (a crash, a stop)
     discards it at once, so it never holds the app's sockets while the app is down.
     """
@@ -155,7 +155,7 @@ class GenerationStarter:
 
 
 async def until_serving(
-    host: Host, generation: Generation, timeout: float
+    host: MonitorHost, generation: Generation, timeout: float
 ) -> Condemned | int | None:
     """None once serving; else the exit code, or why gaia gave up on the start."""
     serving = asyncio.ensure_future(generation.wait_serving())

@@ -2,7 +2,7 @@
 
 Each AppSupervisor is a single task. Everything else talks to it by putting a
 command in its mailbox; only the task itself changes the app's state, so every
-state change goes through `_enter` and the transition table in state.py. Any
+state change goes through `_enter` and the transition table in model/state.py. Any
 exception inside the task becomes a restart with reason "internal error": an app
 is never left running unsupervised.
 """
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from gaia_runner.config.model import AppConfig
+from gaia_runner.logs.applog import AppLog
+from gaia_runner.model.state import AppState
 from gaia_runner.process.child import describe_exit
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.sockets import BindError, Listener
@@ -39,9 +41,7 @@ from gaia_runner.supervise.record import AppRecord, Notify
 from gaia_runner.supervise.restarts import RestartTracker
 from gaia_runner.supervise.scaling import in_place
 from gaia_runner.supervise.starting import GenerationStarter, Spawner, until_serving
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.timing import Clock, SystemClock, Timings
-from gaia_runner.view.applog import AppLog
 
 T = TypeVar("T")
 # How long a tree that never served gets to exit after SIGTERM before SIGKILL.
@@ -88,7 +88,7 @@ class AppSupervisor(AppRecord):
 
     def send(self, command: Command) -> None:
         if isinstance(command, Replace | Scale):
-            self.target = command.app
+            self.intended = command.app
         self._mailbox.put(command)
 
     def kill_everything(self) -> None:

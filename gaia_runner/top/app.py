@@ -14,10 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, RichLog, Static
 
 from gaia_runner import control
+from gaia_runner.logs.tail import Follower, merged
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.top.feed import snapshots
 from gaia_runner.top.screen import FOOTER, KEYS, help_text, last_reload, matches, move, view
-from gaia_runner.view.logtail import Follower, merged
-from gaia_runner.view.snapshot import Snapshot
 
 LOG_LINES = 200
 LOG_POLL = 0.5

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner import control
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.process.unix_path import connect_unix
-from gaia_runner.view.snapshot import Snapshot
 
 # A snapshot of many apps is one long line.
 MAX_LINE = 64 * 1024 * 1024
@@ -42,7 +42,7 @@ async def snapshots(path: Path) -> AsyncIterator[Snapshot]:
                 "restart it (`gaia down`, then `gaia up`) to use this version"
             )
         while line := await reader.readline():
-            yield control.snapshot_from_dict(_parse(line)["snapshot"])
+            yield Snapshot.from_json(_parse(line)["snapshot"])
         raise StreamEnded("gaia closed the connection (it stopped?)")
     finally:
         writer.close()

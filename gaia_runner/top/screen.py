@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import Snapshot
+from gaia_runner.model.snapshot import Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.status import render_status
 
 

@@ -10,9 +10,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Literal, Protocol, cast
 
+from gaia_runner.logs.writer import stdout_output, write_text
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.view.clean import MAX_LINE_CHARS, prefix, printable_block, printable_lines
-from gaia_runner.view.snapshot import Snapshot
-from gaia_runner.view.writer import stdout_output, write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -51,7 +51,7 @@ class Display(Protocol):
 class PlainDisplay:
     """One `name | line` per line, for CI logs and journald, where a live table is noise.
 
-    gaia's real stdout is a QueuedOutput (view/writer.py): written by a thread, so a sink
+    gaia's real stdout is a QueuedOutput (logs/writer.py): written by a thread, so a sink
     that is full, closed or not being read costs lines on screen, never the apps, their log
     files or gaia itself. Any other stream (a test's) is written directly.
     """

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gaia_runner.view.applog import AppLog, timestamp
+from gaia_runner.logs.applog import AppLog, timestamp
+from gaia_runner.model.snapshot import Snapshot
 from gaia_runner.view.display import Display
-from gaia_runner.view.snapshot import Snapshot
 
 EVENT_LOG = "gaia"
 

@@ -21,9 +21,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.snapshot import Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.clean import printable_lines
-from gaia_runner.view.snapshot import Snapshot
 from gaia_runner.view.status import COLUMNS, render_status
 
 GAIA = "gaia"

@@ -14,9 +14,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.clean import clean_line
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 MISSING = "-"
 LAST_LINES_SHOWN = 5

@@ -13,7 +13,7 @@ from test_export_validate import KUBE_VERSIONS, assert_compose_valid, assert_kub
 from gaia_runner.config import load_config
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, as_stream, export_kubernetes
-from gaia_runner.export.mapping import Runner
+from gaia_runner.export.mapping import ContainerRunner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,7 +57,9 @@ def test_kubernetes_maps_a_range_to_an_hpa(tmp_path: Path) -> None:
 
 def test_with_gaia_in_the_pod_gaia_adapts_and_there_is_no_hpa(tmp_path: Path) -> None:
     config = load_config(project(tmp_path)).config
-    manifests = export_kubernetes(config, KubeOptions(IMAGE, runner=Runner.GAIA, project="shop"), {})
+    manifests = export_kubernetes(
+        config, KubeOptions(IMAGE, runner=ContainerRunner.GAIA, project="shop"), {}
+    )
     docs = parse_all(as_stream(manifests))
     assert not [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
     assert by_kind(docs, "Deployment", "shop-web")["spec"]["replicas"] == 1
@@ -65,7 +67,7 @@ def test_with_gaia_in_the_pod_gaia_adapts_and_there_is_no_hpa(tmp_path: Path) ->
 
 def test_compose_runs_min_replicas_with_a_note(tmp_path: Path) -> None:
     config = load_config(project(tmp_path)).config
-    text = export_compose(config, IMAGE, {}, Runner.SERVER)
+    text = export_compose(config, IMAGE, {}, ContainerRunner.SERVER)
     (service,) = parse_all(text)[0]["services"].values()
     assert service["deploy"]["replicas"] == 2
     assert "2 replicas (min) in Compose, which has no autoscaler" in text

@@ -14,7 +14,7 @@ from gaia_runner.config.envfile import read_env_file
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, Prestart, TlsMode, as_stream
 from gaia_runner.export.kubernetes import export_kubernetes as kube
-from gaia_runner.export.mapping import AUTO_REPLICAS, Runner, container_for, gunicorn_argv
+from gaia_runner.export.mapping import AUTO_REPLICAS, ContainerRunner, container_for, gunicorn_argv
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -29,7 +29,7 @@ def k8s_text(project: Project, **options: Any) -> str:
     return as_stream(kube(project.config, KubeOptions(IMAGE, **options), project.table_env))
 
 
-def compose(project: Project, runner: Runner = Runner.SERVER) -> dict[str, Any]:
+def compose(project: Project, runner: ContainerRunner = ContainerRunner.SERVER) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(
         export_compose(project.config, IMAGE, project.table_env, runner)
     )
@@ -225,13 +225,18 @@ def test_what_cannot_be_mapped_is_said_in_the_output(full: Project) -> None:
 
 
 def test_runner_gaia_runs_gaia_up_per_app(full: Project) -> None:
-    container = main_container(k8s(full, runner=Runner.GAIA), "Deployment", "full-api")
+    container = main_container(k8s(full, runner=ContainerRunner.GAIA), "Deployment", "full-api")
     assert container["command"] == ["gaia"]
     assert container["args"] == ["up", "api", "-c", "/app/gaia.toml", "--no-tui", "--no-watch"]
-    assert by_kind(k8s(full, runner=Runner.GAIA), "Deployment", "full-api")["spec"]["replicas"] == 1
+    assert (
+        by_kind(k8s(full, runner=ContainerRunner.GAIA), "Deployment", "full-api")["spec"][
+            "replicas"
+        ]
+        == 1
+    )
     # gaia recycles workers itself, so the container gets the whole tree's memory.
     assert container["resources"]["limits"]["memory"] == "768Mi"
-    assert compose(full, Runner.GAIA)["services"]["api"]["command"][0] == "gaia"
+    assert compose(full, ContainerRunner.GAIA)["services"]["api"]["command"][0] == "gaia"
 
 
 SERVER_TABLES = """
@@ -286,7 +291,7 @@ def test_server_options_become_the_servers_own_flags(tmp_path: Any) -> None:
     parsed = Config().parser().parse_args(list(argv[1:]))
     assert (parsed.keepalive, parsed.preload_app, parsed.limit_request_line) == (5, True, 100)
     assert parsed.args == ["wsgi_hello:application"]
-    notes = unmapped_notes(legacy, Runner.SERVER)
+    notes = unmapped_notes(legacy, ContainerRunner.SERVER)
     assert any("secure_scheme_headers has no command-line flag" in n for n in notes), notes
 
 
@@ -294,6 +299,6 @@ def test_auto_workers_never_become_this_machines_cpu_count(tmp_path: Path) -> No
     (tmp_path / "gaia.toml").write_text('[apps.web]\napp = "main:app"\nworkers = "auto"\n')
     (tmp_path / "main.py").write_text("app = None\n")
     project = load_project(tmp_path / "gaia.toml")
-    box = container_for(project.config, project.config.apps["web"], Runner.SERVER, None)
+    box = container_for(project.config, project.config.apps["web"], ContainerRunner.SERVER, None)
     assert box.replicas == AUTO_REPLICAS
     assert any('workers = "auto" becomes 2 replicas' in note for note in box.notes)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gaia_runner.config import load_config
-from gaia_runner.export.mapping import Runner, unmapped_notes
+from gaia_runner.export.mapping import ContainerRunner, unmapped_notes
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -19,7 +19,9 @@ def test_cancelling_slow_requests_is_said_to_be_gaias_own(tmp_path: Path) -> Non
         '[apps.api]\napp = "hello:app"\nslow_request = "5s"\nslow_request_action = "cancel"\n'
     )
     api = load_config(tmp_path / "gaia.toml").config.apps["api"]
-    assert any('slow_request_action = "cancel"' in n for n in unmapped_notes(api, Runner.SERVER))
-    assert not unmapped_notes(api, Runner.GAIA)
+    assert any(
+        'slow_request_action = "cancel"' in n for n in unmapped_notes(api, ContainerRunner.SERVER)
+    )
+    assert not unmapped_notes(api, ContainerRunner.GAIA)
     logged = dataclasses.replace(api, slow_request_action="log")
-    assert not any("slow_request" in n for n in unmapped_notes(logged, Runner.SERVER))
+    assert not any("slow_request" in n for n in unmapped_notes(logged, ContainerRunner.SERVER))

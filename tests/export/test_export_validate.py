@@ -11,7 +11,7 @@ from export_support import IMAGE, Project
 
 from gaia_runner.export.compose import export_compose
 from gaia_runner.export.kubernetes import KubeOptions, Prestart, TlsMode, export_kubernetes
-from gaia_runner.export.mapping import Runner
+from gaia_runner.export.mapping import ContainerRunner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,7 +23,7 @@ KUBE_VARIANTS = {
     "default": KubeOptions(IMAGE),
     "tls-app": KubeOptions(IMAGE, tls=TlsMode.APP),
     "prestart-job": KubeOptions(IMAGE, prestart=Prestart.JOB),
-    "runner-gaia": KubeOptions(IMAGE, runner=Runner.GAIA),
+    "runner-gaia": KubeOptions(IMAGE, runner=ContainerRunner.GAIA),
 }
 
 
@@ -73,10 +73,10 @@ def assert_kubernetes_valid(folder: Path, version: str) -> None:
     assert "WARN" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("runner", list(Runner))
+@pytest.mark.parametrize("runner", list(ContainerRunner))
 @pytest.mark.parametrize("which", ["root", "full"])
 def test_compose_config_quiet(
-    which: str, runner: Runner, root_project: Project, full: Project, tmp_path: Path
+    which: str, runner: ContainerRunner, root_project: Project, full: Project, tmp_path: Path
 ) -> None:
     project = root_project if which == "root" else full
     text = export_compose(project.config, IMAGE, project.table_env, runner)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from harness import FIXTURES, wait_until
 
-from gaia_runner.view.applog import KEEP_ROTATED
+from gaia_runner.logs.applog import KEEP_ROTATED
 
 LINES = 400_000  # 80 bytes each (56 characters) + a 30-byte timestamp: 44 MB
 MAX_LOG_BYTES = 12 * 1024 * 1024  # [gaia].logs.max_size: over three rotations, all kept

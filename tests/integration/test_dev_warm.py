@@ -38,7 +38,7 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 """
 
-WARM_MAIN = "gaia_runner.process.warm_main"
+WARM_MAIN = "gaia_runner.dev.warm_main"
 
 
 def write_helper(src: Path, value: str) -> None:

@@ -8,9 +8,9 @@ import json
 import socket
 
 from gaia_runner.control import Request
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.subscribers import Subscribers
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 
 def picture(restarts: int) -> Snapshot:

@@ -25,7 +25,7 @@ from gaia_runner.config.model import (
     WorkerClass,
     as_plain,
 )
-from gaia_runner.config.report import format_key
+from gaia_runner.config.reporter import format_key
 
 GiB = 1024**3
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gaia_runner.cli.starter import starter_text
+from gaia_runner.cli.scaffold import starter_text
 from gaia_runner.config import parse_config_text
 from gaia_runner.config.model import AppConfig, RunnerSettings
 from gaia_runner.config.reference import reference_markdown

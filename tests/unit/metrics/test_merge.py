@@ -9,8 +9,8 @@ from gaia_runner.metrics.exposition import Scrape, make_registry
 from gaia_runner.metrics.recorder import Recorder
 from gaia_runner.metrics.store import RequestStore
 from gaia_runner.metrics.wire import decode, encode
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 
 
 def test_workers_of_several_generations_add_up_and_never_decrease() -> None:

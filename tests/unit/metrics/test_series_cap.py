@@ -8,8 +8,8 @@ from prometheus_client import generate_latest
 from gaia_runner.metrics.exposition import Scrape, make_registry
 from gaia_runner.metrics.store import MAX_CODES, RequestStore
 from gaia_runner.metrics.wire import Batch
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 
 
 def test_spoofed_apps_and_codes_stay_out_of_the_scrape() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from gaia_runner.config.model import Bind, BindKind
 from gaia_runner.metrics.service import MetricsService
 from gaia_runner.metrics.wire import CHANNEL_ENV, Batch, encode
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 
 
 def free_port() -> int:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gaia_runner.logs.writer import stderr_output
 from gaia_runner.process.child import ChildProcess
-from gaia_runner.view.writer import stderr_output
 
 # 200,000 lines (about 4 MB): four times what the pipe holds, so a reader that stopped
 # would leave the writer blocked and never exiting.

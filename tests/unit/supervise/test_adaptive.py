@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gaia_runner.config.model import WorkersRange
-from gaia_runner.supervise.adaptive import Decision, Policy, Sample
+from gaia_runner.supervise.adaptive import Policy, Sample, ScaleDecision
 
 LIMITS = WorkersRange(min=2, max=8, up_after=1.0, down_after=5.0, step=2)
 MIB = 1024 * 1024
 
 
-def run(policy: Policy, start: Sample, until: float, tick: float = 0.2) -> list[Decision]:
+def run(policy: Policy, start: Sample, until: float, tick: float = 0.2) -> list[ScaleDecision]:
     """Samples every `tick` seconds until `until`, the app following each decision."""
     decisions, sample = [], start
     while sample.now <= until + 1e-9:
@@ -25,7 +25,7 @@ def run(policy: Policy, start: Sample, until: float, tick: float = 0.2) -> list[
 
 def test_a_queue_that_persists_adds_workers_in_steps() -> None:
     decisions = run(Policy(LIMITS), Sample(now=0.0, workers=2, queue=14), until=1.0)
-    assert decisions == [Decision(4, "accept queue 14 for 1.0s")]
+    assert decisions == [ScaleDecision(4, "accept queue 14 for 1.0s")]
     assert decisions[0].describe(2) == "2 -> 4 workers: accept queue 14 for 1.0s"
 
 
@@ -47,7 +47,7 @@ def test_never_above_max_nor_below_min() -> None:
 
 def test_idle_removes_one_worker_per_quiet_period() -> None:
     decisions = run(Policy(LIMITS), Sample(now=0.0, workers=4, queue=0), until=10.0)
-    assert decisions == [Decision(3, "idle for 5.0s"), Decision(2, "idle for 5.0s")]
+    assert decisions == [ScaleDecision(3, "idle for 5.0s"), ScaleDecision(2, "idle for 5.0s")]
 
 
 def test_a_steady_load_keeps_the_workers_it_needs() -> None:
@@ -60,7 +60,7 @@ def test_a_steady_load_keeps_the_workers_it_needs() -> None:
 
 def test_event_loop_lag_is_pressure_for_asyncio_workers() -> None:
     decisions = run(Policy(LIMITS), Sample(now=0.0, workers=2, loop_lag=0.25), until=1.0)
-    assert decisions == [Decision(3, "event loop lag 250ms for 1.0s")]
+    assert decisions == [ScaleDecision(3, "event loop lag 250ms for 1.0s")]
 
 
 def test_memory_total_caps_the_workers_added() -> None:
@@ -86,5 +86,5 @@ def test_machine_memory_available_holds() -> None:
 
 def test_a_saturated_cpu_holds() -> None:
     (held,) = run(Policy(LIMITS), Sample(now=0.0, workers=2, queue=9, cpu_busy=0.99), until=3.0)
-    assert held == Decision(2, "accept queue 9 for 1.0s, but CPU is saturated (99%)")
+    assert held == ScaleDecision(2, "accept queue 9 for 1.0s, but CPU is saturated (99%)")
     assert held.describe(2).startswith("2 workers held: accept queue 9")

@@ -15,13 +15,13 @@ from test_supervisor import Harness, run
 from gaia_runner.config.model import AppConfig, GaiaConfig, RunnerSettings
 from gaia_runner.control import Request
 from gaia_runner.desired import DesiredState
+from gaia_runner.model.snapshot import Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.operations import Operations
 from gaia_runner.process.sockets import Listener
+from gaia_runner.start_gate import StartGate
 from gaia_runner.supervise.commands import Replace
-from gaia_runner.supervise.gate import StartGate
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
-from gaia_runner.view.snapshot import Snapshot
 
 
 class FakeRunner:
@@ -86,7 +86,7 @@ def test_a_restart_during_a_replace_ends_on_the_new_config(tmp_path: Path) -> No
         h.generations[1].gate.set()
         await h.until(lambda: len(h.generations) == 3 and h.sup.current is h.generations[2])
         assert [g.app.env for g in h.generations] == [{}, {"VERSION": "2"}, {"VERSION": "2"}]
-        assert h.sup.app == edited == h.sup.target
+        assert h.sup.app == edited == h.sup.intended
         await _stop(h, task)
 
     run(scenario())

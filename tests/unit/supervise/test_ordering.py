@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gaia_runner.model.state import AppState as S
 from gaia_runner.supervise.ordering import Progress, blocker, reached, stop_order
-from gaia_runner.supervise.state import AppState as S
 
 WEB = dict(is_command=False)
 CMD = dict(is_command=True)

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from gaia_runner.config.model import AppConfig, MemoryLimits
+from gaia_runner.logs.applog import AppLog
 from gaia_runner.process.tree import ProcessSample, TreeSample
 from gaia_runner.supervise.record import SLOWEST_SAMPLE, AppRecord, _pids
 from gaia_runner.supervise.timing import Timings
-from gaia_runner.view.applog import AppLog
 
 
 class Clock:

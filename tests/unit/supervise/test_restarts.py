@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gaia_runner.config.model import Backoff, RestartPolicy
+from gaia_runner.model.state import TRANSITIONS, AppState, IllegalTransition, check_transition
 from gaia_runner.supervise.restarts import RestartTracker, backoff_delay, policy_allows
-from gaia_runner.supervise.state import TRANSITIONS, AppState, IllegalTransition, check_transition
 
 BACKOFF = Backoff(initial=1.0, factor=2.0, max=60.0, reset_after=60.0)
 

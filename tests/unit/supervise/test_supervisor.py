@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from gaia_runner.config.model import AppConfig, Backoff, RestartPolicy
+from gaia_runner.logs.applog import AppLog
+from gaia_runner.model.state import AppState
 from gaia_runner.supervise.commands import Replace, Scale, Stop
-from gaia_runner.supervise.state import AppState
 from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
-from gaia_runner.view.applog import AppLog
 
 
 class FakeClock:

@@ -9,9 +9,9 @@ import sys
 import pytest
 from rich.console import Console
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.top.screen import FOOTER, help_text, last_reload, matches, move, view
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 SNAPSHOT = Snapshot(
     apps=(

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.applog import AppLog
+from gaia_runner.logs.applog import AppLog
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.display import (
     MAX_LINE_CHARS,
     DeferredDisplay,
@@ -16,7 +17,6 @@ from gaia_runner.view.display import (
 )
 from gaia_runner.view.events import EventLog, QuietDisplay, Timestamped, no_forward
 from gaia_runner.view.live import TuiDisplay
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 
 def console(*, force_terminal: bool | None = None) -> Console:

@@ -8,9 +8,9 @@ import io
 
 from rich.console import Console
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.live import BATCH_SECONDS, TuiDisplay, fingerprint
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 
 def console() -> Console:

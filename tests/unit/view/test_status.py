@@ -5,9 +5,9 @@ import io
 import pytest
 from rich.console import Console
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.clean import clean_block, clean_line
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 from gaia_runner.view.status import render_status
 
 MiB = 1024**2

@@ -7,8 +7,8 @@ import io
 
 from rich.console import Console
 
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.view.status import render_status
 
 WEB = AppSnapshot(

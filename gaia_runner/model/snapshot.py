@@ -1,10 +1,16 @@
-"""An immutable picture of the runner at one instant; the status view renders only this."""
+"""An immutable picture of the runner at one instant; the status view renders only this.
+
+It crosses the control socket in one form, `to_json`/`from_json`, derived from the fields
+themselves: a field added here reaches `gaia status` (table and --json) with no copy to
+update. Unknown keys are ignored, so a CLI can read a newer gaia's snapshot."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.state import AppState
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,11 @@ class AppSnapshot:
     # (slow requests, blocked event loop stretches) since gaia started; None: not measured.
     slow_requests: tuple[int, int] | None = None
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppSnapshot:
+        values = _known(cls, data)
+        return cls(**{**values, "state": AppState(values["state"])})
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -58,3 +69,23 @@ class Snapshot:
     config_error: str | None = None  # an invalid edit that was not applied
     config_pending: bool = False  # the files changed since the running config was read
     notices: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: tuples become lists when dumped, the state is its string value."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        values = _known(cls, data)
+        apps = tuple(AppSnapshot.from_json(app) for app in data["apps"])
+        return cls(**{**values, "apps": apps})
+
+
+def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The fields `cls` has, JSON's lists made tuples again (the dataclasses are frozen)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: _frozen(value) for key, value in data.items() if key in names}
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(item) for item in value) if isinstance(value, list) else value

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gaia_runner.view import applog
-from gaia_runner.view.applog import AppLog
+from gaia_runner.logs import applog
+from gaia_runner.logs.applog import AppLog
 
 SNOWMEN = "☃" * 20  # 20 characters, 60 bytes
 
@@ -114,7 +114,7 @@ def test_rotation_keeps_as_many_files_as_configured(tmp_path: Path) -> None:
 
 
 def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gaia_runner.view.applog import AppLog
+    from gaia_runner.logs.applog import AppLog
 
     log = AppLog("web", tmp_path, lambda app, source, line: None)
     for line in [
@@ -139,7 +139,7 @@ def test_post_mortem_keeps_the_exception_that_ended_a_traceback(tmp_path) -> Non
 
 
 def test_log_files_roll_over_and_keep_three(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gaia_runner.view.applog import AppLog
+    from gaia_runner.logs.applog import AppLog
 
     log = AppLog("web", tmp_path, lambda app, source, line: None, max_bytes=100)
     for i in range(100):

@@ -2,7 +2,7 @@
 
 Until then the app has no supervisor, only a row in the table (state `waiting`, and
 what for). The gate re-decides whenever an app changes state (and on the runner's
-display tick, as a backstop), with the pure decisions of ordering.py.
+display tick, as a backstop), with the pure decisions of supervise/ordering.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 from gaia_runner.config.model import AppConfig
 from gaia_runner.desired import DesiredState, StartupError
+from gaia_runner.model.snapshot import AppSnapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.supervise.ordering import Progress, blocker, stop_order
 from gaia_runner.supervise.record import AppRecord
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot
 
 
 class StartGate:

@@ -8,8 +8,8 @@ from pathlib import Path
 from gaia_runner.config import parse_config_text
 from gaia_runner.config.model import AppConfig
 from gaia_runner.desired import DesiredState
-from gaia_runner.supervise.gate import StartGate
-from gaia_runner.supervise.state import AppState
+from gaia_runner.model.state import AppState
+from gaia_runner.start_gate import StartGate
 
 TEXT = """
 [apps.migrate]

@@ -7,9 +7,9 @@ import json
 
 from test_status_metrics import WEB  # 1.2k req/s, p50 4 ms, p99 250 ms, 1.5 % 5xx
 
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.report import SCHEMA, status_document
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
+from gaia_runner.view.status_json import SCHEMA, status_document
 
 WORKER = AppSnapshot(name="worker", server="command", state=AppState.RUNNING)
 

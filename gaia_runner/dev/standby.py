@@ -24,7 +24,7 @@ from gaia_runner.process.child import ChildProcess, LineSink
 from gaia_runner.process.launch import LaunchSpec, metrics_fds
 from gaia_runner.process.sockets import Listener
 
-WARM_MAIN = "gaia_runner.process.warm_main"
+WARM_MAIN = "gaia_runner.dev.warm_main"
 
 
 def _runnable(pid: int) -> bool:

@@ -13,9 +13,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
 from gaia_runner.service.sd_notify import Notifier, notifier_from, watchdog_seconds
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
 
 # Before READY=1, each tick asks systemd for this much more start time while apps are still
 # on their way (prestart, starting, backoff): gaia's own timeouts bound those phases, and

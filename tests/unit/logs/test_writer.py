@@ -7,7 +7,7 @@ import errno
 import threading
 import time
 
-from gaia_runner.view.writer import QueuedOutput, Target
+from gaia_runner.logs.writer import QueuedOutput, Target
 
 
 class Sink:

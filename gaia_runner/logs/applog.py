@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from gaia_runner.process.statedir import ensure_private_dir, open_private_append_fd
-from gaia_runner.view.writer import warn_stderr
+from gaia_runner.logs.writer import warn_stderr
+from gaia_runner.statedir import ensure_private_dir, open_private_append_fd
 
 TAIL_LINES = 40
 # A chatty app must not fill the disk: the file rolls over at this size (in bytes), and

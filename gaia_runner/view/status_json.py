@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gaia_runner.metrics.store import RATE_WINDOW, WINDOW
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 
 SCHEMA = 1
 

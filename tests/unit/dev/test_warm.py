@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gaia_runner.process import warm
+from gaia_runner.dev import warm
 
 
 def _module(name: str, filename: str | None) -> types.ModuleType:

@@ -1,4 +1,4 @@
-"""A standby for an app's next generation in dev mode: `python -m gaia_runner.process.warm_main
+"""A standby for an app's next generation in dev mode: `python -m gaia_runner.dev.warm_main
 GATE_FD IMPORTS_FILE`.
 
 It imports the library modules the app's last worker recorded (never the app's own), then
@@ -18,8 +18,8 @@ import runpy
 import sys
 from pathlib import Path
 
+from gaia_runner.dev.warm import app_modules, import_quietly, read_imports
 from gaia_runner.process.proc_title import set_title
-from gaia_runner.process.warm import app_modules, import_quietly, read_imports
 
 
 def _wait_at_gate(fd: int) -> list[str]:

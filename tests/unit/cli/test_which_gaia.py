@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gaia_runner.cli.target import find_state_dir, state_dir_text
+from gaia_runner.cli.which_gaia import find_state_dir, state_dir_text
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaia_runner.view.lines import LineSplitter
+from gaia_runner.logs.lines import LineSplitter
 
 
 def test_lines_split_across_chunks_are_joined() -> None:

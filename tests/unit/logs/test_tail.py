@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gaia_runner.view.applog import AppLog
-from gaia_runner.view.logtail import Follower, format_entry, merged, parse_line, streams
+from gaia_runner.logs.applog import AppLog
+from gaia_runner.logs.tail import Follower, format_entry, merged, parse_line, streams
 
 
 def write(path: Path, *lines: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from gaia_runner.service.report import EXTEND_SECONDS, ServiceReport, status_line
-from gaia_runner.supervise.state import AppState
-from gaia_runner.view.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.snapshot import AppSnapshot, Snapshot
+from gaia_runner.model.state import AppState
+from gaia_runner.service.readiness import EXTEND_SECONDS, ServiceReport, status_line
 
 
 class FakeNotifier:

@@ -1,0 +1,1 @@
+"""App log files and gaia's own output streams, and `gaia logs` reading them back."""

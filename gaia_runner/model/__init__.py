@@ -1,0 +1,1 @@
+"""The state machine and the snapshot model: what view, supervise, metrics and control read."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import free_port, run_cli, wait_until
+from harness import free_port, http_get, run_cli, wait_until
 from nginx import get_via, needs_nginx, nginx_proxy
 
 
@@ -26,9 +26,12 @@ def requests_status(g) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 @pytest.mark.timeout(120)
 def test_requests_queued_behind_nginx_show_their_wait(gaia, socket_dir: Path) -> None:
     """One sync worker taking 100 ms a request: twelve at once through nginx wait for it,
-    which the app's own latency (100 ms each) does not show and the wait does."""
+    which the app's own latency (100 ms each) does not show and the wait does; Prometheus
+    has each wait in gaia_request_queue_seconds."""
     sock = socket_dir / "web.sock"
+    metrics = free_port()
     g = gaia(
+        f'[gaia]\nmetrics = "127.0.0.1:{metrics}"\n\n'
         f'[apps.web]\napp = "sleepy_wsgi:application"\nworker_class = "sync"\n'
         f'workers = 1\nbind = "unix:{sock}"\n'
     )
@@ -44,12 +47,18 @@ def test_requests_queued_behind_nginx_show_their_wait(gaia, socket_dir: Path) ->
         # The last of twelve waited for eleven before it: about 1.1 s.
         wait_until(lambda: waited() >= 0.3, 20, "the wait before the worker in the status")
         assert requests_status(g)["wait_p50_seconds"] > 0
+        status, text = http_get(metrics, "/metrics")
+        assert status == 200
+        assert 'gaia_request_queue_seconds_count{app="web"} 12.0' in text.splitlines()
+        # The app's own latency stays about its 100 ms: the wait was outside it.
+        assert requests_status(g)["p99_seconds"] < 0.5
     assert g.stop() == 0
 
 
 SERVERS = {
     "gunicorn-sync": ('worker_class = "sync"', "wsgi_hello:application"),
     "uvicorn": ('server = "uvicorn"', "hello:app"),
+    "gunicorn-asgi-worker": ('worker_class = "asgi"', "hello:app"),
     # Its ProxyHeadersMiddleware sits outside gaia's middleware: the peer is noted before it.
     "gunicorn-uvicorn-worker": ('worker_class = "uvicorn"', "hello:app"),
 }

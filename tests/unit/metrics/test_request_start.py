@@ -4,16 +4,20 @@ the middlewares apply before recording a wait (metrics/request_start.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gaia_runner.config import parse_config_text
 from gaia_runner.metrics.middleware import ASGIMetrics, NotePeer, WSGIMetrics
 from gaia_runner.metrics.recorder import Recorder
-from gaia_runner.metrics.request_start import ProxyTrust, parse_stamp, queue_seconds
+from gaia_runner.metrics.request_start import TRUST_ENV, ProxyTrust, parse_stamp, queue_seconds
 from gaia_runner.metrics.store import RequestStore
-from gaia_runner.metrics.wire import decode, encode
+from gaia_runner.metrics.wire import CHANNEL_ENV, decode, encode
+from gaia_runner.process.launch import child_environment
 
 NOW = 1_765_000_000.25
 
@@ -163,3 +167,20 @@ def test_waits_travel_to_the_store_and_its_window() -> None:
     assert plain is not None and b'"q"' not in encode(plain)
     store.add(plain, now=200.0)
     assert store.window("web", 200.0).wait_p99 is None  # the window moved past the waits
+
+
+@pytest.mark.parametrize(
+    ("extra", "trusted"),
+    [
+        ("", "127.0.0.1,::1"),  # gunicorn (UvicornWorker included): gunicorn's default
+        ('server = "uvicorn"\n', "127.0.0.1"),  # uvicorn's own default
+        ('forwarded_allow_ips = ["10.0.0.0/8"]\n', "10.0.0.0/8"),
+        ('bind = "unix:/run/web.sock"\n', "*"),  # gaia's default for a unix-only app
+    ],
+)
+def test_workers_are_told_whom_the_server_trusts(tmp_path: Path, extra: str, trusted: str) -> None:
+    text = f'[apps.web]\napp = "hello:app"\n{extra}'
+    app = parse_config_text(text, tmp_path / "gaia.toml", check_files=False).config.apps["web"]
+    assert child_environment(app, {CHANNEL_ENV: "7"})[TRUST_ENV] == trusted
+    off = dataclasses.replace(app, metrics=False)
+    assert TRUST_ENV not in child_environment(off, {CHANNEL_ENV: "7"})

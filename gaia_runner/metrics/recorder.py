@@ -44,6 +44,14 @@ class Recorder:
             pending.buckets[index] = pending.buckets.get(index, 0) + 1
             pending.seconds += seconds
 
+    def note_queue(self, seconds: float) -> None:
+        """A request's wait before the app saw it (metrics/request_start.py)."""
+        index = bucket_index(seconds)
+        with self._lock:
+            pending = self._pending
+            pending.queue[index] = pending.queue.get(index, 0) + 1
+            pending.queue_seconds += seconds
+
     def count_slow(self) -> None:
         with self._lock:
             self._pending.slow += 1

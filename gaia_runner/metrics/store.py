@@ -31,6 +31,9 @@ class WindowStats:
     p99: float | None
     errors_5xx_share: float | None  # 0..1 of the requests in the window
     loop_lag: float | None = None  # seconds, the worst in the window; None if not asyncio
+    # The wait before the app (a trusted proxy's X-Request-Start); None without stamps.
+    wait_p50: float | None = None
+    wait_p99: float | None = None
 
 
 def quantile(buckets: list[int], q: float) -> float | None:
@@ -49,6 +52,19 @@ def quantile(buckets: list[int], q: float) -> float | None:
     return BOUNDS[-1]
 
 
+def cumulative(buckets: list[int]) -> list[tuple[float, int]]:
+    """(le, count <= le) for each Prometheus bound, then +Inf, from fine bucket counts."""
+    out: list[tuple[float, int]] = []
+    running, index = 0, 0
+    for bound in PROMETHEUS_BOUNDS:
+        while index < len(BOUNDS) and BOUNDS[index] <= bound:
+            running += buckets[index]
+            index += 1
+        out.append((bound, running))
+    out.append((float("inf"), sum(buckets)))
+    return out
+
+
 @dataclass
 class AppRequests:
     codes: dict[int, int] = field(default_factory=dict)
@@ -56,6 +72,8 @@ class AppRequests:
     seconds: float = 0.0
     slow: int = 0  # requests past slow_request
     blocked: int = 0  # event loop stretches past blocked_loop
+    queue: list[int] = field(default_factory=lambda: [0] * N_BUCKETS)  # X-Request-Start waits
+    queue_seconds: float = 0.0
     first_seen: float | None = None
     recent: deque[tuple[float, Batch]] = field(default_factory=deque)
 
@@ -73,6 +91,9 @@ class AppRequests:
         for index, n in batch.buckets.items():
             self.buckets[index] += n
         self.seconds += batch.seconds
+        for index, n in batch.queue.items():
+            self.queue[index] += n
+        self.queue_seconds += batch.queue_seconds
         self.slow += batch.slow
         self.blocked += batch.blocked
         self.recent.append((now, batch))
@@ -84,24 +105,23 @@ class AppRequests:
 
     def cumulative_buckets(self) -> list[tuple[float, int]]:
         """(le, count of requests <= le) for each Prometheus bound, then +Inf."""
-        out: list[tuple[float, int]] = []
-        running, index = 0, 0
-        for bound in PROMETHEUS_BOUNDS:
-            while index < len(BOUNDS) and BOUNDS[index] <= bound:
-                running += self.buckets[index]
-                index += 1
-            out.append((bound, running))
-        out.append((float("inf"), self.count))
-        return out
+        return cumulative(self.buckets)
+
+    def cumulative_queue(self) -> list[tuple[float, int]]:
+        """The same for the waits before the app (X-Request-Start)."""
+        return cumulative(self.queue)
 
     def window(self, now: float) -> WindowStats:
         self._forget(now)
         buckets = [0] * N_BUCKETS
+        waits = [0] * N_BUCKETS
         count = errors = recent = 0
         lags = [batch.lag for _, batch in self.recent if batch.lag is not None]
         for seen, batch in self.recent:
             for index, n in batch.buckets.items():
                 buckets[index] += n
+            for index, n in batch.queue.items():
+                waits[index] += n
             for code, n in batch.codes.items():
                 count += n
                 if code >= 500:
@@ -116,6 +136,8 @@ class AppRequests:
             p99=quantile(buckets, 0.99),
             errors_5xx_share=errors / count if count else None,
             loop_lag=max(lags) if lags else None,
+            wait_p50=quantile(waits, 0.5),
+            wait_p99=quantile(waits, 0.99),
         )
 
 

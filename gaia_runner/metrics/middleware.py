@@ -32,6 +32,10 @@ GATEWAY_TIMEOUT = 504
 
 
 class Record(Protocol):
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
     def record(self, code: int, seconds: float) -> None: ...
 
 
@@ -55,6 +59,7 @@ class ASGIMetrics:
         started = time.perf_counter()
         status = 0
         watched = self.watchdog.begin_asgi(scope) if self.watchdog is not None else None
+        self.recorder.begin()
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -76,6 +81,7 @@ class ASGIMetrics:
             self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
             raise
         finally:
+            self.recorder.end()
             if watched is not None:
                 self.watchdog.end(watched)  # type: ignore[union-attr]
         # An app that returns without answering gets a 500 from every server.
@@ -143,12 +149,14 @@ class WSGIMetrics:
         status = [0]
         watchdog = self.watchdog
         watched = watchdog.begin_wsgi(environ) if watchdog is not None else None
+        self.recorder.begin()
 
         def start_and_note(*args: Any, **kwargs: Any) -> Any:
             status[0] = int(str(args[0])[:3])
             return start_response(*args, **kwargs)
 
         def done(failed: bool) -> None:
+            self.recorder.end()
             if watched is not None:
                 watchdog.end(watched)  # type: ignore[union-attr]
             code = SERVER_ERROR if failed or not status[0] else status[0]

@@ -69,6 +69,10 @@ class Batch:
     slow: int = 0  # requests that went past slow_request (counted while still in flight)
     blocked: int = 0  # stretches in which the event loop was held past blocked_loop
     lag: float | None = None  # the worst event-loop lag seen (asyncio workers only)
+    pid: int = 0  # the worker that sent it
+    # Requests the worker was serving when it sent (a gauge, not a delta): a gthread worker
+    # accepts eagerly, so its busy threads are its queue. None: unchanged and zero.
+    inflight: int | None = None
 
     @property
     def count(self) -> int:
@@ -84,9 +88,17 @@ class Batch:
         self.blocked += other.blocked
         if other.lag is not None:
             self.lag = max(self.lag or 0.0, other.lag)
+        if other.inflight is not None:  # a gauge: the later reading wins
+            self.pid, self.inflight = other.pid, other.inflight
 
     def empty(self) -> bool:
-        return not self.codes and not self.slow and not self.blocked and self.lag is None
+        return (
+            not self.codes
+            and not self.slow
+            and not self.blocked
+            and self.lag is None
+            and self.inflight is None
+        )
 
 
 def encode(batch: Batch) -> bytes:
@@ -102,6 +114,8 @@ def encode(batch: Batch) -> bytes:
     }
     if batch.lag is not None:
         message["l"] = batch.lag
+    if batch.inflight is not None:
+        message["p"], message["i"] = batch.pid, batch.inflight
     return json.dumps(message, separators=(",", ":")).encode()
 
 
@@ -162,6 +176,8 @@ def decode(data: bytes) -> Batch | None:
             if not isinstance(lag, int | float) or not math.isfinite(lag) or lag < 0:
                 return None
             batch.lag = float(lag)
+        if "i" in message:
+            batch.pid, batch.inflight = _count(message["p"]), _count(message["i"])
         for code, n in codes.items():
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 return None

@@ -89,3 +89,37 @@ def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path, ki
     g.wait_for(r"web: 2 -> 1 workers: idle for", 20, pinned)
     assert "idle for" not in "\n".join(g.lines[pin:pinned])  # pinned: adaptive left it
     assert g.stop() == 0
+
+
+GTHREAD = """
+    [gaia]
+    metrics = "127.0.0.1:{metrics}"
+
+    [apps.web]
+    app = "sleepy_wsgi:application"
+    worker_class = "gthread"
+    threads = 2
+    workers = {{ min = 1, max = 3, up_after = "0.3s", down_after = "1s" }}
+    bind = "127.0.0.1:{port}"
+"""
+
+
+@pytest.mark.timeout(120)
+def test_gthread_busy_threads_add_workers_though_the_accept_queue_stays_empty(
+    gaia, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # A gthread worker accepts eagerly: its waiting requests sit inside it, not in the
+    # listening socket. 30 req/s of 100 ms requests need 3 threads; one worker has 2, and
+    # 3 workers (6 threads) serve them with room, so the load is bounded.
+    port, metrics = free_port(), free_port()
+    g = gaia(GTHREAD.format(port=port, metrics=metrics), env=NO_CPU_CHECK)
+    g.wait_for(r"web: .*-> running", timeout=30)
+
+    mark = g.mark()
+    with SteadyLoad(port, rate=30, duration=6, threads=8) as load:
+        g.wait_for(r"web: 1 -> 2 workers: \d+ of 2 threads busy for 0\.\d+s", 15, mark)
+    result = load.join()
+    assert result.failed == 0, result.errors[:3]
+    assert "accept queue" not in "\n".join(g.lines[mark:])  # the threads were the signal
+    g.wait_for(r"-> 1 workers: idle for", 30, mark)
+    assert g.stop() == 0

@@ -38,6 +38,10 @@ GATEWAY_TIMEOUT = 504
 
 
 class Record(Protocol):
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
     def record(self, code: int, seconds: float) -> None: ...
 
     def note_queue(self, seconds: float) -> None: ...
@@ -110,6 +114,7 @@ class ASGIMetrics(_Wrapping[ASGIApp]):
         started = time.perf_counter()
         status = 0
         watched = self.watchdog.begin_asgi(scope) if self.watchdog is not None else None
+        self.recorder.begin()
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -131,6 +136,7 @@ class ASGIMetrics(_Wrapping[ASGIApp]):
             self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
             raise
         finally:
+            self.recorder.end()
             if watched is not None:
                 self.watchdog.end(watched)  # type: ignore[union-attr]
         # An app that returns without answering gets a 500 from every server.
@@ -200,12 +206,14 @@ class WSGIMetrics(_Wrapping[WSGIApp]):
         status = [0]
         watchdog = self.watchdog
         watched = watchdog.begin_wsgi(environ) if watchdog is not None else None
+        self.recorder.begin()
 
         def start_and_note(*args: Any, **kwargs: Any) -> Any:
             status[0] = int(str(args[0])[:3])
             return start_response(*args, **kwargs)
 
         def done(failed: bool) -> None:
+            self.recorder.end()
             if watched is not None:
                 watchdog.end(watched)  # type: ignore[union-attr]
             code = SERVER_ERROR if failed or not status[0] else status[0]

@@ -16,12 +16,16 @@ WINDOW = 10.0  # seconds behind p50, p99 and 5xx in the table: enough requests t
 # Seconds behind req/s: a recent rate, so a 2-second burst shows at its rate, not averaged
 # over 10 s. Workers send about every half second, so this spans several batches each.
 RATE_WINDOW = 2.0
+# A worker's in-flight reading older than this is gone (the worker exited, or it stopped
+# sending): a busy worker sends every half second.
+INFLIGHT_STALE = 2.0
 MAX_APPS = 1000  # datagrams naming more apps than this are dropped
 # Status codes counted apart per app; later ones share the series code="other". A real
 # app uses a handful; a same-uid process spoofing hundreds must not make every scrape
 # render (and gaia's loop build) hundreds of thousands of series.
 MAX_CODES = 30
 OTHER_CODE = 0
+MAX_PIDS = 1000  # workers whose in-flight count an app keeps at once
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class WindowStats:
     # The wait before the app (a trusted proxy's X-Request-Start); None without stamps.
     wait_p50: float | None = None
     wait_p99: float | None = None
+    in_flight: int = 0  # requests being served now, summed over the workers that said so
 
 
 def quantile(buckets: list[int], q: float) -> float | None:
@@ -76,6 +81,7 @@ class AppRequests:
     queue_seconds: float = 0.0
     first_seen: float | None = None
     recent: deque[tuple[float, Batch]] = field(default_factory=deque)
+    inflight: dict[int, tuple[float, int]] = field(default_factory=dict)  # pid -> (seen, n)
 
     @property
     def count(self) -> int:
@@ -97,11 +103,19 @@ class AppRequests:
         self.slow += batch.slow
         self.blocked += batch.blocked
         self.recent.append((now, batch))
+        # Capped as codes are: a same-uid process spoofing pids must not grow it for good.
+        if batch.inflight is not None and (
+            batch.pid in self.inflight or len(self.inflight) < MAX_PIDS
+        ):
+            self.inflight[batch.pid] = (now, batch.inflight)
         self._forget(now)
 
     def _forget(self, now: float) -> None:
         while self.recent and self.recent[0][0] < now - WINDOW:
             self.recent.popleft()
+        for pid, (seen, n) in list(self.inflight.items()):
+            if not n or seen < now - INFLIGHT_STALE:
+                del self.inflight[pid]
 
     def cumulative_buckets(self) -> list[tuple[float, int]]:
         """(le, count of requests <= le) for each Prometheus bound, then +Inf."""
@@ -138,6 +152,7 @@ class AppRequests:
             loop_lag=max(lags) if lags else None,
             wait_p50=quantile(waits, 0.5),
             wait_p99=quantile(waits, 0.99),
+            in_flight=sum(n for _, n in self.inflight.values()),
         )
 
 

@@ -72,6 +72,10 @@ class Batch:
     # Waits before the app saw the request, from a trusted proxy's X-Request-Start.
     queue: dict[int, int] = field(default_factory=dict)  # bucket index -> count
     queue_seconds: float = 0.0  # sum of those waits
+    pid: int = 0  # the worker that sent it
+    # Requests the worker was serving when it sent (a gauge, not a delta): a gthread worker
+    # accepts eagerly, so its busy threads are its queue. None: unchanged and zero.
+    inflight: int | None = None
 
     @property
     def count(self) -> int:
@@ -91,9 +95,12 @@ class Batch:
             self.queue[index] = self.queue.get(index, 0) + n
         self.queue_seconds += other.queue_seconds
 
+        if other.inflight is not None:  # a gauge: the later reading wins
+            self.pid, self.inflight = other.pid, other.inflight
+
     def empty(self) -> bool:
-        quiet = not self.codes and not self.slow and not self.blocked
-        return quiet and self.lag is None and not self.queue
+        quiet = not self.codes and not self.slow and not self.blocked and not self.queue
+        return quiet and self.lag is None and self.inflight is None
 
 
 def encode(batch: Batch) -> bytes:
@@ -112,6 +119,8 @@ def encode(batch: Batch) -> bytes:
     if batch.queue:  # only behind a proxy that stamps X-Request-Start
         message["q"] = sorted(batch.queue.items())
         message["qs"] = batch.queue_seconds
+    if batch.inflight is not None:
+        message["p"], message["i"] = batch.pid, batch.inflight
     return json.dumps(message, separators=(",", ":")).encode()
 
 
@@ -186,6 +195,8 @@ def decode(data: bytes) -> Batch | None:
             if not isinstance(lag, int | float) or not math.isfinite(lag) or lag < 0:
                 return None
             batch.lag = float(lag)
+        if "i" in message:
+            batch.pid, batch.inflight = _count(message["p"]), _count(message["i"])
         for code, n in codes.items():
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 return None

@@ -76,6 +76,12 @@ class Noted:
     def note_queue(self, seconds: float) -> None:
         self.waits.append(seconds)
 
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
 
 def wsgi_ok(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("200 OK", [])

@@ -12,6 +12,7 @@ import asyncio
 from collections import Counter
 from typing import Protocol
 
+from gaia_runner.config.model import WorkerClass
 from gaia_runner.desired import DesiredState
 from gaia_runner.metrics.service import MetricsService, measured
 from gaia_runner.model.state import AppState
@@ -93,10 +94,12 @@ class AdaptiveWorkers:
         app = sup.app
         snap = sup.snapshot()
         queue = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
-        lag = busy = None
+        lag = busy = in_flight = None
         if measured(app):
             stats = self.store.window(app.name, now)
             lag = stats.loop_lag
+            if app.worker_class is WorkerClass.GTHREAD:
+                in_flight = stats.in_flight
             if stats.requests_per_second is not None and stats.p50 is not None:
                 busy = stats.requests_per_second * stats.p50  # Little's law: rate x time
         worker_bytes = None
@@ -115,4 +118,5 @@ class AdaptiveWorkers:
             cpu_busy=self._cpu_busy,
             busy=busy,
             threads=app.threads,
+            in_flight=in_flight,
         )

@@ -20,6 +20,7 @@ NAMES = (
     "f12_table_cpu",
     "f13_dev_reload",
     "f14_top_cpu",
+    "f15_adaptive",
 )
 
 

@@ -52,6 +52,11 @@ def _request_metrics(requests: Mapping[str, AppRequests]) -> Iterator[Metric]:
         "Time from the request reaching the app to its response being sent.",
         labels=["app"],
     )
+    queue = HistogramMetricFamily(
+        "gaia_request_queue_seconds",
+        "Time from the proxy's X-Request-Start stamp to the request reaching the app.",
+        labels=["app"],
+    )
     slow = CounterMetricFamily(
         "gaia_slow_requests",
         "Requests still in flight after slow_request (each has its stack in the app's log).",
@@ -69,8 +74,12 @@ def _request_metrics(requests: Mapping[str, AppRequests]) -> Iterator[Metric]:
             total.add_metric([app, str(code) if code != OTHER_CODE else "other"], n)
         buckets = [(_le(le), float(n)) for le, n in stats.cumulative_buckets()]
         duration.add_metric([app], buckets, sum_value=stats.seconds)
+        if any(stats.queue):  # only apps behind a proxy that stamps its requests
+            waits = [(_le(le), float(n)) for le, n in stats.cumulative_queue()]
+            queue.add_metric([app], waits, sum_value=stats.queue_seconds)
     yield total
     yield duration
+    yield queue
     yield slow
     yield blocked
 

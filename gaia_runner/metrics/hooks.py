@@ -13,8 +13,9 @@ from typing import Any
 
 from gaia_runner import server_patches as patches
 from gaia_runner.metrics import loop_lag
-from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
+from gaia_runner.metrics.middleware import ASGIMetrics, NotePeer, WSGIMetrics
 from gaia_runner.metrics.recorder import Recorder, flush, process_recorder, process_sender
+from gaia_runner.metrics.request_start import TRUST_ENV, ProxyTrust
 from gaia_runner.metrics.watchdog import Watchdog, settings_from_env
 
 __all__ = ["flush", "wrap_gunicorn_worker", "wrap_uvicorn_server"]
@@ -30,17 +31,25 @@ def process_watchdog(recorder: Recorder) -> Watchdog | None:
     return Watchdog(settings, sender.send_record, recorder.count_slow, recorder.count_blocked)
 
 
+def process_trust() -> ProxyTrust | None:
+    """Who may stamp X-Request-Start (request_start.py); None when gaia said nothing."""
+    value = os.environ.get(TRUST_ENV)
+    return ProxyTrust.from_env(value) if value else None
+
+
 def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
     recorder = process_recorder()
     if recorder is None:
         return
     watchdog = process_watchdog(recorder)
+    trust = process_trust()
     if hasattr(worker, "asgi"):  # gunicorn's own ASGI worker keeps the app here
-        worker.asgi = ASGIMetrics(worker.asgi, recorder, watchdog)
+        worker.asgi = ASGIMetrics(worker.asgi, recorder, watchdog, trust)
     elif interface == "wsgi":
-        worker.wsgi = WSGIMetrics(worker.wsgi, recorder, watchdog)
+        worker.wsgi = WSGIMetrics(worker.wsgi, recorder, watchdog, trust)
     else:
-        worker.wsgi = ASGIMetrics(worker.wsgi, recorder, watchdog)
+        worker.wsgi = ASGIMetrics(worker.wsgi, recorder, watchdog, trust)
+        _note_peer_outermost(worker.config)
         _flush_after_uvicorn_shutdown()
         _lag_from_uvicorn_startup(recorder)
 
@@ -54,13 +63,27 @@ def wrap_uvicorn_server(config: Any) -> None:
     load = config.load
     watchdog = process_watchdog(recorder)
 
+    trust = process_trust()
+
     def load_and_wrap() -> None:
         load()
-        config.loaded_app = ASGIMetrics(config.loaded_app, recorder, watchdog)
+        config.loaded_app = ASGIMetrics(config.loaded_app, recorder, watchdog, trust)
 
     config.load = load_and_wrap
     _flush_after_uvicorn_shutdown()
     _lag_from_uvicorn_startup(recorder)
+
+
+def _note_peer_outermost(config: Any) -> None:
+    """A UvicornWorker's Config.load puts ProxyHeadersMiddleware around ASGIMetrics:
+    the connection's own peer is noted outside it (middleware.py's NotePeer)."""
+    load = config.load
+
+    def load_and_wrap() -> None:
+        load()
+        config.loaded_app = NotePeer(config.loaded_app)
+
+    config.load = load_and_wrap
 
 
 def _flush_after_uvicorn_shutdown() -> None:

@@ -5,7 +5,8 @@ watchdog.py): every message and header passes through as is, and an exception pr
 unchanged (it is counted as a 500, which is what the server
 answers, or the failure it is if the response had already started). WebSocket and lifespan
 scopes are not requests and are not counted; neither are gaia's own probes. A streaming
-response counts when it finishes, with its whole duration.
+response counts when it finishes, with its whole duration. Given a ProxyTrust, a request
+stamped with X-Request-Start by a trusted peer also records its wait (request_start.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
+from gaia_runner.metrics.request_start import ProxyTrust, queue_seconds
 from gaia_runner.metrics.watchdog import InFlight, Watchdog
 
 Scope = MutableMapping[str, Any]
@@ -24,7 +26,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+AppT = TypeVar("AppT")
 
+# Where NotePeer keeps the connection's own peer, before uvicorn's ProxyHeadersMiddleware
+# replaces scope["client"] with the address X-Forwarded-For names.
+PEER_KEY = "gaia.peer"
 PROBE_AGENT = "gaia-probe"  # the User-Agent of gaia's readiness and health probes
 _PROBE_AGENT_BYTES = PROBE_AGENT.encode()
 SERVER_ERROR = 500
@@ -32,7 +38,13 @@ GATEWAY_TIMEOUT = 504
 
 
 class Record(Protocol):
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
     def record(self, code: int, seconds: float) -> None: ...
+
+    def note_queue(self, seconds: float) -> None: ...
 
 
 def _is_probe(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -42,19 +54,67 @@ def _is_probe(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-class ASGIMetrics:
-    def __init__(self, app: ASGIApp, recorder: Record, watchdog: Watchdog | None = None) -> None:
+def note_wait(
+    recorder: Record, trust: ProxyTrust | None, peer: str | None, stamp: str | None
+) -> None:
+    """The request's wait before the app, if a trusted peer stamped it (request_start.py)."""
+    if stamp is None or trust is None or not trust.trusts(peer):
+        return
+    wait = queue_seconds(stamp, time.time())
+    if wait is not None:
+        recorder.note_queue(wait)
+
+
+def _asgi_stamp(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-start":
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class NotePeer:
+    """Outermost in a gunicorn UvicornWorker (whose ProxyHeadersMiddleware sits outside
+    ASGIMetrics): keeps the connection's peer for the X-Request-Start trust rule."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[PEER_KEY] = scope.get("client")
+        await self.app(scope, receive, send)
+
+
+class _Wrapping(Generic[AppT]):
+    """What both middlewares are given: the app, where to count, and the optional parts."""
+
+    def __init__(
+        self,
+        app: AppT,
+        recorder: Record,
+        watchdog: Watchdog | None = None,
+        trust: ProxyTrust | None = None,
+    ) -> None:
         self.app = app
         self.recorder = recorder
         self.watchdog = watchdog
+        self.trust = trust
+
+
+class ASGIMetrics(_Wrapping[ASGIApp]):
+    def _note_queue(self, scope: Scope) -> None:
+        peer = scope[PEER_KEY] if PEER_KEY in scope else scope.get("client")
+        note_wait(self.recorder, self.trust, str(peer[0]) if peer else None, _asgi_stamp(scope))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _is_probe(scope.get("headers", ())):
             await self.app(scope, receive, send)
             return
+        self._note_queue(scope)
         started = time.perf_counter()
         status = 0
         watched = self.watchdog.begin_asgi(scope) if self.watchdog is not None else None
+        self.recorder.begin()
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -76,6 +136,7 @@ class ASGIMetrics:
             self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
             raise
         finally:
+            self.recorder.end()
             if watched is not None:
                 self.watchdog.end(watched)  # type: ignore[union-attr]
         # An app that returns without answering gets a 500 from every server.
@@ -130,25 +191,29 @@ class _Body:
             self._done(self._failed)
 
 
-class WSGIMetrics:
-    def __init__(self, app: WSGIApp, recorder: Record, watchdog: Watchdog | None = None) -> None:
-        self.app = app
-        self.recorder = recorder
-        self.watchdog = watchdog
+class WSGIMetrics(_Wrapping[WSGIApp]):
+    def _note_queue(self, environ: dict[str, Any]) -> None:
+        # gunicorn leaves REMOTE_ADDR the connection's peer, whatever X-Forwarded-For says.
+        stamp = environ.get("HTTP_X_REQUEST_START")
+        peer = environ.get("REMOTE_ADDR") or None
+        note_wait(self.recorder, self.trust, peer, stamp if isinstance(stamp, str) else None)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("HTTP_USER_AGENT") == PROBE_AGENT:
             return self.app(environ, start_response)
+        self._note_queue(environ)
         started = time.perf_counter()
         status = [0]
         watchdog = self.watchdog
         watched = watchdog.begin_wsgi(environ) if watchdog is not None else None
+        self.recorder.begin()
 
         def start_and_note(*args: Any, **kwargs: Any) -> Any:
             status[0] = int(str(args[0])[:3])
             return start_response(*args, **kwargs)
 
         def done(failed: bool) -> None:
+            self.recorder.end()
             if watched is not None:
                 watchdog.end(watched)  # type: ignore[union-attr]
             code = SERVER_ERROR if failed or not status[0] else status[0]

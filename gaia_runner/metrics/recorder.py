@@ -35,6 +35,17 @@ class Recorder:
         self.app = app
         self._lock = threading.Lock()
         self._pending = Batch(app)
+        self._inflight = 0
+        self._sent_inflight = 0
+
+    def begin(self) -> None:
+        """A request started: in flight until end()."""
+        with self._lock:
+            self._inflight += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._inflight = max(0, self._inflight - 1)
 
     def record(self, code: int, seconds: float) -> None:
         index = bucket_index(seconds)
@@ -43,6 +54,14 @@ class Recorder:
             pending.codes[code] = pending.codes.get(code, 0) + 1
             pending.buckets[index] = pending.buckets.get(index, 0) + 1
             pending.seconds += seconds
+
+    def note_queue(self, seconds: float) -> None:
+        """A request's wait before the app saw it (metrics/request_start.py)."""
+        index = bucket_index(seconds)
+        with self._lock:
+            pending = self._pending
+            pending.queue[index] = pending.queue.get(index, 0) + 1
+            pending.queue_seconds += seconds
 
     def count_slow(self) -> None:
         with self._lock:
@@ -58,6 +77,11 @@ class Recorder:
 
     def take(self) -> Batch | None:
         with self._lock:
+            # In flight is sent while non-zero, and once more when it drops to zero: an
+            # idle worker sends nothing.
+            if self._inflight or self._sent_inflight:
+                self._pending.pid, self._pending.inflight = os.getpid(), self._inflight
+                self._sent_inflight = self._inflight
             if self._pending.empty():
                 return None
             batch, self._pending = self._pending, Batch(self.app)

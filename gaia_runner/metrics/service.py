@@ -123,6 +123,8 @@ class MetricsService:
             errors_5xx_share=stats.errors_5xx_share,
             slow_requests=self.store.slow(app.name),
             loop_lag=stats.loop_lag,
+            wait_p50=stats.wait_p50,
+            wait_p99=stats.wait_p99,
         )
 
     def exposition(self, accept: str = "", accept_encoding: str = "") -> Encoded:

@@ -16,12 +16,16 @@ WINDOW = 10.0  # seconds behind p50, p99 and 5xx in the table: enough requests t
 # Seconds behind req/s: a recent rate, so a 2-second burst shows at its rate, not averaged
 # over 10 s. Workers send about every half second, so this spans several batches each.
 RATE_WINDOW = 2.0
+# A worker's in-flight reading older than this is gone (the worker exited, or it stopped
+# sending): a busy worker sends every half second.
+INFLIGHT_STALE = 2.0
 MAX_APPS = 1000  # datagrams naming more apps than this are dropped
 # Status codes counted apart per app; later ones share the series code="other". A real
 # app uses a handful; a same-uid process spoofing hundreds must not make every scrape
 # render (and gaia's loop build) hundreds of thousands of series.
 MAX_CODES = 30
 OTHER_CODE = 0
+MAX_PIDS = 1000  # workers whose in-flight count an app keeps at once
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class WindowStats:
     p99: float | None
     errors_5xx_share: float | None  # 0..1 of the requests in the window
     loop_lag: float | None = None  # seconds, the worst in the window; None if not asyncio
+    # The wait before the app (a trusted proxy's X-Request-Start); None without stamps.
+    wait_p50: float | None = None
+    wait_p99: float | None = None
+    in_flight: int = 0  # requests being served now, summed over the workers that said so
 
 
 def quantile(buckets: list[int], q: float) -> float | None:
@@ -49,6 +57,19 @@ def quantile(buckets: list[int], q: float) -> float | None:
     return BOUNDS[-1]
 
 
+def cumulative(buckets: list[int]) -> list[tuple[float, int]]:
+    """(le, count <= le) for each Prometheus bound, then +Inf, from fine bucket counts."""
+    out: list[tuple[float, int]] = []
+    running, index = 0, 0
+    for bound in PROMETHEUS_BOUNDS:
+        while index < len(BOUNDS) and BOUNDS[index] <= bound:
+            running += buckets[index]
+            index += 1
+        out.append((bound, running))
+    out.append((float("inf"), sum(buckets)))
+    return out
+
+
 @dataclass
 class AppRequests:
     codes: dict[int, int] = field(default_factory=dict)
@@ -56,8 +77,11 @@ class AppRequests:
     seconds: float = 0.0
     slow: int = 0  # requests past slow_request
     blocked: int = 0  # event loop stretches past blocked_loop
+    queue: list[int] = field(default_factory=lambda: [0] * N_BUCKETS)  # X-Request-Start waits
+    queue_seconds: float = 0.0
     first_seen: float | None = None
     recent: deque[tuple[float, Batch]] = field(default_factory=deque)
+    inflight: dict[int, tuple[float, int]] = field(default_factory=dict)  # pid -> (seen, n)
 
     @property
     def count(self) -> int:
@@ -73,35 +97,45 @@ class AppRequests:
         for index, n in batch.buckets.items():
             self.buckets[index] += n
         self.seconds += batch.seconds
+        for index, n in batch.queue.items():
+            self.queue[index] += n
+        self.queue_seconds += batch.queue_seconds
         self.slow += batch.slow
         self.blocked += batch.blocked
         self.recent.append((now, batch))
+        # Capped as codes are: a same-uid process spoofing pids must not grow it for good.
+        if batch.inflight is not None and (
+            batch.pid in self.inflight or len(self.inflight) < MAX_PIDS
+        ):
+            self.inflight[batch.pid] = (now, batch.inflight)
         self._forget(now)
 
     def _forget(self, now: float) -> None:
         while self.recent and self.recent[0][0] < now - WINDOW:
             self.recent.popleft()
+        for pid, (seen, n) in list(self.inflight.items()):
+            if not n or seen < now - INFLIGHT_STALE:
+                del self.inflight[pid]
 
     def cumulative_buckets(self) -> list[tuple[float, int]]:
         """(le, count of requests <= le) for each Prometheus bound, then +Inf."""
-        out: list[tuple[float, int]] = []
-        running, index = 0, 0
-        for bound in PROMETHEUS_BOUNDS:
-            while index < len(BOUNDS) and BOUNDS[index] <= bound:
-                running += self.buckets[index]
-                index += 1
-            out.append((bound, running))
-        out.append((float("inf"), self.count))
-        return out
+        return cumulative(self.buckets)
+
+    def cumulative_queue(self) -> list[tuple[float, int]]:
+        """The same for the waits before the app (X-Request-Start)."""
+        return cumulative(self.queue)
 
     def window(self, now: float) -> WindowStats:
         self._forget(now)
         buckets = [0] * N_BUCKETS
+        waits = [0] * N_BUCKETS
         count = errors = recent = 0
         lags = [batch.lag for _, batch in self.recent if batch.lag is not None]
         for seen, batch in self.recent:
             for index, n in batch.buckets.items():
                 buckets[index] += n
+            for index, n in batch.queue.items():
+                waits[index] += n
             for code, n in batch.codes.items():
                 count += n
                 if code >= 500:
@@ -116,6 +150,9 @@ class AppRequests:
             p99=quantile(buckets, 0.99),
             errors_5xx_share=errors / count if count else None,
             loop_lag=max(lags) if lags else None,
+            wait_p50=quantile(waits, 0.5),
+            wait_p99=quantile(waits, 0.99),
+            in_flight=sum(n for _, n in self.inflight.values()),
         )
 
 

@@ -69,6 +69,13 @@ class Batch:
     slow: int = 0  # requests that went past slow_request (counted while still in flight)
     blocked: int = 0  # stretches in which the event loop was held past blocked_loop
     lag: float | None = None  # the worst event-loop lag seen (asyncio workers only)
+    # Waits before the app saw the request, from a trusted proxy's X-Request-Start.
+    queue: dict[int, int] = field(default_factory=dict)  # bucket index -> count
+    queue_seconds: float = 0.0  # sum of those waits
+    pid: int = 0  # the worker that sent it
+    # Requests the worker was serving when it sent (a gauge, not a delta): a gthread worker
+    # accepts eagerly, so its busy threads are its queue. None: unchanged and zero.
+    inflight: int | None = None
 
     @property
     def count(self) -> int:
@@ -84,9 +91,16 @@ class Batch:
         self.blocked += other.blocked
         if other.lag is not None:
             self.lag = max(self.lag or 0.0, other.lag)
+        for index, n in other.queue.items():
+            self.queue[index] = self.queue.get(index, 0) + n
+        self.queue_seconds += other.queue_seconds
+
+        if other.inflight is not None:  # a gauge: the later reading wins
+            self.pid, self.inflight = other.pid, other.inflight
 
     def empty(self) -> bool:
-        return not self.codes and not self.slow and not self.blocked and self.lag is None
+        quiet = not self.codes and not self.slow and not self.blocked and not self.queue
+        return quiet and self.lag is None and self.inflight is None
 
 
 def encode(batch: Batch) -> bytes:
@@ -102,6 +116,11 @@ def encode(batch: Batch) -> bytes:
     }
     if batch.lag is not None:
         message["l"] = batch.lag
+    if batch.queue:  # only behind a proxy that stamps X-Request-Start
+        message["q"] = sorted(batch.queue.items())
+        message["qs"] = batch.queue_seconds
+    if batch.inflight is not None:
+        message["p"], message["i"] = batch.pid, batch.inflight
     return json.dumps(message, separators=(",", ":")).encode()
 
 
@@ -141,6 +160,20 @@ def _count(value: object) -> int:
     return value
 
 
+def _histogram(pairs: object, into: dict[int, int]) -> dict[int, int] | None:
+    """[[bucket index, count], ...] added into `into`; None if malformed."""
+    if not isinstance(pairs, list):
+        return None
+    for pair in pairs:
+        if not isinstance(pair, list) or len(pair) != 2:
+            return None
+        index, n = _count(pair[0]), _count(pair[1])
+        if index >= N_BUCKETS:
+            return None
+        into[index] = into.get(index, 0) + n
+    return into
+
+
 def decode(data: bytes) -> Batch | None:
     """None for anything that is not a well-formed batch of this gaia's shape."""
     if len(data) > MAX_DATAGRAM:
@@ -162,17 +195,21 @@ def decode(data: bytes) -> Batch | None:
             if not isinstance(lag, int | float) or not math.isfinite(lag) or lag < 0:
                 return None
             batch.lag = float(lag)
+        if "i" in message:
+            batch.pid, batch.inflight = _count(message["p"]), _count(message["i"])
         for code, n in codes.items():
             if not code.isdigit() or not 100 <= int(code) <= 999:
                 return None
             batch.codes[int(code)] = _count(n)
-        for pair in buckets:
-            if not isinstance(pair, list) or len(pair) != 2:
+        if _histogram(buckets, batch.buckets) is None:
+            return None
+        if "q" in message:
+            queue_seconds = message.get("qs")
+            if not isinstance(queue_seconds, int | float) or not math.isfinite(queue_seconds):
                 return None
-            index, n = _count(pair[0]), _count(pair[1])
-            if index >= N_BUCKETS:
+            if queue_seconds < 0 or _histogram(message["q"], batch.queue) is None:
                 return None
-            batch.buckets[index] = batch.buckets.get(index, 0) + n
+            batch.queue_seconds = float(queue_seconds)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return batch

@@ -49,6 +49,10 @@ class AppSnapshot:
     latency_p99: float | None = None
     errors_5xx_share: float | None = None  # 0..1 of the requests
     loop_lag: float | None = None  # seconds: the worst asyncio event-loop lag, 10 s window
+    # The wait before the app from a trusted proxy's X-Request-Start, 10 s window; None
+    # without stamped requests.
+    wait_p50: float | None = None
+    wait_p99: float | None = None
     # Connections waiting in the app's listening sockets for a worker to accept them.
     accept_queue: int | None = None
     cpu_seconds_total: float = 0.0  # every process the app ever ran; never goes down

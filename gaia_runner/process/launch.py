@@ -21,6 +21,7 @@ from pathlib import Path
 
 from gaia_runner.config.apptarget import parse_app_target
 from gaia_runner.config.model import AppConfig, BindKind, ClientAuth, ServerKind, WorkerClass
+from gaia_runner.metrics.request_start import GUNICORN_DEFAULT, TRUST_ENV, UVICORN_DEFAULT
 from gaia_runner.metrics.watchdog import ACTION_ENV, BLOCKED_ENV, SLOW_ENV
 from gaia_runner.metrics.wire import CHANNEL_ENV as METRICS_FD_ENV
 from gaia_runner.process.child import SpawnError
@@ -121,7 +122,18 @@ def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]
         env.pop(METRICS_FD_ENV, None)  # measurement off: the app is not wrapped at all
     else:
         env.update(watchdog_env(app))
+        env[TRUST_ENV] = ",".join(request_start_trust(app))
     return env
+
+
+def request_start_trust(app: AppConfig) -> list[str]:
+    """Who may stamp X-Request-Start: whom the server believes for X-Forwarded-*, its own
+    default when gaia sets none (metrics/request_start.py)."""
+    proxies = trusted_proxies(app)
+    if proxies is not None:
+        return proxies
+    # A gunicorn UvicornWorker is given gunicorn's setting, and so gunicorn's default.
+    return list(UVICORN_DEFAULT if app.server is ServerKind.UVICORN else GUNICORN_DEFAULT)
 
 
 def watchdog_env(app: AppConfig) -> dict[str, str]:

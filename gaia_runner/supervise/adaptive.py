@@ -4,7 +4,8 @@ both in), so a unit test drives it with made-up readings.
 
 Pressure is measured, not guessed: connections waiting in the kernel's accept queue
 (sync workers accept one connection at a time, so a queue means every worker is busy)
-or a lagging event loop (asyncio workers accept eagerly: their queue stays empty).
+or a lagging event loop (asyncio workers accept eagerly: their queue stays empty), or
+every thread of a gthread app busy (it accepts eagerly too: its requests wait inside).
 It must last `up_after` before workers are added, and the app must be idle for
 `down_after` before each one is retired, so a steady load does not flap.
 """
@@ -19,6 +20,9 @@ from gaia_runner.config.units import format_size
 
 LAG_BUSY = 0.1
 """Seconds of event-loop lag that mean an asyncio worker cannot keep up."""
+ALL_BUSY = 0.9
+"""Share of a gthread app's threads (threads x workers) in flight that means all are busy:
+below 1, since in-flight counts are read between requests, when a thread is briefly free."""
 CPU_SATURATED = 0.95
 """Share of the CPUs gaia may use that is busy: another worker then only adds latency."""
 
@@ -36,6 +40,13 @@ class Sample:
     cpu_busy: float | None = None  # 0..1 of the CPUs gaia may use
     busy: float | None = None  # requests being served on average (rate x latency)
     threads: int = 1  # requests one worker serves at once
+    in_flight: int | None = None  # requests inside a gthread app's workers; None: not one
+
+    @property
+    def all_busy(self) -> bool:
+        if self.in_flight is None:
+            return False
+        return self.in_flight >= ALL_BUSY * self.threads * self.workers
 
     @property
     def pressure(self) -> str | None:
@@ -44,6 +55,8 @@ class Sample:
             return f"accept queue {self.queue}"
         if self.loop_lag is not None and self.loop_lag >= LAG_BUSY:
             return f"event loop lag {self.loop_lag * 1000:.0f}ms"
+        if self.all_busy:
+            return f"{self.in_flight} of {self.threads * self.workers} threads busy"
         return None
 
 

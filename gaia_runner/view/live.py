@@ -75,6 +75,8 @@ def fingerprint(snapshot: Snapshot) -> Hashable:
                 errors_5xx_share=None,
                 accept_queue=None,
                 loop_lag=None,
+                wait_p50=None,
+                wait_p99=None,
                 cpu_seconds_total=0.0,
             ),
             tuple(str(column.cell(app)) for column in COLUMNS),

@@ -213,6 +213,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("queue", _queue, "right"),
     # An asyncio worker accepts eagerly: its wait is the event loop's lag, not the queue.
     Column("lag", lambda app: _latency(app.loop_lag), "right"),
+    # Behind a proxy that stamps X-Request-Start: the p99 wait from the proxy to the app.
+    Column("wait", lambda app: _latency(app.wait_p99), "right"),
     Column("p50", lambda app: _latency(app.latency_p50), "right"),
     # Requests past slow_request (and event-loop stalls): where to look in the app's log.
     Column("slow", _slow, "right"),
@@ -241,6 +243,7 @@ SHRINK_STEPS = (
     "uptime",
     "slow",
     "p50",
+    "wait",
     "lag",
     "queue",
     "restarts:short",
@@ -253,7 +256,7 @@ SHRINK_STEPS = (
     "5xx",
 )
 
-REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue", "lag", "slow")
+REQUEST_COLUMNS = ("req/s", "p50", "p99", "5xx", "queue", "lag", "wait", "slow")
 
 
 def make_table(
@@ -302,7 +305,8 @@ class StatusTable:
         if all(app.requests_per_second is None for app in self.apps):
             # Nothing measured (only commands, or metrics = false): no columns of dashes.
             columns = tuple(c for c in columns if c.header not in REQUEST_COLUMNS)
-        for header, known in (("queue", "accept_queue"), ("lag", "loop_lag")):
+        optional = (("queue", "accept_queue"), ("lag", "loop_lag"), ("wait", "wait_p99"))
+        for header, known in optional:
             if all(getattr(app, known) is None for app in self.apps):
                 columns = tuple(c for c in columns if c.header != header)
         for step in SHRINK_STEPS:

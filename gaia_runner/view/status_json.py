@@ -24,6 +24,8 @@ def requests_document(app: AppSnapshot) -> dict[str, Any] | None:
         "window_seconds": WINDOW,
         "rate_window_seconds": RATE_WINDOW,
         "loop_lag_seconds": app.loop_lag,
+        "wait_p50_seconds": app.wait_p50,
+        "wait_p99_seconds": app.wait_p99,
     }
 
 

@@ -29,6 +29,7 @@ FIGURES = (
     "f12_table_cpu",
     "f13_dev_reload",
     "f14_top_cpu",
+    "f15_adaptive",
 )
 
 

@@ -89,3 +89,71 @@ def test_a_burst_adds_workers_and_idleness_retires_them(gaia, tmp_path: Path, ki
     g.wait_for(r"web: 2 -> 1 workers: idle for", 20, pinned)
     assert "idle for" not in "\n".join(g.lines[pin:pinned])  # pinned: adaptive left it
     assert g.stop() == 0
+
+
+GTHREAD = """
+    [gaia]
+    metrics = "127.0.0.1:{metrics}"
+
+    [apps.web]
+    app = "sleepy_wsgi:application"
+    worker_class = "gthread"
+    threads = 2
+    workers = {{ min = 1, max = 3, up_after = "0.3s", down_after = "1s" }}
+    bind = "127.0.0.1:{port}"
+"""
+
+
+@pytest.mark.timeout(120)
+def test_gthread_busy_threads_add_workers_though_the_accept_queue_stays_empty(
+    gaia, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # A gthread worker accepts eagerly: its waiting requests sit inside it, not in the
+    # listening socket. 30 req/s of 100 ms requests need 3 threads; one worker has 2, and
+    # 3 workers (6 threads) serve them with room, so the load is bounded.
+    port, metrics = free_port(), free_port()
+    g = gaia(GTHREAD.format(port=port, metrics=metrics), env=NO_CPU_CHECK)
+    g.wait_for(r"web: .*-> running", timeout=30)
+
+    mark = g.mark()
+    with SteadyLoad(port, rate=30, duration=6, threads=8) as load:
+        g.wait_for(r"web: 1 -> 2 workers: \d+ of 2 threads busy for 0\.\d+s", 15, mark)
+    result = load.join()
+    assert result.failed == 0, result.errors[:3]
+    assert "accept queue" not in "\n".join(g.lines[mark:])  # the threads were the signal
+    g.wait_for(r"-> 1 workers: idle for", 30, mark)
+    assert g.stop() == 0
+
+
+def status_app(workdir: Path) -> dict[str, Any]:
+    done = run_cli("status", "--json", "-c", str(workdir / "gaia.toml"), cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    (app,) = json.loads(done.stdout)["apps"]
+    found: dict[str, Any] = app
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_memory_total_holds_workers_back_under_a_burst(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    port, metrics = free_port(), free_port()
+    sync = KINDS["sync"]
+    text = CONFIG.format(port=port, metrics=metrics, target=sync[1], server=sync[0])
+    g = gaia(text, env=NO_CPU_CHECK)
+    g.wait_for(r"web: .*-> running", timeout=30)
+    wait_until(lambda: status_app(tmp_path)["memory"]["bytes"], 20, "the app's memory measured")
+    # A limit 25% above what master + 1 worker use: a worker of the average size (half of
+    # it) does not fit, and the tree itself stays well under it.
+    used = status_app(tmp_path)["memory"]["bytes"]
+    limit = -(-used * 5 // 4 // 1024 // 1024)  # MiB, rounded up
+    g.write_config(text + f'    memory = {{ total = "{limit}MiB" }}\n')
+    assert run_cli("reload", "-c", str(g.config_path), cwd=tmp_path).returncode == 0
+    wait_until(lambda: status_app(tmp_path)["memory"]["limit"], 20, "the limit applied")
+
+    mark = g.mark()
+    with SteadyLoad(port, rate=20, duration=4, threads=6) as load:
+        g.wait_for(r"web: 1 workers held: accept queue \d+ .*memory\.total .* no room", 15, mark)
+    result = load.join()
+    assert result.failed == 0, result.errors[:3]
+    assert "1 -> 2 workers" not in "\n".join(g.lines[mark:])
+    assert status_app(tmp_path)["workers"]["live"] == 1
+    assert g.stop() == 0

@@ -1,6 +1,6 @@
-"""`gaia top` in a real 80x24 terminal (tmux), driven by keys as a user would, against a
-real `gaia up -d` with two apps: what the screen shows is checked, and every change it
-asks for is confirmed by `gaia status`."""
+"""`gaia top` in a real terminal (tmux; 80x24, and 120x40), driven by keys as a user
+would, against a real gaia with two apps, detached (`up -d`) or in the foreground: what the
+screen shows is checked, and every change it asks for is confirmed by `gaia status`."""
 
 from __future__ import annotations
 
@@ -101,3 +101,53 @@ def test_top_shows_both_apps_helps_stops_scales_and_quits(
     assert terminal.exit_status() == 0
     # gaia itself keeps running: top only watched it.
     assert app_of(status_json(tmp_path), "web")["state"] == "running"
+
+
+# What gaia top's table names at each size, left to right (the app list's columns).
+TOP_WATCHED = {
+    80: ["app", "state", "workers", "req/s", "5xx", "p99"],
+    120: ["app", "state", "workers", "req/s", "5xx", "p99", "p50", "memory", "cpu", "restarts"],
+}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_top_attaches_to_a_gaia_in_the_foreground(
+    gaia, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """`gaia up --no-tui` in the foreground of its own session, `gaia top` in a terminal
+    beside it: the same screen and keys as for `up -d`, and quitting top leaves gaia up."""
+    text = _config(tmp_path, free_port(), free_port()).read_text()
+    g = gaia(text)
+    g.wait_for(r"web: starting -> running", timeout=60)
+    g.wait_for(r"reports: starting -> running", timeout=60)
+    width, height = size
+    terminal = Terminal(tmp_path, width, height)
+    try:
+        terminal.run(sys.executable, "-m", "gaia_runner", "top", "-c", str(g.config_path))
+        screen = terminal.wait_screen(
+            lambda s: (
+                _row(s, "web")[1:3] == ["running", "2/2"]
+                and _row(s, "reports")[1:3] == ["running", "1/1"]
+            ),
+            60,
+            "both apps running in gaia top",
+        )
+        assert len(screen) == height and all(len(line) <= width for line in screen)
+        header = next(line.split() for line in screen if line.startswith("app "))
+        assert [c for c in header if c in TOP_WATCHED[width]] == TOP_WATCHED[width], screen
+
+        # A key acts on the foreground gaia as on a detached one.
+        wait_until(lambda: _selected(terminal, "web"), 30, "web selected first")
+        terminal.keys("+")
+        terminal.wait_screen(lambda s: _row(s, "web")[2:3] == ["3/3*"], 90, "web at 3 workers")
+        assert app_of(status_json(tmp_path), "web")["workers"]["desired"] == 3
+
+        terminal.keys("q")
+        wait_until(lambda: terminal.exit_status() is not None, 30, "gaia top to exit")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    assert g.proc is not None and g.proc.poll() is None  # top only watched it
+    assert app_of(status_json(tmp_path), "reports")["state"] == "running"
+    assert g.stop() == 0

@@ -64,6 +64,7 @@ def test_exposition_names_and_labels() -> None:
     recorder = Recorder("web")
     recorder.record(200, 0.2)
     recorder.record(500, 0.001)
+    recorder.note_queue(0.03)
     batch = recorder.take()
     assert batch is not None
     store.add(batch, now=0.0)
@@ -85,6 +86,9 @@ def test_exposition_names_and_labels() -> None:
         'gaia_request_duration_seconds_bucket{app="web",le="0.1"} 1.0',
         'gaia_request_duration_seconds_bucket{app="web",le="0.25"} 2.0',
         'gaia_request_duration_seconds_count{app="web"} 2.0',
+        'gaia_request_queue_seconds_bucket{app="web",le="0.025"} 0.0',
+        'gaia_request_queue_seconds_bucket{app="web",le="0.05"} 1.0',
+        'gaia_request_queue_seconds_count{app="web"} 1.0',
         'gaia_app_up{app="web"} 0.0',
         'gaia_app_state{app="web",state="fatal"} 1.0',
         'gaia_app_state{app="web",state="running"} 0.0',

@@ -14,6 +14,13 @@ from gaia_runner.metrics.middleware import ASGIMetrics, WSGIMetrics
 class Recorded:
     def __init__(self) -> None:
         self.calls: list[tuple[int, float]] = []
+        self.in_flight = 0
+
+    def begin(self) -> None:
+        self.in_flight += 1
+
+    def end(self) -> None:
+        self.in_flight -= 1
 
     def record(self, code: int, seconds: float) -> None:
         self.calls.append((code, seconds))
@@ -225,3 +232,22 @@ def test_wsgi_probe_gets_the_app_response_itself() -> None:
     _, _, returned = call_wsgi(WSGIMetrics(app, recorded), agent="gaia-probe")
     assert returned is body
     assert recorded.calls == []
+
+
+def test_a_request_is_in_flight_until_it_is_counted_whatever_its_end() -> None:
+    recorded = Recorded()
+    seen: list[int] = []
+
+    def wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+        seen.append(recorded.in_flight)
+        start_response("200 OK", HEADERS)
+        return [b"ok"]
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(recorded.in_flight)
+        raise Boom("x")
+
+    call_wsgi(WSGIMetrics(wsgi_app, recorded))
+    with pytest.raises(Boom):
+        run_asgi(ASGIMetrics(asgi_app, recorded), http_scope())
+    assert seen == [1, 1] and recorded.in_flight == 0

@@ -88,3 +88,17 @@ def test_a_saturated_cpu_holds() -> None:
     (held,) = run(Policy(LIMITS), Sample(now=0.0, workers=2, queue=9, cpu_busy=0.99), until=3.0)
     assert held == ScaleDecision(2, "accept queue 9 for 1.0s, but CPU is saturated (99%)")
     assert held.describe(2).startswith("2 workers held: accept queue 9")
+
+
+def test_gthread_threads_all_busy_add_workers_with_an_empty_queue() -> None:
+    # gthread accepts eagerly: 8 requests in flight on 2 workers x 4 threads, no queue.
+    busy = Sample(now=0.0, workers=2, queue=0, threads=4, in_flight=8)
+    decisions = run(Policy(LIMITS), busy, until=3.0)
+    assert decisions == [ScaleDecision(3, "8 of 8 threads busy for 1.0s")]  # 4 threads more: enough
+
+
+def test_gthread_threads_partly_busy_add_nothing() -> None:
+    busy = Sample(now=0.0, workers=2, queue=0, threads=4, in_flight=6)
+    assert run(Policy(LIMITS), busy, until=10.0) == []
+    # Not a gthread app (in_flight None): threads say nothing about load.
+    assert run(Policy(LIMITS), replace(busy, in_flight=None), until=10.0) == []

@@ -3,6 +3,7 @@ sends the reader there."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from test_status_metrics import WEB  # 1.2k req/s, p50 4 ms, p99 250 ms, 1.5 % 5xx
@@ -26,6 +27,8 @@ def test_the_request_columns_are_in_the_document() -> None:
         "window_seconds": 10.0,
         "rate_window_seconds": 2.0,
         "loop_lag_seconds": None,
+        "wait_p50_seconds": None,
+        "wait_p99_seconds": None,
     }
     assert worker["requests"] is None  # not measured: no request columns either
     assert web["accept_queue"] is None and worker["accept_queue"] is None
@@ -34,3 +37,9 @@ def test_the_request_columns_are_in_the_document() -> None:
 def test_apps_keep_the_snapshot_order() -> None:
     document = status_document(Snapshot(apps=(WORKER, WEB)))
     assert [app["name"] for app in document["apps"]] == ["worker", "web"]
+
+
+def test_the_wait_from_the_proxys_stamp_is_in_the_document() -> None:
+    stamped = dataclasses.replace(WEB, wait_p50=0.02, wait_p99=0.4)
+    requests = status_document(Snapshot(apps=(stamped,)))["apps"][0]["requests"]
+    assert (requests["wait_p50_seconds"], requests["wait_p99_seconds"]) == (0.02, 0.4)

@@ -107,3 +107,13 @@ def test_the_accept_queue_is_shown_beside_latency() -> None:
     assert header[5:8] == ["p99", "queue", "p50"]
     assert "yellow" in styled(Snapshot(apps=(queued,)), "12")
     assert "queue" not in render(Snapshot(apps=(WEB,)), width=160)  # not known: no column
+
+
+def test_the_wait_from_the_proxys_stamp_is_shown_beside_latency() -> None:
+    """Only where a trusted proxy stamps X-Request-Start, like the other optional columns."""
+    stamped = dataclasses.replace(WEB, wait_p50=0.02, wait_p99=0.4)
+    text = render(Snapshot(apps=(stamped,)), width=160)
+    header = text.splitlines()[0].split()
+    assert header[5:8] == ["p99", "wait", "p50"]
+    assert "400ms" in text
+    assert "wait" not in render(Snapshot(apps=(WEB,)), width=160)

@@ -39,7 +39,7 @@ class UntrustedInstall(Exception):
             "`.pth` file). Install gaia, and the dependencies of the apps it serves, in a\n"
             "virtualenv only root can write, for example:\n"
             "  sudo python3 -m venv /opt/gaia && sudo /opt/gaia/bin/pip install gaia-runner ...\n"
-            "and start /opt/gaia/bin/gaia (see README, 'Running on startup with systemd')."
+            "and start /opt/gaia/bin/gaia (see docs/security.md)."
         )
 
 

@@ -60,7 +60,7 @@ def print_status(snapshot: Snapshot, console: Console | None = None) -> None:
 def status(
     apps: AppsArgument = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON document (schema in the README).")
+        bool, typer.Option("--json", help="One JSON document (schema in docs/operations.md).")
     ] = False,
     config: ConfigOption = None,
 ) -> None:

@@ -229,6 +229,6 @@ def _warn_untrusted_exec_start() -> None:
         typer.echo(
             "warning: the unit runs gaia as root from an install other users can write, so\n"
             f"gaia will refuse to start:\n{where}\n"
-            "Install it where only root can write (README, 'Running on startup with systemd').",
+            "Install it where only root can write (docs/security.md).",
             err=True,
         )

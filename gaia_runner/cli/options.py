@@ -14,7 +14,7 @@ from gaia_runner.config.units import MAX_DURATION, parse_duration
 from gaia_runner.process.launch import short_socket_path
 from gaia_runner.statedir import StateDirError, check_private_dir, prepare_state_dir
 
-# Exit codes, documented in the README; scripts may rely on them.
+# Exit codes, documented in docs/gaia-toml.md (Validation); scripts may rely on them.
 EXIT_NO_GAIA = 1  # no gaia runs for this config, or it does not answer
 EXIT_CONFIG = 2  # gaia.toml is invalid (check, config, up; reload when refused)
 EXIT_REFUSED = 3  # gaia answered no: an unknown app name, a bad argument

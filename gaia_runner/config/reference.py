@@ -14,8 +14,8 @@ INTRO = """\
 # gaia.toml reference
 
 Generated from `gaia_runner/config/settings.py` (`python -m gaia_runner.config.reference >
-docs/configuration.md`); the README explains durations, sizes, `backoff`, `memory`, `health`,
-the env merge order and env files.
+docs/configuration.md`); [gaia-toml.md](gaia-toml.md) explains durations, sizes, `backoff`,
+`memory`, `health`, the env merge order and env files.
 
 **Edit applies** says what gaia does when the key is edited while it runs (`gaia reload`, or a
 save of the file). An edit does the heaviest of its changed keys, and the reload plan in the log

@@ -1,4 +1,4 @@
-"""`gaia status --json`: the snapshot as a stable, documented document (README,
+"""`gaia status --json`: the snapshot as a stable, documented document (docs/operations.md,
 "Day-to-day operation"). Fields are only ever added; a removal or a change of meaning
 bumps SCHEMA. Durations are seconds, sizes bytes, CPU percent of one core."""
 

@@ -1,4 +1,4 @@
-"""The real nginx in front of a gaia app, configured with the README's own recipe (its
+"""The real nginx in front of a gaia app, configured with the docs/export.md recipe (its
 `map` lines and its `location / { ... }`), so the documented setup is the tested one."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from harness import wait_until
 
-README = Path(__file__).parents[2] / "README.md"
+README = Path(__file__).parents[2] / "docs" / "export.md"
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
@@ -41,13 +41,13 @@ def worker_account() -> tuple[str, str]:
 
 
 def readme_recipe() -> dict[str, str]:
-    """The http-level lines and the `location / {...}` block of the README's nginx example."""
+    """The http-level lines and the `location / {...}` block of docs/export.md's nginx example."""
     text = README.read_text()
-    section = text[text.index("### Behind a proxy") :]
+    section = text[text.index("## Behind a proxy") :]
     block = section[section.index("```nginx") : section.index("```", section.index("```nginx") + 3)]
     http_level = "\n".join(line for line in block.splitlines() if line.startswith("map "))
     location = re.search(r"^    location / \{$.*?^    \}$", block, re.S | re.M)
-    assert location is not None, "README's nginx example has no `location / { ... }`"
+    assert location is not None, "docs/export.md's nginx example has no `location / { ... }`"
     # The test's upstream is `app`; a plain-HTTP listener stands in for the TLS server block.
     body = location.group(0).replace("http://mysite", "http://app").replace("$scheme", "https")
     return {"http_level": http_level, "location": body}

@@ -19,7 +19,8 @@ from gaia_runner.config.locate import KeyPath
 from gaia_runner.config.model import AppConfig, Bind, GaiaConfig
 from gaia_runner.config.reporter import Reporter
 from gaia_runner.config.settings import WEB_ONLY_KEYS
-from gaia_runner.config.units import format_size, parse_duration, parse_size
+from gaia_runner.config.units import parse_duration, parse_size
+from gaia_runner.model.units import format_size
 
 _APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 # gaia's own event log is logs/gaia.log and its lines are prefixed "gaia": an app of that

@@ -121,38 +121,3 @@ def parse_size(v: object) -> int:
     if match is None or match.group(2).lower() not in _SIZE_UNITS:
         raise ValueError(f"expected {_SIZE_HINT}, got {_shown(v)}")
     return round(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
-
-
-def format_duration(seconds: float) -> str:
-    """Short, fixed-shape rendering for tables: "450ms", "12s", "3m05s", "1h02m"."""
-    if seconds < 0 or not math.isfinite(seconds):
-        return "-"
-    if seconds < 1:
-        ms = round(seconds * 1000)
-        return "0s" if ms == 0 else f"{ms}ms"
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
-
-
-_BINARY_STEPS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def format_size(n: float) -> str:
-    """Binary units with at most one decimal: "900KiB", "512MiB", "1.5GiB"."""
-    if n < 0:
-        return "-" + format_size(-n)
-    value = float(n)
-    unit = 0
-    while unit < len(_BINARY_STEPS) - 1 and round(value, 1) >= 1024:
-        value /= 1024
-        unit += 1
-    if unit == 0:
-        return f"{round(value)}B"
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text}{_BINARY_STEPS[unit]}"

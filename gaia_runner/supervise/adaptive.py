@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from gaia_runner.config.model import WorkersRange
-from gaia_runner.config.units import format_size
+from gaia_runner.model.units import format_size
 
 LAG_BUSY = 0.1
 """Seconds of event-loop lag that mean an asyncio worker cannot keep up."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gaia_runner.config.units import format_size
+from gaia_runner.model.units import format_size
 from gaia_runner.process.generation import Generation
 from gaia_runner.process.tree import TreeSample, worker_processes
 from gaia_runner.supervise.timing import Timings

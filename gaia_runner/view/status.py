@@ -16,6 +16,7 @@ from rich.text import Text
 
 from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.model.state import AppState
+from gaia_runner.model.units import format_duration, format_size
 from gaia_runner.view.clean import clean_line
 
 MISSING = "-"
@@ -35,26 +36,11 @@ STATE_STYLES: dict[AppState, str] = {
 
 
 def _size(n: int) -> str:
-    value = float(n)
-    units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    unit = units.pop(0)
-    while value >= 1024 and units:
-        value /= 1024
-        unit = units.pop(0)
-    if value < 10 and value != int(value):
-        return f"{value:.1f}{unit}"
-    return f"{value:.0f}{unit}"
+    return format_size(n, short=True)
 
 
 def _duration(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return format_duration(float(int(seconds)))  # whole seconds: an uptime, not a latency
 
 
 # A share of 5xx answers at or above this is trouble (red), any above zero a warning.

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from gaia_runner.config.units import format_duration, format_size, parse_duration, parse_size
+from gaia_runner.config.units import parse_duration, parse_size
+from gaia_runner.model.units import format_duration, format_size
 
 
 @pytest.mark.parametrize(
@@ -119,3 +120,11 @@ def test_format_size(size: int, text: str) -> None:
 def test_size_round_trip() -> None:
     for text in ("512MiB", "1.5GiB", "900KiB"):
         assert format_size(parse_size(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(900, "900B"), (3 * 1024**3 // 2, "1.5GiB"), (int(12.4 * 1024**2), "12MiB"), (-2048, "-2KiB")],
+)
+def test_format_size_short_keeps_a_decimal_only_below_ten(size: int, text: str) -> None:
+    assert format_size(size, short=True) == text

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from gaia_runner.config.model import WorkerClass
 from gaia_runner.desired import DesiredState
-from gaia_runner.metrics.service import MetricsService, measured
+from gaia_runner.metrics.service import MetricsService
 from gaia_runner.model.state import AppState
 from gaia_runner.process.accept_queue import total_queue
 from gaia_runner.process.headroom import CpuBusy, memory_available
@@ -95,7 +95,7 @@ class AdaptiveWorkers:
         snap = sup.snapshot()
         queue = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
         lag = busy = in_flight = None
-        if measured(app):
+        if app.is_measured:
             stats = self.store.window(app.name, now)
             lag = stats.loop_lag
             if app.worker_class is WorkerClass.GTHREAD:

@@ -186,6 +186,11 @@ class AppConfig:
     def is_https(self) -> bool:
         return self.https is not None
 
+    @property
+    def is_measured(self) -> bool:
+        """Request metrics on: gaia wraps the workers of a web app whose `metrics` is on."""
+        return self.app is not None and self.metrics
+
 
 @dataclass(frozen=True, kw_only=True)
 class LogRotation:

@@ -45,10 +45,6 @@ class MetricsError(Exception):
     """The metrics endpoint could not be bound."""
 
 
-def measured(app: AppConfig) -> bool:
-    return app.app is not None and app.metrics
-
-
 class MetricsService:
     def __init__(
         self,
@@ -112,7 +108,7 @@ class MetricsService:
 
     def annotate(self, snap: AppSnapshot, app: AppConfig) -> AppSnapshot:
         """The snapshot with the app's last-10-seconds request figures, if it is measured."""
-        if not measured(app):
+        if not app.is_measured:
             return snap
         stats = self.store.window(app.name, self.clock())
         return dataclasses.replace(

@@ -118,7 +118,7 @@ def child_environment(app: AppConfig, base: Mapping[str, str]) -> dict[str, str]
     env["GAIA_APP"] = app.name
     if METRICS_FD_ENV in base:  # gaia's channel, whatever the app's env says (see below)
         env[METRICS_FD_ENV] = base[METRICS_FD_ENV]
-    if app.command is not None or not app.metrics:
+    if not app.is_measured:
         env.pop(METRICS_FD_ENV, None)  # measurement off: the app is not wrapped at all
     else:
         env.update(watchdog_env(app))

@@ -29,27 +29,11 @@ from gaia_runner.config.schema import (
     Table,
     at_least,
     at_most,
+    describe,
     one_of,
     one_or_many,
 )
 from gaia_runner.config.units import parse_config_duration, parse_interval, parse_size
-
-
-def _kind(v: object) -> str:
-    """How a TOML value is described in messages: its type, never its content."""
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "an array"
-    if isinstance(v, dict):
-        return "a table"
-    return "a date/time"
 
 
 def _argv(v: object) -> object:
@@ -60,7 +44,9 @@ def _argv(v: object) -> object:
             raise ValueError(f"cannot split the command line: {exc}") from None
     if isinstance(v, list):
         return v
-    raise ValueError(f"expected a command string or an array of strings, got {_kind(v)}")
+    raise ValueError(
+        f"expected a command string or an array of strings, got {describe(v, redact=True)}"
+    )
 
 
 def import_string(v: str) -> str:
@@ -97,7 +83,9 @@ def _group(v: str) -> str:
 def forwarded_allow_ips(v: object) -> object:
     items = [v] if isinstance(v, str) else v
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise ValueError(f'expected "*" or an array of addresses and networks, got {_kind(v)}')
+        raise ValueError(
+            f'expected "*" or an array of addresses and networks, got {describe(v, redact=True)}'
+        )
     if "*" in items:
         if len(items) > 1:
             raise ValueError('"*" trusts every peer; it cannot be combined with addresses')
@@ -119,7 +107,7 @@ def workers(v: object) -> int | str:
         if v < 1:
             raise ValueError(f"must be >= 1, got {v}")
         return v
-    shown = repr(v) if isinstance(v, str | float) else _kind(v)
+    shown = repr(v) if isinstance(v, str | float) else describe(v, redact=True)
     raise ValueError(
         f'expected a number of processes (>= 1), "auto" or {{ min = N, max = M }}, got {shown}'
     )
@@ -128,7 +116,7 @@ def workers(v: object) -> int | str:
 def _count_or_auto(v: object) -> int | str:
     if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
         return v
-    shown = repr(v) if isinstance(v, str | float | int) else _kind(v)
+    shown = repr(v) if isinstance(v, str | float | int) else describe(v, redact=True)
     raise ValueError(f'expected a number of processes (>= 1) or "auto", got {shown}')
 
 
@@ -151,7 +139,7 @@ def env_value(v: object) -> str:
         if "\0" in text:
             raise ValueError("the value contains a NUL character, which no process can receive")
         return text
-    raise ValueError(f"expected a string, number or boolean, got {_kind(v)}")
+    raise ValueError(f"expected a string, number or boolean, got {describe(v, redact=True)}")
 
 
 def _path_text(v: str) -> str:

@@ -6,6 +6,7 @@ where asyncio's own SIGINT handling, not gaia's, received the signal and it was 
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -32,7 +33,13 @@ def test_a_signal_at_any_instant_of_start_up_ends_gaia(gaia) -> None:  # type: i
         g = gaia(config)
         time.sleep(offset)  # the instant under test, not a wait for a condition
         g.signal(sig)
-        code = g.wait(timeout=10)
+        try:
+            code = g.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"gaia did not end within 10 s of {sig.name} at +{offset:.3f}s:\n"
+                + g.output()[-3000:]
+            ) from None
         # 0: a graceful stop; 130 or killed by the signal itself: it arrived before gaia's
         # handlers were installed, when nothing was started or the parent-death signal
         # takes what was.

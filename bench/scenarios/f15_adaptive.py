@@ -190,7 +190,7 @@ def run(ctx: Ctx) -> Figure:
         f"{cores} cores. {idle:g} s idle, {busy:g} s of {clients} closed-loop clients (each "
         f"sends its next request when the last one answers, fresh connection, no retries), "
         f"{after:g} s idle. gunicorn sync workers; the handler sleeps 20 ms (I/O, not CPU).",
-        "gaia adaptive: workers = { min = 1, max = 4 }, defaults up_after = 0.5s, step = 4, "
+        "gaia adaptive: workers = { min = 1, max = 4 }, defaults up_after = 0.5s, step = 2, "
         + ("down_after = 1s (--quick only; default 5s)" if ctx.quick else "down_after = 5s")
         + "; the CPU check is on (a saturated CPU holds workers back, and says so).",
         "uWSGI 2.0 --http-socket --master --processes 4 --cheaper 1 --cheaper-initial 1, "

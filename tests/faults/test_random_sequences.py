@@ -206,7 +206,11 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 g.write_config(_config(ports, **state))
             elif action == "stall":  # nobody reads gaia's stdout while an edit applies
                 with g.stalled():
-                    state["web_workers"] = 1 if state["web_workers"] == 2 else 2
+                    # A count that is neither the file's nor an operator's: the wait below then
+                    # proves gaia read this edit (seed 233252883: the edit coalesced with the
+                    # next one, gaia saw the file's count unchanged, and the scale held).
+                    taken = (state["web_workers"], scaled.get("web"))
+                    state["web_workers"] = rng.choice([n for n in (1, 2, 3) if n not in taken])
                     scaled.clear()  # the file's workers changed: an operator's scale ends
                     g.write_config(_config(ports, **state))
                     wait_until(

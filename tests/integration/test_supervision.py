@@ -38,7 +38,7 @@ def test_killed_master_is_replaced_without_orphans(gaia, server: str) -> None:
     os.kill(master.pid, signal.SIGKILL)
     g.wait_for(r"api: .*killed by SIGKILL", start=mark)
     wait_until(
-        lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in old_workers),
+        lambda: not any(_alive(w) for w in old_workers),
         3,
         "old workers gone",
     )
@@ -230,3 +230,11 @@ def test_gaia_status_and_restart(gaia) -> None:
     assert cli("restart", "nope").returncode == 3  # refused: unknown app
     assert g.stop() == 0
     assert cli("status").returncode == 1
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie; one that exits between the two looks is gone."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

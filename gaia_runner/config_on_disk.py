@@ -31,6 +31,11 @@ class ConfigOnDisk:
         self.applied = self.on_disk = _digest(config)
         return config
 
+    async def read_now(self, config: GaiaConfig) -> None:
+        """For `gaia status`: the watch reads the files only after a save's quiet time, and
+        `applied` must not say true for a save it has not read yet."""
+        self.on_disk = await asyncio.to_thread(_digest, config)
+
     def _read(self, digest: str) -> None:
         self.on_disk = digest
 

@@ -55,6 +55,7 @@ class OperatedRunner(Protocol):
     def request_stop(self) -> None: ...
     def snapshot(self) -> Snapshot: ...
     async def reload(self) -> ReloadAnswer: ...
+    async def read_config_now(self) -> None: ...
 
 
 def app_snapshot(
@@ -113,6 +114,7 @@ class Operations:
         return {"error": f"no app named {', '.join(unknown)} (apps: {', '.join(known) or 'none'})"}
 
     async def status(self, request: Request) -> StatusAnswer:
+        await self.runner.read_config_now()
         return {"snapshot": self.runner.snapshot().to_json()}
 
     async def stop(self, request: Request) -> StopAnswer | ErrorAnswer:

@@ -18,7 +18,8 @@ import psutil
 
 from gaia_runner.adaptive_workers import AdaptiveWorkers
 from gaia_runner.answers import Answer, ReloadAnswer, ReloadRejected
-from gaia_runner.config import ConfigError, GaiaConfig, derive, load_config
+from gaia_runner.config import ConfigError, GaiaConfig, LoadedConfig, derive, load_config
+from gaia_runner.config.load import source_digest
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.config.restart_only import check_live_edit
 from gaia_runner.config_on_disk import ConfigOnDisk
@@ -344,6 +345,7 @@ class Runner:
             return await self._reload()
 
     async def _reload(self) -> ReloadAnswer:
+        loaded: LoadedConfig | None = None
         try:
             loaded = await asyncio.to_thread(load_config, self.config.source)
             check_live_edit(self.config, loaded)
@@ -351,7 +353,10 @@ class Runner:
             digests = await asyncio.to_thread(tls_digests, wanted)  # reads: off the loop
             plans = self._plan(wanted, digests)
         except (ConfigError, StartupError) as exc:
-            return self._reject(str(exc))
+            answer = self._reject(str(exc))
+            read = exc.read_digest if isinstance(exc, ConfigError) else None
+            await self._read_again_if_moved(read or (loaded.read_digest if loaded else None))
+            return answer
         except Exception as exc:
             # An edit gaia cannot make sense of must never take the running apps down.
             # The exception's text is left out: it may quote an env value.
@@ -370,6 +375,7 @@ class Runner:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
         self.desired.adopt(self.on_disk.now_running(loaded.config))
+        await self._read_again_if_moved(loaded.read_digest)
         for warning in loaded.warnings:
             self.display.event(f"{GAIA}: warning: {warning}")
         described = [p.describe() for p in plans]
@@ -377,6 +383,19 @@ class Runner:
         await asyncio.gather(*(self._apply(plan, wanted) for plan in changes))
         self.close_unused_sockets()
         return {"applied": True, "plan": described}
+
+    async def read_config_now(self) -> None:
+        await self.on_disk.read_now(self.config)
+
+    async def _read_again_if_moved(self, read: str | None) -> None:
+        """A reload may have read a save half-done (a truncate, then a write) and refused
+        it, or read the file just before a save. When gaia.toml reads otherwise now, read it
+        again: the finished content may be what the watch already saw and will not report
+        twice (the save came within its quiet time, or raced a SIGHUP)."""
+        if read is None or not self.watch_config:
+            return
+        if await asyncio.to_thread(source_digest, self.config.source) != read:
+            self._events.put_nowait(ReloadConfig())
 
     def _plan(
         self, wanted: Mapping[str, AppConfig], digests: Mapping[str, str]

@@ -27,6 +27,9 @@ class ConfigError(Exception):
     """The config cannot be used. Carries every problem found, not just the first."""
 
     issues: tuple[ConfigIssue, ...]
+    # What gaia.toml read when it was refused (load.source_digest's form); None when the
+    # refusal was not about what the file said.
+    read_digest: str | None = None
 
     def __init__(self, issues: Iterable[ConfigIssue]) -> None:
         self.issues = tuple(issues)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -35,6 +37,7 @@ class LoadedConfig:
     warnings: tuple[ConfigIssue, ...]
     # Where each key was written, for problems found after loading (a reload's checks).
     lines: KeyLines = field(default_factory=lambda: KeyLines(""))
+    read_digest: str | None = None  # what gaia.toml read: see source_digest
 
 
 def find_config_path(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -100,18 +103,46 @@ def load_config(
         return _load_config(path, check_files=check_files, account=account)
 
 
+def source_digest(path: Path) -> str:
+    """What gaia.toml reads now, as a digest: compared with what a refused reload read, it
+    tells whether the file moved on while that reload read it (a save that truncates and
+    then writes can be read half-written, and the finished file may be what the watch
+    last saw, so the watch would not report it again)."""
+    try:
+        return _digest(_read_source(path))
+    except InputError as exc:
+        return f"<{exc.reason}>"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_source(path: Path) -> bytes:
+    # As root, gaia.toml decides what runs as root: it must be root's alone.
+    return read_input(path, what="config file", trusted=True)
+
+
 def _load_config(path: Path, *, check_files: bool, account: Account | None) -> LoadedConfig:
     path = Path(os.path.normpath(path.absolute()))
     try:
-        # As root, gaia.toml decides what runs as root: it must be root's alone.
-        data = read_input(path, what="config file", trusted=True)
+        data = _read_source(path)
     except InputError as exc:
-        raise ConfigError([ConfigIssue(path, None, "", f"config file {exc.reason}")]) from None
+        error = ConfigError([ConfigIssue(path, None, "", f"config file {exc.reason}")])
+        error.read_digest = f"<{exc.reason}>"
+        raise error from None
+    digest = _digest(data)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigIssue(path, None, "", f"not UTF-8 text: {exc.reason}")]) from None
-    return _parse_config_text(text, path, check_files=check_files, account=account)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text: {exc.reason}"
+            raise ConfigError([ConfigIssue(path, None, "", problem)]) from None
+        loaded = _parse_config_text(text, path, check_files=check_files, account=account)
+    except ConfigError as exc:
+        exc.read_digest = digest
+        raise
+    return dataclasses.replace(loaded, read_digest=digest)
 
 
 def parse_config_text(text: str, path: Path, *, check_files: bool = True) -> LoadedConfig:

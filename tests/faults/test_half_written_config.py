@@ -3,9 +3,11 @@ read half-written: that read is refused, and the finished file must still be app
 
 from __future__ import annotations
 
+import json
+import signal
 import time
 
-from harness import free_port, try_get, wait_until
+from harness import free_port, run_cli, try_get, wait_until
 
 CONFIG = """
 [apps.web]
@@ -27,4 +29,28 @@ def test_a_config_read_half_written_is_applied_once_finished(gaia) -> None:  # t
         time.sleep(0.3)  # the writer is slow: the half-written state is what is under test
         f.write(CONFIG.format(port=port, workers=2))
     g.wait_for(r"reload plan: web: scale 1->2", timeout=15, start=mark)
+    assert g.stop() == 0
+
+
+def test_a_reload_that_read_a_save_half_done_reads_again(gaia) -> None:  # type: ignore[no-untyped-def]
+    """SIGHUP reads the file truncated; the save then finishes with the content that runs.
+    The watch, quiet for a while after the first change, sees the file only finished: the
+    same content it last saw, nothing to report. gaia still must not stay refused."""
+    port = free_port()
+    text = CONFIG.format(port=port, workers=1)
+    g = gaia(text, env={"GAIA_DEBOUNCE": "5", "GAIA_CONFIG_CHECK": "1000"})
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"web: starting -> running", timeout=20)
+    mark = g.mark()
+    started = time.monotonic()
+    with g.config_path.open("w") as f:
+        f.flush()
+        g.signal(signal.SIGHUP)
+        g.wait_for(r"not applied", timeout=4, start=mark)
+        f.write(text)
+    # Within the watch's quiet time: only the re-read after the refusal can notice.
+    assert time.monotonic() - started < 4.5
+    g.wait_for(r"gaia.toml is valid again", timeout=4, start=mark)
+    done = run_cli("status", "--json", "-c", str(g.config_path), cwd=g.config_path.parent)
+    assert json.loads(done.stdout)["config"]["applied"] is True, done.stdout
     assert g.stop() == 0

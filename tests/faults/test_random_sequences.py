@@ -74,6 +74,12 @@ def _status(state_dir: Path) -> dict[str, dict[str, object]]:
     return {app["name"]: app for app in answer["snapshot"]["apps"]}
 
 
+def _applied(state_dir: Path) -> bool:
+    """gaia runs what gaia.toml reads now (status reads the file as it answers)."""
+    snapshot = request(control_path(state_dir), {"command": "status"}, timeout=10)["snapshot"]
+    return snapshot["config_error"] is None and not snapshot["config_pending"]
+
+
 def _wait_newer(state_dir: Path, generation: object, seed: int) -> None:
     """A replace is done when a newer generation of `web` serves."""
     assert isinstance(generation, int)
@@ -263,7 +269,12 @@ def test_random_faults_never_break_an_invariant(gaia, tmp_path: Path) -> None:
                 _wait_newer(state_dir, before_gen, seed)
 
             # Every action settles into the config on disk: all running, workers as written.
+            # The file read and applied first: an operator's scale may already match an edit
+            # gaia has not read, and a later edit within the watch's quiet time would hide it
+            # (seed 41620655: 2 -> 3 -> 2 in 3 ms; gaia saw 2, the operator's 3 rightly held).
             def converged() -> bool:
+                if not _applied(state_dir):
+                    return False
                 apps = _status(state_dir)
                 return all(a["state"] == "running" for a in apps.values()) and (
                     apps["web"]["workers_desired"] == scaled.get("web", state["web_workers"])

@@ -13,6 +13,7 @@ import signal
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import psutil
 
@@ -44,7 +45,7 @@ from gaia_runner.supervise.supervisor import AppSupervisor
 from gaia_runner.supervise.timing import Timings
 from gaia_runner.view.display import Display
 from gaia_runner.view.events import EVENT_LOG, EventLog, no_forward
-from gaia_runner.watch import tls_digests, watch_app_sources
+from gaia_runner.watch import follow_app_sources, tls_digests
 
 GAIA = "gaia"
 SIGNAL_EVENTS = (
@@ -92,6 +93,7 @@ class Runner:
         self.notices: list[str] = []
         self._events: asyncio.Queue[LoopEvent] = asyncio.Queue()
         self._stop_watching = asyncio.Event()
+        self._code_dirs_moved = asyncio.Event()  # a reload applied: dev mode's watch checks
         self.lock = asyncio.Lock()
         self._tls_digests = tls_digests(config.apps)
         self.on_disk = ConfigOnDisk(config)
@@ -375,6 +377,7 @@ class Runner:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
         self.desired.adopt(self.on_disk.now_running(loaded.config))
+        self._code_dirs_moved.set()
         await self._read_again_if_moved(loaded.read_digest)
         for warning in loaded.warnings:
             self.display.event(f"{GAIA}: warning: {warning}")
@@ -435,9 +438,16 @@ class Runner:
             lambda n: self._events.put_nowait(CodeChanged(n)),
             self.supervisors.get,
         )
-        cwds = {name: app.cwd for name, app in self.desired.apps().items()}  # waiting ones too
         ignored = [self.config.gaia.state_dir]
-        await watch_app_sources(cwds, ignored, self._stop_watching, changed)
+        await follow_app_sources(
+            self._code_dirs, self._code_dirs_moved, ignored, self._stop_watching, changed
+        )
+
+    def _code_dirs(self) -> dict[str, Path]:
+        """Every app's directory, stopped and waiting ones too: a save there is served as
+        soon as the app runs again."""
+        config = self.desired.config
+        return {name: config.apps[name].cwd for name in self.desired.known()}
 
     async def _replace_for_code(self, name: str) -> None:
         # The config the app was last asked to run: a save during a config replace must

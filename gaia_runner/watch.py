@@ -275,6 +275,42 @@ async def watch_sources(
         yield changed
 
 
+async def follow_app_sources(
+    cwds: Callable[[], Mapping[str, Path]],
+    may_have_moved: asyncio.Event,
+    ignored: Iterable[Path],
+    stop: asyncio.Event,
+    changed: Callable[[list[str], set[Path]], None],
+) -> None:
+    """watch_app_sources for the directories `cwds()` names now, and again whenever
+    `may_have_moved` is set (a reload) and they differ: an app a reload adds, or a changed
+    `cwd`, is watched from then on."""
+    ignored = list(ignored)
+    while not stop.is_set():
+        watching = dict(cwds())
+        # This watch's own: watchfiles sets its stop event when it is cancelled.
+        ends = asyncio.Event()
+        watch = asyncio.create_task(watch_app_sources(watching, ignored, ends, changed))
+        try:
+            while not stop.is_set() and dict(cwds()) == watching:
+                await _first_of(watch, stop, may_have_moved)
+                may_have_moved.clear()
+        finally:
+            ends.set()
+            await watch
+
+
+async def _first_of(task: asyncio.Task[None], *events: asyncio.Event) -> None:
+    waiters = {asyncio.create_task(e.wait()) for e in events}
+    try:
+        await asyncio.wait({task, *waiters}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    if task.done():
+        task.result()  # a watch that failed says why
+
+
 async def watch_app_sources(
     cwds: Mapping[str, Path],
     ignored: Iterable[Path],

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from harness import run_cli, wait_until
-from test_dev_warm import body, gone, new_code, standby, start_dev, write_helper
+from harness import free_port, run_cli, try_get, wait_until
+from test_dev_warm import APP, body, gone, new_code, standby, start_dev, write_helper
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -99,3 +99,32 @@ def _titled_standby(gaia_pid: int) -> bool:
         return waiting is not None and waiting.name() == "gaia:dev standb"  # 15 bytes kept
     except psutil.NoSuchProcess:
         return False
+
+
+def test_an_app_a_reload_adds_or_moves_is_watched(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The watched directories were computed once at start: a save in the directory of an
+    app added by a reload, or in an app's new `cwd`, was never served."""
+    g, _src, port = start_dev(gaia, tmp_path, "uvicorn")
+    for name in ("other", "moved"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(APP)
+        write_helper(tmp_path / name, f"{name} v1")
+    other = free_port()
+    added = f"""
+        [apps.other]
+        app = "app:app"
+        server = "uvicorn"
+        bind = "127.0.0.1:{other}"
+        cwd = "other"
+    """
+    g.write_config(g.config_text + added)
+    wait_until(lambda: new_code(other, "other v1"), 30, "the added app serving")
+    write_helper(tmp_path / "other", "other v2")
+    wait_until(lambda: new_code(other, "other v2"), 30, "a save in the added app's directory")
+
+    g.write_config(g.config_text.replace('cwd = "src"', 'cwd = "moved"') + added)
+    wait_until(lambda: new_code(port, "moved v1"), 30, "the app serving from its new cwd")
+    write_helper(tmp_path / "moved", "moved v2")
+    wait_until(lambda: new_code(port, "moved v2"), 30, "a save in the app's new directory")
+    assert try_get(other) is not None
+    assert g.stop() == 0

@@ -49,7 +49,8 @@ def wrap_gunicorn_worker(worker: Any, interface: str) -> None:
         worker.wsgi = WSGIMetrics(worker.wsgi, recorder, watchdog, trust)
     else:
         worker.wsgi = ASGIMetrics(worker.wsgi, recorder, watchdog, trust)
-        _note_peer_outermost(worker.config)
+        if trust is not None:  # one more layer on every request: only when it is read
+            _note_peer_outermost(worker.config)
         _flush_after_uvicorn_shutdown()
         _lag_from_uvicorn_startup(recorder)
 

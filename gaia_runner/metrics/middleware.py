@@ -40,18 +40,9 @@ GATEWAY_TIMEOUT = 504
 class Record(Protocol):
     def begin(self) -> None: ...
 
-    def end(self) -> None: ...
-
-    def record(self, code: int, seconds: float) -> None: ...
+    def finish(self, code: int, seconds: float) -> None: ...
 
     def note_queue(self, seconds: float) -> None: ...
-
-
-def _is_probe(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"user-agent":
-            return value == _PROBE_AGENT_BYTES
-    return False
 
 
 def note_wait(
@@ -63,13 +54,6 @@ def note_wait(
     wait = queue_seconds(stamp, time.time())
     if wait is not None:
         recorder.note_queue(wait)
-
-
-def _asgi_stamp(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-start":
-            return bytes(value).decode("latin-1")
-    return None
 
 
 class NotePeer:
@@ -102,19 +86,31 @@ class _Wrapping(Generic[AppT]):
 
 
 class ASGIMetrics(_Wrapping[ASGIApp]):
-    def _note_queue(self, scope: Scope) -> None:
-        peer = scope[PEER_KEY] if PEER_KEY in scope else scope.get("client")
-        note_wait(self.recorder, self.trust, str(peer[0]) if peer else None, _asgi_stamp(scope))
-
+    # Every line here is on every request's path, against a server that answers a
+    # hello-world request in ~100 us: one pass over the headers, one lock, no objects
+    # beyond the send wrapper (bench figure 11 measures it).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_probe(scope.get("headers", ())):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self._note_queue(scope)
+        stamp = None
+        for name, value in scope.get("headers", ()):
+            if name == b"user-agent":
+                if value == _PROBE_AGENT_BYTES:  # gaia's own probe: not a request
+                    await self.app(scope, receive, send)
+                    return
+            elif name == b"x-request-start":
+                stamp = value
+        if stamp is not None and self.trust is not None:
+            peer = scope[PEER_KEY] if PEER_KEY in scope else scope.get("client")
+            stamp_text = bytes(stamp).decode("latin-1")
+            note_wait(self.recorder, self.trust, str(peer[0]) if peer else None, stamp_text)
+        recorder, watchdog = self.recorder, self.watchdog
+        watched = watchdog.begin_asgi(scope) if watchdog is not None else None
+        recorder.begin()
         started = time.perf_counter()
         status = 0
-        watched = self.watchdog.begin_asgi(scope) if self.watchdog is not None else None
-        self.recorder.begin()
+        code = 0  # 0: not a finished request (the server's own cancel), only ended
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -126,21 +122,20 @@ class ASGIMetrics(_Wrapping[ASGIApp]):
 
         try:
             await self.app(scope, receive, send_and_note)
+            # An app that returns without answering gets a 500 from every server.
+            code = status or SERVER_ERROR
         except asyncio.CancelledError:
             if watched is None or not watched.cancelled:
                 raise  # the server's own cancel (a shutdown): not a request that finished
             await self._timed_out(watched, send, status)
-            self.recorder.record(GATEWAY_TIMEOUT, time.perf_counter() - started)
-            return
+            code = GATEWAY_TIMEOUT
         except Exception:
-            self.recorder.record(SERVER_ERROR, time.perf_counter() - started)
+            code = SERVER_ERROR
             raise
         finally:
-            self.recorder.end()
+            recorder.finish(code, time.perf_counter() - started)
             if watched is not None:
-                self.watchdog.end(watched)  # type: ignore[union-attr]
-        # An app that returns without answering gets a 500 from every server.
-        self.recorder.record(status or SERVER_ERROR, time.perf_counter() - started)
+                watchdog.end(watched)  # type: ignore[union-attr]
 
     @staticmethod
     async def _timed_out(watched: InFlight, send: Send, status: int) -> None:
@@ -213,11 +208,10 @@ class WSGIMetrics(_Wrapping[WSGIApp]):
             return start_response(*args, **kwargs)
 
         def done(failed: bool) -> None:
-            self.recorder.end()
             if watched is not None:
                 watchdog.end(watched)  # type: ignore[union-attr]
             code = SERVER_ERROR if failed or not status[0] else status[0]
-            self.recorder.record(code, time.perf_counter() - started)
+            self.recorder.finish(code, time.perf_counter() - started)
 
         try:
             body = self.app(environ, start_and_note)

@@ -147,18 +147,20 @@ class Watchdog:
     # -- called per request, on the request's own thread ---------------------------------
 
     def begin_asgi(self, scope: MutableMapping[str, Any]) -> InFlight | None:
-        if self.settings.slow_request <= 0 and self.settings.blocked_loop <= 0:
-            return None
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
+        # On every request's path: what is the same for every request is looked up once.
+        loop = self._loop
+        if loop is None:
+            if not self.settings.active:
+                return None
+            loop = asyncio.get_running_loop()
             self._watch_loop(loop)
         if self.settings.slow_request <= 0:
             return None
         request = InFlight(
             self._clock(),
-            str(scope.get("method", "")),
-            str(scope.get("path", "")),
-            threading.get_ident(),
+            scope.get("method", ""),
+            scope.get("path", ""),
+            self._loop_thread,
             scope,
             asyncio.current_task(),
             loop,

@@ -51,3 +51,43 @@ def test_gaia_sums_the_workers_readings_and_forgets_stale_ones() -> None:
     # Worker 2 exited without a last word: its reading expires.
     assert store.window("web", 10.5 + INFLIGHT_STALE + 0.1).in_flight == 2
     assert store.window("web", 11.0 + INFLIGHT_STALE + 0.1).in_flight == 0
+
+
+def test_requests_counted_without_a_lock_are_exact_while_batches_are_taken() -> None:
+    """begin/finish append to a deque that take() folds: requests on several threads,
+    batches taken all along, and not one request lost or counted twice."""
+    import threading
+
+    recorder = Recorder("web")
+    per_thread, threads = 20_000, 4
+    taken: list[Batch] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        for n in range(per_thread):
+            recorder.begin()
+            recorder.finish(200 if n % 2 else 404, 0.001)
+
+    def send() -> None:
+        while not stop.is_set():
+            if (batch := recorder.take()) is not None:
+                taken.append(batch)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    workers = [threading.Thread(target=serve) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    stop.set()
+    sender.join()
+    if (batch := recorder.take()) is not None:
+        taken.append(batch)
+    total = Batch("web")
+    for batch in taken:
+        total.add(batch)
+    assert total.codes == {200: threads * per_thread // 2, 404: threads * per_thread // 2}
+    assert sum(total.buckets.values()) == threads * per_thread
+    readings = [b.inflight for b in taken if b.inflight is not None]
+    assert not readings or readings[-1] == 0  # the last reading: nothing in flight

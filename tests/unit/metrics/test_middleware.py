@@ -22,8 +22,10 @@ class Recorded:
     def end(self) -> None:
         self.in_flight -= 1
 
-    def record(self, code: int, seconds: float) -> None:
-        self.calls.append((code, seconds))
+    def finish(self, code: int, seconds: float) -> None:
+        self.in_flight -= 1
+        if code:
+            self.calls.append((code, seconds))
 
     @property
     def codes(self) -> list[int]:

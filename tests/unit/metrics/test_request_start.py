@@ -70,8 +70,9 @@ class Noted:
         self.waits: list[float] = []
         self.codes: list[int] = []
 
-    def record(self, code: int, seconds: float) -> None:
-        self.codes.append(code)
+    def finish(self, code: int, seconds: float) -> None:
+        if code:
+            self.codes.append(code)
 
     def note_queue(self, seconds: float) -> None:
         self.waits.append(seconds)

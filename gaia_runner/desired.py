@@ -81,20 +81,28 @@ class DesiredState:
         """Every app that should run and exactly how: for the applied file, or for a
         candidate file a reload is planning (the overrides apply to both)."""
         file_apps = select_apps(config or self.config, self.only)
-        wanted = {n: derive.dev_variant(a) if self.dev else a for n, a in file_apps.items()}
-        for name, count in self.adaptive.items():
-            limits = file_apps[name].workers_range if name in file_apps else None
-            if limits is not None:
-                clamped = min(max(count, limits.min), limits.max)
-                wanted[name] = derive.with_workers(wanted[name], clamped)
-        for name, scale in self.scaled.items():
-            if name in wanted and _holds(scale, file_apps[name]):
-                wanted[name] = derive.with_workers(wanted[name], scale.workers)
-        return {n: a for n, a in wanted.items() if n not in self.stopped}
+        return {n: self._wanted(n, a) for n, a in file_apps.items() if n not in self.stopped}
 
     def app(self, name: str) -> AppConfig | None:
-        """The config `name` was last asked to run; None while it is stopped by request."""
-        return self.apps().get(name)
+        """The config `name` was last asked to run; None while it is stopped by request.
+        One app's work, not every app's: samplers ask this of each app several times a
+        second."""
+        file_app = self.config.apps.get(name)
+        if file_app is None or name in self.stopped:
+            return None
+        if self.only and name not in select_apps(self.config, self.only):
+            return None
+        return self._wanted(name, file_app)
+
+    def _wanted(self, name: str, file_app: AppConfig) -> AppConfig:
+        app = derive.dev_variant(file_app) if self.dev else file_app
+        limits, count = file_app.workers_range, self.adaptive.get(name)
+        if limits is not None and count is not None:
+            app = derive.with_workers(app, min(max(count, limits.min), limits.max))
+        scale = self.scaled.get(name)
+        if scale is not None and _holds(scale, file_app):
+            app = derive.with_workers(app, scale.workers)
+        return app
 
     def workers_in_file(self, name: str) -> int | None:
         """The file's value, shown beside an app that `gaia scale` changed."""

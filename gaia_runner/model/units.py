@@ -25,6 +25,20 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
 
 
+def format_age(seconds: float) -> str:
+    """An uptime: seconds only in the first minute, then minutes at most ("45s", "12m",
+    "3h12m", "2d04h"), so a table of long-running apps changes once a minute, not every
+    second (each redraw of 200 rows cost gaia's loop ~6 % of a core)."""
+    if seconds < 0 or not math.isfinite(seconds):
+        return "-"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    return format_duration(whole)
+
+
 _BINARY_STEPS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 

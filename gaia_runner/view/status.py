@@ -16,7 +16,7 @@ from rich.text import Text
 
 from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 from gaia_runner.model.state import AppState
-from gaia_runner.model.units import format_duration, format_size
+from gaia_runner.model.units import format_age, format_size
 from gaia_runner.view.clean import clean_line
 
 MISSING = "-"
@@ -37,10 +37,6 @@ STATE_STYLES: dict[AppState, str] = {
 
 def _size(n: int) -> str:
     return format_size(n, short=True)
-
-
-def _duration(seconds: float) -> str:
-    return format_duration(float(int(seconds)))  # whole seconds: an uptime, not a latency
 
 
 # A share of 5xx answers at or above this is trouble (red), any above zero a warning.
@@ -121,7 +117,7 @@ def _cpu(app: AppSnapshot) -> str:
 
 
 def _uptime(app: AppSnapshot) -> str:
-    return MISSING if app.uptime_seconds is None else _duration(app.uptime_seconds)
+    return MISSING if app.uptime_seconds is None else format_age(app.uptime_seconds)
 
 
 def _rate(app: AppSnapshot) -> str:

@@ -79,7 +79,10 @@ def detach(state_dir: Path, argv: list[str], timeout: float) -> None:
     offset = os.fstat(stderr_fd).st_size
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "gaia_runner", "up", "--detached-child", *argv],
+            # -P: `python -m` would put the caller's directory first on sys.path, and a
+            # `gaia_runner/` planted there (by whoever can write /tmp or a project) would
+            # run as root in place of gaia.
+            [sys.executable, "-P", "-m", "gaia_runner", "up", "--detached-child", *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr_fd,

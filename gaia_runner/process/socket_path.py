@@ -26,9 +26,29 @@ class SocketPathError(OSError):
     """A name that should be gaia's socket is something else (a symlink, another file)."""
 
 
+def _check_ancestors(path: Path) -> None:
+    """A symlink on the way to the socket's directory that another user owns would let that
+    user choose where root binds, probes and removes sockets (`~/deep -> /` makes
+    `~/deep/run/x.sock` land in /run). Symlinks gaia's own user owns (`/var/run -> /run`)
+    are followed."""
+    own = os.geteuid()
+    for step in (*reversed(path.parents), path):
+        try:
+            info = os.lstat(step)
+        except OSError:
+            return  # the open below says what is missing
+        if stat.S_ISLNK(info.st_mode) and info.st_uid not in (0, own):
+            raise SocketPathError(
+                f"{step} is a symlink owned by uid {info.st_uid}: gaia does not bind through "
+                "another user's symlinks; name the directory it points to"
+            )
+
+
 @contextlib.contextmanager
 def directory(path: Path) -> Iterator[int]:
-    """An O_PATH fd of the socket's directory; refused when it is a symlink itself."""
+    """An O_PATH fd of the socket's directory; refused when it is a symlink itself or is
+    reached through another user's symlink."""
+    _check_ancestors(path.parent)
     try:
         fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
@@ -44,6 +64,13 @@ def directory(path: Path) -> Iterator[int]:
 
 def _proc(fd: int) -> str:
     return f"/proc/self/fd/{fd}"
+
+
+def connect_name(dirfd: int, name: str) -> str:
+    """A path to `name` in the opened directory that no later rename or symlink swap of
+    the directory's own path can redirect (for a probe's connect(), whose name nobody
+    keeps)."""
+    return f"{_proc(dirfd)}/{name}"
 
 
 @contextlib.contextmanager

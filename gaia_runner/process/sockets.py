@@ -160,11 +160,16 @@ def _remove_stale_unix_socket(dirfd: int, path: Path) -> None:
     if not stat.S_ISSOCK(mode):
         raise FileExistsError(errno.EEXIST, f"{path} exists and is not a socket")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # Never blocking: a listener whose backlog someone filled would otherwise hold gaia's
+    # loop for as long as they like (EAGAIN: it is alive, only busy).
+    probe.setblocking(False)
     try:
-        probe.connect(str(path))
+        probe.connect(socket_path.connect_name(dirfd, path.name))
     except (ConnectionRefusedError, FileNotFoundError):
         socket_path.unlink_if_ours(dirfd, path.name, None)
         return
+    except BlockingIOError:
+        pass
     finally:
         probe.close()
     raise OSError(errno.EADDRINUSE, "in use")

@@ -131,3 +131,77 @@ def test_a_published_name_swapped_for_a_link_is_reported_and_left(
     info = victim.stat()
     assert (stat.S_IMODE(info.st_mode), info.st_uid) == (0o600, 0)
     assert sock.is_symlink()
+
+
+def test_a_symlink_the_user_owns_on_the_way_to_the_socket_is_refused(
+    gaia, app_user: str, run_dir: Path, tmp_path: Path
+) -> None:
+    """`~/deep -> /`: `~/deep/run/web.sock` would have had root bind, probe and remove
+    sockets in /run. gaia refuses to go through another user's symlink and says where."""
+    uid = pwd.getpwnam(app_user).pw_uid
+    home = run_dir / "home"
+    home.mkdir()
+    os.chown(home, uid, uid)
+    target = tmp_path / "roots"  # a root-owned directory the user must not reach
+    (target / "run").mkdir(parents=True)
+    stale = target / "run" / "web.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
+        old.bind(str(stale))  # a stale socket of root's: it must stay
+    as_user(
+        app_user,
+        "import os, sys; os.symlink(sys.argv[1], sys.argv[2])",
+        str(target),
+        str(home / "deep"),
+    )
+    g = gaia(
+        APP.format(
+            server="uvicorn", socket=home / "deep" / "run" / "web.sock", user=app_user, cwd=FIXTURES
+        ),
+        start=False,
+    )
+    g.start()
+    g.wait_for(r"is a symlink owned by uid", timeout=30)
+    assert stale.exists() and sorted(p.name for p in (target / "run").iterdir()) == ["web.sock"]
+    g.stop()
+
+
+def test_a_live_socket_with_a_full_backlog_does_not_hold_gaia(
+    gaia, app_user: str, run_dir: Path
+) -> None:
+    """The user listens at the socket's path and fills the backlog: gaia's check whether
+    the name is a stale socket waited in connect() for as long as the user liked."""
+    uid = pwd.getpwnam(app_user).pw_uid
+    app_dir = run_dir / "app"
+    app_dir.mkdir()
+    os.chown(app_dir, uid, uid)
+    sock = app_dir / "web.sock"
+    hold = (
+        "import socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)\n"
+        "c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1])\n"
+        "print('ready', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(sock)],
+        user=app_user,
+        group=app_user,
+        extra_groups=[],
+        env={},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        g = gaia(
+            APP.format(server="uvicorn", socket=sock, user=app_user, cwd=FIXTURES), start=False
+        )
+        g.start()
+        g.wait_for(r"in use", timeout=20)
+        status = run_cli("status", "-c", str(g.config_path), cwd=g.workdir, timeout=10)
+        assert status.returncode in (0, 1, 3), status.stderr  # it answers: the loop runs
+        g.stop()
+    finally:
+        holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()

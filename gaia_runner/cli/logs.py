@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from gaia_runner.cli.flags import ConfigOption
-from gaia_runner.cli.options import EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
+from gaia_runner.cli.options import EXIT_CONFIG, EXIT_NO_GAIA, EXIT_REFUSED, duration_flag, fail
 from gaia_runner.cli.which_gaia import config_path_leniently, state_dir_in_use
 from gaia_runner.logs.follow import FOLLOW_POLL, RotationWatcher
 from gaia_runner.logs.tail import Follower, follow_once, format_entry, merged, streams, tagged
 from gaia_runner.metrics.wire import RECORD_TAG as SLOW_TAG
+from gaia_runner.statedir import StateDirError, check_private_dir
 from gaia_runner.view.display import printable_lines
 
 SINCE_AT_MOST = 100 * 365 * 86400.0  # a century: further back is every line anyway
@@ -46,9 +47,16 @@ def logs(
     if since is not None:
         seconds = duration_flag("--since", since, at_most=SINCE_AT_MOST)
         cutoff = datetime.now().astimezone() - timedelta(seconds=seconds)
-    log_dir = state_dir_in_use(config_path_leniently(config)) / "logs"
+    state_dir = state_dir_in_use(config_path_leniently(config))
+    log_dir = state_dir / "logs"
     if not log_dir.is_dir():
         raise fail(f"error: no logs yet (no {log_dir})", EXIT_NO_GAIA)
+    try:
+        # As every command that reads a state dir: a gaia.toml someone else wrote must
+        # not point root's `gaia logs` at their directory (links to root's files, FIFOs).
+        check_private_dir(state_dir)
+    except StateDirError as exc:
+        raise fail(f"error: unsafe state_dir: {exc}", EXIT_CONFIG) from None
     known = streams(log_dir)
     unknown = [a for a in apps or [] if a not in known]
     if unknown:

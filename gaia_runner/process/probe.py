@@ -67,6 +67,8 @@ async def http_probe(
         return ProbeResult(None, "connection refused")
     except ssl.SSLError as exc:
         return ProbeResult(None, f"TLS error: {exc.reason or exc}")
+    except ValueError:  # StreamReader's limit: a "status line" of over 64 KiB
+        return ProbeResult(None, "no HTTP status line (an over-long first line)")
     except (OSError, asyncio.IncompleteReadError) as exc:
         return ProbeResult(
             None, exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__

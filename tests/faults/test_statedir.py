@@ -157,3 +157,22 @@ def test_new_state_dir_is_private(gaia, tmp_path: Path) -> None:
             assert path.stat().st_mode & 0o777 == 0o600, path
     assert (state / "logs" / "web.log").stat().st_mode & 0o777 == 0o600
     assert g.stop() == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_logs_never_reads_a_state_dir_another_user_owns(tmp_path: Path) -> None:
+    """Root runs `gaia logs` where another user wrote a gaia.toml naming their directory,
+    whose logs/web.log is a link to root's secret: it was printed (and a FIFO there hung)."""
+    secret = tmp_path / "secret"
+    secret.write_text("2026-12-06T00:00:00.000+00:00 web: root's secret\n")
+    secret.chmod(0o600)
+    planted = tmp_path / "planted"
+    (planted / "logs").mkdir(parents=True)
+    (planted / "logs" / "web.log").symlink_to(secret)
+    for path in (planted, planted / "logs"):
+        os.chown(path, NOBODY, NOBODY)
+    config = write_config(tmp_path, planted, free_port())
+    done = run_cli("logs", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "unsafe state_dir" in done.stderr and "owned by uid 65534" in done.stderr
+    assert "secret" not in done.stdout

@@ -56,6 +56,10 @@ def check_private_dir(path: Path) -> None:
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (mode 0700) if missing; refuse it unless it is ours and not shared."""
     if not path.parent.exists():
+        # Checked before anything is created: a route through another user's directory
+        # would have root create directories wherever that user's symlink points.
+        if os.geteuid() == 0 and (problem := untrusted_route(path)) is not None:
+            raise StateDirError(f"state directory {path}: {problem}")
         path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=PRIVATE_MODE)

@@ -176,3 +176,20 @@ def test_logs_never_reads_a_state_dir_another_user_owns(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "unsafe state_dir" in done.stderr and "owned by uid 65534" in done.stderr
     assert "secret" not in done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_state_dir_reached_through_another_users_link_creates_nothing(tmp_path: Path) -> None:
+    """`state_dir = ~user/st/sub/state` with `~user/st -> /etc`: refused, but only after root
+    had made /etc/sub/state."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, NOBODY, NOBODY)
+    elsewhere = tmp_path / "roots"  # stands for /etc
+    elsewhere.mkdir()
+    (home / "st").symlink_to(elsewhere)
+    os.chown(home / "st", NOBODY, NOBODY, follow_symlinks=False)
+    config = write_config(tmp_path, home / "st" / "sub" / "state", free_port())
+    done = run_cli("up", "--no-tui", "-c", str(config), cwd=tmp_path)
+    assert done.returncode != 0 and "state" in done.stderr, done.stdout + done.stderr
+    assert list(elsewhere.iterdir()) == []

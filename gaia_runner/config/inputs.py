@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import pwd
 import stat
 import threading
@@ -234,9 +233,10 @@ def _become(user: ReadAs) -> None:
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)  # the interpreter's own libc
     libc = _libc
-    number = _SETGROUPS.get(platform.machine())
+    machine = os.uname().machine  # what platform.machine() reads, without importing it
+    number = _SETGROUPS.get(machine)
     if number is None:
-        raise OSError(errno.ENOSYS, f"cannot switch groups per thread on {platform.machine()}")
+        raise OSError(errno.ENOSYS, f"cannot switch groups per thread on {machine}")
     groups = (ctypes.c_uint32 * len(user.groups))(*user.groups)
     if libc.syscall(ctypes.c_long(number), ctypes.c_size_t(len(user.groups)), groups) != 0:
         raise OSError(ctypes.get_errno(), "setgroups failed")

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from importlib import resources
+from pathlib import Path
 
 from gaia_runner.config import raw
 from gaia_runner.config.depends import depends_on
@@ -132,9 +132,10 @@ APP_SPECS: Mapping[str, Spec] = {
 }
 
 
-def _declared(table: str, specs: Mapping[str, Spec]) -> tuple[Setting, ...]:
-    text = resources.files(__package__).joinpath("settings.toml").read_text(encoding="utf-8")
-    declared: dict[str, dict[str, str]] = tomllib.loads(text)[table]
+def _declared(
+    file: Mapping[str, dict[str, dict[str, str]]], table: str, specs: Mapping[str, Spec]
+) -> tuple[Setting, ...]:
+    declared = file[table]
     if list(declared) != list(specs):  # a key added to one place and not the other
         raise RuntimeError(f"settings.toml [{table}] and its specs name different keys")
     return tuple(
@@ -153,8 +154,11 @@ def _declared(table: str, specs: Mapping[str, Spec]) -> tuple[Setting, ...]:
     )
 
 
-GAIA_SETTINGS = _declared("gaia", GAIA_SPECS)
-APP_SETTINGS = _declared("apps", APP_SPECS)
+# Read once, beside this module (as a wheel installs it): `gaia up` reads it before its
+# first spawn, and importlib.resources alone cost more than the read.
+_FILE = tomllib.loads(Path(__file__).with_name("settings.toml").read_text(encoding="utf-8"))
+GAIA_SETTINGS = _declared(_FILE, "gaia", GAIA_SPECS)
+APP_SETTINGS = _declared(_FILE, "apps", APP_SPECS)
 
 GAIA_KEYS: Mapping[str, Setting] = {s.key: s for s in GAIA_SETTINGS}
 APP_KEYS: Mapping[str, Setting] = {s.key: s for s in APP_SETTINGS}

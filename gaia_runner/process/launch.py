@@ -14,7 +14,6 @@ import json
 import os
 import pwd
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +161,8 @@ def metrics_fds(env: Mapping[str, str]) -> tuple[int, ...]:
 def short_socket_path(path: Path) -> Path:
     if len(str(path)) <= _MAX_UNIX_PATH:
         return path
+    import tempfile  # only for a long path: not before every first spawn (~3 ms)
+
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     # Shared /tmp: the directory must be gaia's own, or another user could plant files in it.
     fallback = ensure_private_dir(Path(tempfile.gettempdir()) / f"gaia-{os.getuid()}")

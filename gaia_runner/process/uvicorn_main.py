@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from gaia_runner import server_patches as patches
-from gaia_runner.config.apptarget import load_app
 from gaia_runner.dev.warm import name_forked_worker, record_imports
 from gaia_runner.metrics.wire import CHANNEL_ENV
 from gaia_runner.process import drain
@@ -137,7 +136,10 @@ def main(argv: list[str]) -> int:
     options = spec["options"]
     if "app_call" in spec:
         # "module:create_app('prod')": uvicorn only calls factories without arguments, so
-        # each worker calls gaia's loader, which reads the arguments as literals.
+        # each worker calls gaia's loader, which reads the arguments as literals. Imported
+        # here: every spawned worker imports this module again, as its __main__.
+        from gaia_runner.config.apptarget import load_app
+
         options["app"] = functools.partial(load_app, spec["app_call"])
         options["factory"] = True
     config = uvicorn.Config(**options)

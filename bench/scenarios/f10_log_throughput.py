@@ -119,7 +119,7 @@ def _shown(out: Path) -> int:
 
 
 def run(ctx: Ctx) -> Figure:
-    total = int(ctx.scale(400e6, 50e6))
+    total = int(ctx.scale(400e6, 10e6))
     measures = {DIRECT: _direct(total), GAIA: _through_gaia(total)}
     results = alternate(measures, ctx.runs, ctx.dir(KEY))
     columns = {

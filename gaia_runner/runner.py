@@ -97,7 +97,12 @@ class Runner:
         self.lock = asyncio.Lock()
         self._tls_digests = tls_digests(config.apps)
         self.on_disk = ConfigOnDisk(config)
-        self.metrics = MetricsService(config.gaia.metrics, self.snapshot, running=self.supervisors)
+        self.metrics = MetricsService(
+            config.gaia.metrics,
+            self.snapshot,
+            running=self.supervisors,
+            lag_window=self.timings.lag_window,
+        )
         self.operations = Operations(self)
         self.service = service_report(self.base_env, self.snapshot)
         self.adaptive = AdaptiveWorkers(self, self.metrics, self.timings.cpu_saturated)

@@ -76,7 +76,7 @@ def _supervisord(settle: float, window: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    settle, window = ctx.scale(3, 2), ctx.scale(10, 4)
+    settle, window = ctx.scale(3, 1), ctx.scale(10, 1.5)
     measures = {
         GAIA_80: _gaia(80, settle, window),
         GAIA_120: _gaia(120, settle, window),

@@ -101,7 +101,7 @@ def _measure(start: Started, saves: int, timeout: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    saves, timeout = int(ctx.scale(10, 3)), ctx.scale(30, 15)
+    saves, timeout = int(ctx.scale(10, 2)), ctx.scale(30, 15)
     starts: dict[str, Started] = {
         GAIA_DEV_UVICORN: lambda w: _gaia(targets.GAIA_UVICORN, w),
         GAIA_DEV_GUNICORN: lambda w: _gaia(targets.GAIA_GUNICORN, w),

@@ -80,7 +80,7 @@ def _gaia(attached: bool, settle: float, window: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    settle, window = ctx.scale(3, 2), ctx.scale(10, 4)
+    settle, window = ctx.scale(3, 1), ctx.scale(10, 1.5)
     fig = Figure(NUMBER, KEY, TITLE, ["gaia CPU"])
     measures = {name: _gaia(name == ATTACHED, settle, window) for name in (ALONE, ATTACHED)}
     fig.rows = rows_from(

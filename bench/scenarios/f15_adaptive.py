@@ -153,7 +153,7 @@ QUICK_SKIPS = (
 
 
 def run(ctx: Ctx) -> Figure:
-    phases = (ctx.scale(10, 1), ctx.scale(30, 4), ctx.scale(30, 6))
+    phases = (ctx.scale(10, 0.5), ctx.scale(30, 3), ctx.scale(30, 6))
     clients = 16
     adaptive = {"min": MIN, "max": MAX}
     setups: dict[str, tuple[str, Any]] = {

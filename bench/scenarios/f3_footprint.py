@@ -37,7 +37,7 @@ def _measure(kind: str, tui: bool, settle: float, window: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    settle, window = ctx.scale(3, 1), ctx.scale(10, 3)
+    settle, window = ctx.scale(3, 0.5), ctx.scale(10, 1)
     measures = {
         GAIA_PLAIN: _measure(targets.GAIA_GUNICORN, False, settle, window),
         GAIA_TUI: _measure(targets.GAIA_GUNICORN, True, settle, window),

@@ -46,7 +46,9 @@ def _served_by_new(port: int, old: set[int], timeout: float) -> float | None:
     return None
 
 
-def _kill_worker(server: targets.Server, counts: load.LoadCounts, sample: Sample) -> None:
+def _kill_worker(
+    server: targets.Server, counts: load.LoadCounts, sample: Sample, after: float
+) -> None:
     workers = server.workers()
     victim = workers[0].pid
     t0 = time.monotonic()
@@ -54,12 +56,12 @@ def _kill_worker(server: targets.Server, counts: load.LoadCounts, sample: Sample
     replaced = _wait_workers(server, len(workers), {victim}, timeout=10)
     if replaced is not None:
         sample["worker_replaced"] = replaced
-    time.sleep(1)
+    time.sleep(after)
     sample["worker_failed"] = _failed_between(counts, t0, time.monotonic())
 
 
 def _kill_master(
-    server: targets.Server, counts: load.LoadCounts, sample: Sample, window: float
+    server: targets.Server, counts: load.LoadCounts, sample: Sample, window: float, after: float
 ) -> None:
     master = server.master_pid()
     assert master is not None, "no server master found"
@@ -69,29 +71,29 @@ def _kill_master(
     recovered = _served_by_new(server.port, old_workers, timeout=window)
     if recovered is not None:
         sample["master_recovered"] = recovered
-    time.sleep(1)
+    time.sleep(after)
     sample["master_failed"] = _failed_between(counts, t0, time.monotonic())
     sample["orphans"] = float(len(procs.alive(old_workers)))
     procs.kill_pids(procs.alive(old_workers))  # they are ours: never leave them serving
 
 
-def _kill_gaia(server: targets.Server, sample: Sample) -> None:
+def _kill_gaia(server: targets.Server, sample: Sample, after: float) -> None:
     tree = {p.pid for p in procs.descendants(server.manager_pid)}
     os.kill(server.manager_pid, signal.SIGKILL)
-    time.sleep(2)
+    time.sleep(after)
     sample["gaia_survivors"] = float(len(procs.alive(tree)))
 
 
-def _measure(kind: str, window: float) -> Measure:
+def _measure(kind: str, window: float, after: float, survivors_after: float) -> Measure:
     def measure(workdir: Path) -> Sample:
         sample: Sample = {}
         with targets.serve(kind, workdir) as server, load.SteadyLoad(server.port) as steady:
             time.sleep(0.5)
-            _kill_worker(server, steady.counts, sample)
-            _kill_master(server, steady.counts, sample, window)
+            _kill_worker(server, steady.counts, sample, after)
+            _kill_master(server, steady.counts, sample, window, after)
             steady.stop()
             if kind in GAIA_KINDS:
-                _kill_gaia(server, sample)
+                _kill_gaia(server, sample, survivors_after)
         return sample
 
     return measure
@@ -99,8 +101,12 @@ def _measure(kind: str, window: float) -> Measure:
 
 def run(ctx: Ctx) -> Figure:
     window = ctx.scale(10, 3)
+    # Failed requests are counted until `after` past the recovery; gaia's orphans after
+    # `survivors_after`. --quick only proves the figure runs: shorter.
+    after, survivors_after = ctx.scale(1, 0.5), ctx.scale(2, 1)
     kinds = [*GAIA_KINDS, targets.GUNICORN, targets.UVICORN, targets.SUPERVISORD]
-    results = alternate({k: _measure(k, window) for k in kinds}, ctx.runs, ctx.dir(KEY))
+    measures = {k: _measure(k, window, after, survivors_after) for k in kinds}
+    results = alternate(measures, ctx.runs, ctx.dir(KEY))
     columns = {
         "worker kill: failed req": ("worker_failed", ""),
         "worker replaced in": ("worker_replaced", " s"),
@@ -119,9 +125,9 @@ def run(ctx: Ctx) -> Figure:
             row.cells["gaia SIGKILLed: survivors"] = "-"
     fig.notes.append(
         "'master' is the gunicorn/uvicorn master (under gaia or supervisord: the manager's "
-        "child). 'orphaned workers' are old workers still alive 1 s after the master died "
-        "or after a new process served. 'gaia SIGKILLed: survivors' counts gaia's processes "
-        "alive 2 s after `kill -9` of gaia itself. Failed requests are counted from the kill "
-        "to 1 s after recovery."
+        f"child). 'orphaned workers' are old workers still alive {after:g} s after the master "
+        "died or after a new process served. 'gaia SIGKILLed: survivors' counts gaia's "
+        f"processes alive {survivors_after:g} s after `kill -9` of gaia itself. Failed requests "
+        f"are counted from the kill to {after:g} s after recovery."
     )
     return fig

@@ -74,12 +74,12 @@ def _wait_new_workers(server: targets.Server, old: set[int], timeout: float) -> 
     raise TimeoutError(f"workers not replaced within {timeout:g}s")
 
 
-def _measure(kind: str, timeout: float) -> Measure:
+def _measure(kind: str, timeout: float, margin: float) -> Measure:
     apply = APPLY[kind][1]
 
     def measure(workdir: Path) -> Sample:
         with targets.serve(kind, workdir) as server, load.SteadyLoad(server.port) as steady:
-            time.sleep(1)
+            time.sleep(margin)
             old = {w.pid for w in server.workers()}
             t0 = time.monotonic()
             apply(server)
@@ -88,7 +88,7 @@ def _measure(kind: str, timeout: float) -> Measure:
             else:
                 probe.wait_body(server.port, "/version", " v2", timeout)
             applied = time.monotonic() - t0
-            time.sleep(1)
+            time.sleep(margin)
             counts = steady.stop()
         return {"failed": float(counts.failed), "total": float(counts.total), "applied": applied}
 
@@ -96,8 +96,9 @@ def _measure(kind: str, timeout: float) -> Measure:
 
 
 def run(ctx: Ctx) -> Figure:
-    timeout = ctx.scale(30, 15)
-    results = alternate({k: _measure(k, timeout) for k in APPLY}, ctx.runs, ctx.dir(KEY))
+    timeout, margin = ctx.scale(30, 15), ctx.scale(1, 0.5)
+    measures = {k: _measure(k, timeout, margin) for k in APPLY}
+    results = alternate(measures, ctx.runs, ctx.dir(KEY))
     columns = {
         "failed requests": ("failed", ""),
         "requests sent": ("total", ""),
@@ -107,7 +108,8 @@ def run(ctx: Ctx) -> Figure:
     fig.rows = rows_from({APPLY[k][0]: v for k, v in results.items()}, columns)
     fig.notes.append(
         "Each request is a fresh connection (Connection: close) with no retry, 4 threads "
-        "paced to 200 req/s; 1 s of load before the change and 1 s after it is visible. "
+        f"paced to 200 req/s; {margin:g} s of load before the change and {margin:g} s after it "
+        "is visible. "
         "For uvicorn 'serving' means every worker was replaced. Target for gaia: 0 failed."
     )
     return fig

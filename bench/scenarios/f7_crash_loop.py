@@ -33,7 +33,7 @@ KINDS = (
 
 
 def run(ctx: Ctx) -> Figure:
-    window = ctx.scale(60, 10)
+    window = ctx.scale(60, 3)
     spec = targets.AppSpec(app="broken:app")
     results: dict[str, dict[str, list[float]] | str] = {k: {} for k in KINDS}
     for run_no in range(ctx.runs):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gaia_runner.config.model import AppConfig, Bind
 from gaia_runner.metrics.channels import Channels
-from gaia_runner.metrics.store import RequestStore
+from gaia_runner.metrics.store import WINDOW, RequestStore
 from gaia_runner.metrics.wire import CHANNEL_ENV, RECORD_TAG, decode, decode_record
 from gaia_runner.model.snapshot import AppSnapshot, Snapshot
 
@@ -52,11 +52,12 @@ class MetricsService:
         snapshot: Callable[[], Snapshot],
         clock: Callable[[], float] = time.monotonic,
         running: Mapping[str, Logged] | None = None,
+        lag_window: float = WINDOW,
     ) -> None:
         self.endpoint = endpoint
         self.running = running if running is not None else {}
         self._record_times: dict[str, list[float]] = {}
-        self.store = RequestStore()
+        self.store = RequestStore(lag_window)
         self.clock = clock
         self.channels = Channels(self._received)
         self._snapshot = snapshot

@@ -125,12 +125,16 @@ class AppRequests:
         """The same for the waits before the app (X-Request-Start)."""
         return cumulative(self.queue)
 
-    def window(self, now: float) -> WindowStats:
+    def window(self, now: float, lag_window: float = WINDOW) -> WindowStats:
         self._forget(now)
         buckets = [0] * N_BUCKETS
         waits = [0] * N_BUCKETS
         count = errors = recent = 0
-        lags = [batch.lag for _, batch in self.recent if batch.lag is not None]
+        lags = [
+            batch.lag
+            for seen, batch in self.recent
+            if batch.lag is not None and seen >= now - lag_window
+        ]
         for seen, batch in self.recent:
             for index, n in batch.buckets.items():
                 buckets[index] += n
@@ -157,8 +161,11 @@ class AppRequests:
 
 
 class RequestStore:
-    def __init__(self) -> None:
+    def __init__(self, lag_window: float = WINDOW) -> None:
         self.apps: dict[str, AppRequests] = {}
+        # The loop lag is the worst over this many seconds (at most WINDOW): a test shortens
+        # it so an ASGI app is seen idle sooner after a burst (GAIA_LAG_WINDOW).
+        self.lag_window = min(lag_window, WINDOW)
 
     def add(self, batch: Batch, now: float) -> None:
         app = self.apps.get(batch.app)
@@ -181,4 +188,4 @@ class RequestStore:
         requests = self.apps.get(app)
         if requests is None:
             return WindowStats(0.0, None, None, None)
-        return requests.window(now)
+        return requests.window(now, self.lag_window)

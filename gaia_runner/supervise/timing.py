@@ -23,6 +23,7 @@ class Timings:
     debounce: float = 0.3  # quiet time after a gaia.toml save before reloading
     config_check: float = 5.0  # content compare of the config files, should inotify miss one
     cpu_saturated: float = 0.95  # adaptive workers add none while the CPUs are this busy
+    lag_window: float = 10.0  # the event-loop lag is the worst over this many seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Timings:
@@ -39,6 +40,7 @@ class Timings:
             debounce=number("debounce", base.debounce),
             config_check=number("config_check", base.config_check),
             cpu_saturated=number("cpu_saturated", base.cpu_saturated),
+            lag_window=number("lag_window", base.lag_window),
         )
 
 

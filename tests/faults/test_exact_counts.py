@@ -60,6 +60,7 @@ def test_counts_are_exact_across_replaces_restarts_and_scales(gaia, kind: str) -
             if step == 1:
                 done = run_cli("restart", "web", *cli, cwd=g.workdir, timeout=60)
                 assert done.returncode == 0, done.stderr
+        load.end_after(1.0)
     assert load.result.failed == 0, load.result.errors[:5]
     answered = load.result.ok
     seen: list[int] = []

@@ -139,6 +139,7 @@ def test_scale_up_and_down_keeps_the_app_supervised(gaia, server: str) -> None:
         for workers in (4, 1, 3, 2):
             g.write_config(_web(port, f"workers = {workers}", server))
             wait_until(lambda n=workers: live_workers() == n, 20, f"{workers} workers")
+        load.end_after(1.0)
     assert load.result.failed == 0, load.result.errors[:5]
     assert "internal error" not in g.output()
     assert "Traceback" not in g.output()

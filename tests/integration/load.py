@@ -39,6 +39,12 @@ class SteadyLoad:
     def __exit__(self, *exc: object) -> None:
         self.join()
 
+    def end_after(self, seconds: float) -> None:
+        """End the load `seconds` from now, if it was to run longer: the changes it was there
+        for are done, and `seconds` more of it still meets what follows them. `duration` is
+        the deadline for a slow machine, not a time every run must wait out."""
+        self.duration = min(self.duration, time.monotonic() - self._start + seconds)
+
     def join(self) -> LoadResult:
         for t in self._threads:
             t.join(self.duration + 30)

@@ -70,6 +70,7 @@ def test_supervisor_settings_apply_in_place_under_load(gaia, tmp_path: Path, ser
                 g.config_path, APP.format(server=server, port=port, ran=ran, extra=extra)
             )
             g.wait_for(rf"reload plan: api: in place \({keys} changed\)", start=mark, timeout=15)
+        load.end_after(1.0)
     assert load.result.failed == 0, load.result.errors[:5]
     assert _pids(g.pid) == before, "no process may be replaced by an in-place edit"
     assert _prestart_runs(ran) == 1

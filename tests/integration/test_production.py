@@ -80,6 +80,7 @@ def test_edit_and_scale_under_load_through_nginx(gaia, tmp_path: Path, socket_di
             save_atomically(g.config_path, text("v2", 3))
             g.wait_for(r"reload plan: web: scale 2->3")
             wait_until(lambda: worker_count(g.pid) == 3, 15, "3 workers")
+            load.end_after(1.0)
         assert load.result.failed == 0, load.result.errors[:5]
         assert any(body.startswith("hello v2") for body in load.result.bodies)
         info = sock.stat()

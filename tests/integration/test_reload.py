@@ -56,6 +56,7 @@ def test_scale_in_place_under_load(gaia, server: str) -> None:
         save_atomically(g.config_path, config(port, server=server, workers=3))
         g.wait_for(r"reload plan: api: scale 2->3")
         wait_until(lambda: len(workers_of(master.pid)) == 3, 10, "3 workers")
+        load.end_after(1.0)
     assert load.result.failed == 0, load.result.errors[:5]
     assert app_master(g.pid, "api").pid == master.pid
     assert g.stop() == 0

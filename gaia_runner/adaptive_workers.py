@@ -22,7 +22,7 @@ from gaia_runner.supervise.adaptive import CPU_SATURATED, Policy, Sample
 from gaia_runner.supervise.commands import Scale
 from gaia_runner.supervise.supervisor import AppSupervisor
 
-PERIOD = 0.2
+PERIOD = 0.1
 CPU_PERIOD = 1.0  # CPU busy over a second: a 200 ms window is all noise
 
 

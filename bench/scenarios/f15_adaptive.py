@@ -249,7 +249,8 @@ def run(ctx: Ctx) -> Figure:
         "stretch at 1 worker (n/a when it never left 1 or never came back). RSS: master "
         "and workers at the end, gaia itself not counted.",
         "ASGI rows: gunicorn with uvicorn workers; the handler holds the event loop 20 ms "
-        "(a sync call in `async def`), so the signal is the loop's lag, not a queue.",
+        "(a sync call in `async def`): the loop lags and, blocked, stops accepting, so the "
+        "accept queue is what gaia sees first.",
         _targets(results, ""),
         _targets(results, "ASGI: "),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from typing import Protocol
 
 from gaia_runner.config.model import WorkerClass
@@ -22,7 +23,7 @@ from gaia_runner.supervise.adaptive import CPU_SATURATED, Policy, Sample
 from gaia_runner.supervise.commands import Scale
 from gaia_runner.supervise.supervisor import AppSupervisor
 
-PERIOD = 0.2
+PERIOD = 0.1
 CPU_PERIOD = 1.0  # CPU busy over a second: a 200 ms window is all noise
 
 
@@ -94,7 +95,6 @@ class AdaptiveWorkers:
 
     def _sample(self, sup: AppSupervisor, workers: int, now: float) -> Sample:
         app = sup.app
-        snap = sup.snapshot()
         queue = total_queue(listener.sock for listener in sup.listeners if not listener.suspended)
         lag = busy = in_flight = None
         if app.is_measured:
@@ -104,21 +104,28 @@ class AdaptiveWorkers:
                 in_flight = stats.in_flight
             if stats.requests_per_second is not None and stats.p50 is not None:
                 busy = stats.requests_per_second * stats.p50  # Little's law: rate x time
-        worker_bytes = None
-        if snap.memory_bytes is not None and snap.workers_live:
-            worker_bytes = snap.memory_bytes // (snap.workers_live + 1)  # the master too
-        limit = app.memory.total if app.memory is not None else None
-        return Sample(
+        sample = Sample(
             now,
             workers,
             queue,
             lag,
-            worker_bytes=worker_bytes,
-            app_bytes=snap.memory_bytes,
-            app_limit=limit,
-            available_bytes=memory_available(),
             cpu_busy=self._cpu_busy,
             busy=busy,
             threads=app.threads,
             in_flight=in_flight,
+        )
+        if sample.pressure is None:
+            # Memory only limits adding workers: not read while nothing waits (it was half
+            # the cost of a tick, ten times a second).
+            return sample
+        snap = sup.snapshot()
+        worker_bytes = None
+        if snap.memory_bytes is not None and snap.workers_live:
+            worker_bytes = snap.memory_bytes // (snap.workers_live + 1)  # the master too
+        return replace(
+            sample,
+            worker_bytes=worker_bytes,
+            app_bytes=snap.memory_bytes,
+            app_limit=app.memory.total if app.memory is not None else None,
+            available_bytes=memory_available(),
         )

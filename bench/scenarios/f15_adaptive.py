@@ -4,9 +4,11 @@ against gaia fixed at min and at max, and uWSGI's cheaper subsystem (issue 24)."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import psutil
 from bench import probe, procs, targets, uwsgi
 from bench.burst import burst
 from bench.core import Ctx, Figure, Measure, Sample, alternate, rows_from
+from gaia_runner.adaptive_workers import PERIOD
+from gaia_runner.config.model import WorkersRange
 
 NUMBER = 15
 KEY = "f15_adaptive"
@@ -22,6 +26,7 @@ TITLE = "Adaptive workers: idle, burst, idle; the handler blocks 20 ms (sync app
 
 MIB = 1024 * 1024
 MIN, MAX = 1, 4
+DEFAULTS = WorkersRange(min=MIN, max=MAX)  # the tuning a user rarely changes, as gaia reads it
 TICK = 0.1  # how often the worker count is read (worker-seconds, back to min)
 
 
@@ -114,17 +119,46 @@ def _measure(kind: str, setting: Any, phases: tuple[float, float, float], client
         try:
             probe.wait_http(port, targets.START_TIMEOUT)
             master = proc.pid if kind == "uwsgi" else _master_of(proc)
-            return _run(port, master, idle, busy, after, clients)
+            sample = _run(port, master, idle, busy, after, clients)
+            began, ended = sample.pop("began"), sample.pop("ended")
+            if kind != "uwsgi":
+                log = workdir / ".gaia" / "logs" / "gaia.log"
+                sample.update(_gaia_stages(log, began, ended))
+            return sample
         finally:
             procs.stop(proc, timeout=30)
 
     return measure
 
 
+def _gaia_stages(log: Path, began: float, ended: float) -> Sample:
+    """From gaia's event log (millisecond timestamps): when it decided to add workers, and
+    how many times it held them back (a saturated CPU, memory) during the burst."""
+    stages: Sample = {"held": 0.0}
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return stages
+    for line in lines:
+        stamp, _, message = line.partition(" ")
+        try:
+            at = datetime.fromisoformat(stamp).timestamp()
+        except ValueError:
+            continue
+        if not began <= at <= ended:
+            continue
+        if "decided" not in stages and re.search(r"web: \d+ -> \d+ workers:", message):
+            stages["decided"] = at - began
+        if "workers held:" in message:
+            stages["held"] += 1
+    return stages
+
+
 def _run(port: int, master: int, idle: float, busy: float, after: float, clients: int) -> Sample:
     with _Counter(master) as counter:
         time.sleep(idle)
         known = {str(p.pid) for p in procs.workers_of(master)}
+        began = time.time()  # wall clock: gaia's event log is stamped with it
         result = burst(port, clients, busy, known)
         stopped = time.monotonic()
         time.sleep(after)
@@ -135,6 +169,8 @@ def _run(port: int, master: int, idle: float, busy: float, after: float, clients
         "worker_s": counter.worker_seconds(),
         "end": float(counter.samples[-1][1]) if counter.samples else 0.0,
         "rss": _tree_rss(master),
+        "began": began,
+        "ended": began + busy,
     }
     if result.first_new_pid_at is not None:
         sample["first_added"] = result.first_new_pid_at
@@ -176,7 +212,9 @@ def run(ctx: Ctx) -> Figure:
         "burst p50": ("p50", " ms"),
         "burst p99": ("p99", " ms"),
         "failed": ("failed", ""),
+        "gaia decided to add": ("decided", " s"),
         "first added worker serves": ("first_added", " s"),
+        "holds": ("held", ""),
         "worker-seconds": ("worker_s", ""),
         "workers at end": ("end", ""),
         "back to min after load": ("back", " s"),
@@ -190,19 +228,29 @@ def run(ctx: Ctx) -> Figure:
         f"{cores} cores. {idle:g} s idle, {busy:g} s of {clients} closed-loop clients (each "
         f"sends its next request when the last one answers, fresh connection, no retries), "
         f"{after:g} s idle. gunicorn sync workers; the handler sleeps 20 ms (I/O, not CPU).",
-        "gaia adaptive: workers = { min = 1, max = 4 }, defaults up_after = 0.5s, step = 2, "
-        + ("down_after = 1s (--quick only; default 5s)" if ctx.quick else "down_after = 5s")
-        + "; the CPU check is on (a saturated CPU holds workers back, and says so).",
+        f"gaia adaptive: workers = {{ min = 1, max = 4 }}, defaults up_after = "
+        f"{DEFAULTS.up_after:g}s, step = {DEFAULTS.step}, "
+        + (
+            f"down_after = 1s (--quick only; default {DEFAULTS.down_after:g}s)"
+            if ctx.quick
+            else f"down_after = {DEFAULTS.down_after:g}s"
+        )
+        + f"; the accept queue read every {PERIOD * 1000:g} ms; the CPU check is on "
+        "(a saturated CPU holds workers back, and says so).",
         "uWSGI 2.0 --http-socket --master --processes 4 --cheaper 1 --cheaper-initial 1, "
         "step 1: backlog mode adds a worker when >= 4 connections wait (--cheaper-overload 4); "
         "busyness mode checks every 1 s, adds above 50% busy or a backlog of 4, removes "
         "below 25% after 5 cycles.",
+        "gaia decided to add: from the burst's start to gaia's first scale-up event (its "
+        "log's timestamps); holds: events where gaia held workers back (a saturated CPU "
+        "or memory) during the burst. "
         "first added worker serves: from the burst's start to the first answer from a pid "
         "that was not a worker before it. back to min: from the load's end to the last "
         "stretch at 1 worker (n/a when it never left 1 or never came back). RSS: master "
         "and workers at the end, gaia itself not counted.",
         "ASGI rows: gunicorn with uvicorn workers; the handler holds the event loop 20 ms "
-        "(a sync call in `async def`), so the signal is the loop's lag, not a queue.",
+        "(a sync call in `async def`): the loop lags and, blocked, stops accepting, so the "
+        "accept queue is what gaia sees first.",
         _targets(results, ""),
         _targets(results, "ASGI: "),
     ]

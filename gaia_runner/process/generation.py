@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import re
-import signal
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,6 +31,8 @@ from gaia_runner.process.launch import (
 from gaia_runner.process.probe import ProbeResult, http_probe
 from gaia_runner.process.probe_tls import probe_context
 from gaia_runner.process.sockets import Listener, bind_private_listener
+from gaia_runner.process.tree import child_pids
+from gaia_runner.process.worker_signals import send_each
 from gaia_runner.statedir import ensure_private_dir
 
 PROBE_INTERVAL = 0.05
@@ -296,12 +297,9 @@ class Generation:
             delay = min(delay * 2, PROBE_BACKOFF_MAX)
 
     async def scale_signal(self, delta: int) -> None:
-        """Uvicorn grows by one worker per TTIN and shrinks per TTOU. The kernel merges
-        a signal that is still pending, so they are sent one at a time."""
-        sig = signal.SIGTTIN if delta > 0 else signal.SIGTTOU
-        for _ in range(abs(delta)):
-            self.leader.send_signal(sig)
-            await asyncio.sleep(0.2)
+        """One TTIN (or TTOU) per worker, each after the one before was taken."""
+        master = self.leader
+        await send_each(master.send_signal, lambda: child_pids(master.pid), delta)
 
     def kill_leftovers(self) -> None:
         for child in self.children:

@@ -8,6 +8,10 @@ or a lagging event loop (asyncio workers accept eagerly: their queue stays empty
 every thread of a gthread app busy (it accepts eagerly too: its requests wait inside).
 It must last `up_after` before workers are added, and the app must be idle for
 `down_after` before each one is retired, so a steady load does not flap.
+
+An asyncio worker's CPU is not a signal of its own: a loop too busy to keep up shows as
+lag (and, since it accepts from the loop, as a queue), and a busy worker with neither is
+keeping up, so one more would only cost memory. A saturated machine holds workers back.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from harness import free_port, http_get, run_cli, wait_until
 from load import SteadyLoad
+from test_up import app_master, workers_of
 
 CONFIG = """
     [gaia]
@@ -159,4 +160,32 @@ def test_memory_total_holds_workers_back_under_a_burst(gaia, tmp_path: Path) -> 
     assert result.failed == 0, result.errors[:3]
     assert "1 -> 2 workers" not in "\n".join(g.lines[mark:])
     assert status_app(tmp_path)["workers"]["live"] == 1
+    assert g.stop() == 0
+
+
+FIXED = """
+    [apps.web]
+    app = "sleepy_wsgi:application"
+    worker_class = "sync"
+    workers = 1
+    bind = "127.0.0.1:{port}"
+"""
+
+
+@pytest.mark.timeout(90)
+def test_workers_added_at_once_are_forked_together_and_none_is_lost(gaia, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Each TTIN goes once gunicorn forked for the one before (a signal sent while the last
+    # is pending is merged into it, and a worker is lost). Sent a fixed 200 ms apart, the
+    # 3 workers of a 1 -> 4 step were forked >= 0.4 s apart: a burst waited for them.
+    port = free_port()
+    g = gaia(FIXED.format(port=port))
+    g.wait_for(r"web: .*-> running", timeout=30)
+    master = app_master(g.pid, "web")
+    (first,) = workers_of(master.pid)
+    assert "web: workers 1 -> 4" in scale(tmp_path, "4")
+    wait_until(lambda: len(workers_of(master.pid)) == 4, 20, "four workers")
+    added = sorted(w.create_time() for w in workers_of(master.pid) if w.pid != first.pid)
+    # gunicorn sleeps up to 0.1 s (random) after each fork; the rest is margin.
+    assert added[-1] - added[0] < 0.35, added
+    assert status_app(tmp_path)["workers"]["live"] == 4
     assert g.stop() == 0

@@ -30,7 +30,7 @@ def test_a_range_starts_at_min_with_documented_defaults(tmp_path: Path) -> None:
     web = load_config(tmp_path / "gaia.toml").config.apps["web"]
     assert web.workers == 2
     assert web.workers_range == WorkersRange(min=2, max=3, max_auto=True)
-    assert (web.workers_range.up_after, web.workers_range.down_after) == (0.5, 5.0)
+    assert (web.workers_range.up_after, web.workers_range.down_after) == (0.3, 5.0)
 
 
 def test_tuning_keys_are_read(tmp_path: Path) -> None:

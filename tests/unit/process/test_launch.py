@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from app_configs import make_app as make
@@ -76,3 +78,23 @@ def test_production_launches_have_no_dev_mode_hooks(tmp_path: Path) -> None:
     assert "record_imports" not in (tmp_path / "web.g1.gunicorn.py").read_text()
     data = json.loads((tmp_path / "web.g1.uvicorn.json").read_text())
     assert "fork_workers" not in data and "record_imports" not in data
+
+
+def test_the_gunicorn_master_imports_the_worker_hooks_as_it_reads_its_config(
+    tmp_path: Path,
+) -> None:
+    # A worker forked for a burst inherits them: importing the metrics hooks in each new
+    # worker (asyncio and all) delayed its first answer by ~30 ms.
+    app = make(workers=1, worker_class=WorkerClass.SYNC)
+    build_launch(app, [7], tmp_path, 1, {"GAIA_METRICS_FD": "9"})
+    conf = tmp_path / "web.g1.gunicorn.py"
+    read = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]);"
+        "print(sorted(m for m in sys.modules if m.startswith('gaia_runner.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", read, str(conf)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert "gaia_runner.metrics.hooks" in done.stdout
+    assert "gaia_runner.process.pdeathsig" in done.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gaia_runner.adaptive_workers import PERIOD
 from gaia_runner.config.model import WorkersRange
 from gaia_runner.supervise.adaptive import Policy, Sample, ScaleDecision
 
@@ -102,3 +103,37 @@ def test_gthread_threads_partly_busy_add_nothing() -> None:
     assert run(Policy(LIMITS), busy, until=10.0) == []
     # Not a gthread app (in_flight None): threads say nothing about load.
     assert run(Policy(LIMITS), replace(busy, in_flight=None), until=10.0) == []
+
+
+# The defaults, read on the sampler's own period: what figure 15 measures.
+DEFAULTS = WorkersRange(min=1, max=4)
+
+
+def test_a_burst_is_answered_within_0_4s_of_its_queue_in_one_step() -> None:
+    # The queue appears at 0, at every phase of the readings (the worst: just after one).
+    for phase in (0.001, 0.05, 0.099):
+        policy = Policy(DEFAULTS)
+        readings = (Sample(now=phase + i * PERIOD, workers=1, queue=15) for i in range(20))
+        at, decision = next((s.now, d) for s in readings if (d := policy.decide(s)) is not None)
+        assert at <= 0.4, phase
+        assert decision == ScaleDecision(4, "accept queue 15 for 0.3s")  # not 1 -> 3 -> 4
+
+
+def test_a_200ms_blip_adds_nothing_at_any_phase_of_the_readings() -> None:
+    # A queue that lasts 200 ms (both ends read, the worst case) is seen for 0.2 s at most.
+    for offset in range(0, 100, 5):
+        policy, blip_start = Policy(DEFAULTS), 1.0 + offset / 1000
+        now = 0.0
+        while now < 3.0:
+            queued = blip_start <= now <= blip_start + 0.2
+            assert policy.decide(Sample(now=now, workers=1, queue=9 if queued else 0)) is None
+            now = round(now + PERIOD, 6)
+
+
+def test_blips_in_a_row_add_nothing_while_a_reading_between_them_is_empty() -> None:
+    # Queues seen by 3 readings (0.2 s), then one empty reading: each counts alone.
+    policy = Policy(DEFAULTS)
+    for i in range(50):
+        queued = i % 4 != 3
+        sample = Sample(now=round(i * PERIOD, 6), workers=1, queue=5 if queued else 0)
+        assert policy.decide(sample) is None

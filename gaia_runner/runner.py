@@ -339,10 +339,14 @@ class Runner:
     # -- reload --------------------------------------------------------------------------
 
     def _reject(self, message: str) -> ReloadRejected:
+        # The same refusal again (the watch re-reads a refused file: see refused()) has
+        # nothing new to say.
+        if message != self.config_error:
+            self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
+            for line in message.splitlines():
+                self.display.event(f"{GAIA}:   {line}")
         self.config_error = message
-        self.display.event(f"{GAIA}: {self.config.source.name} not applied, apps unchanged:")
-        for line in message.splitlines():
-            self.display.event(f"{GAIA}:   {line}")
+        self.on_disk.refused()
         return {"applied": False, "errors": message}
 
     async def reload(self) -> ReloadAnswer:
@@ -381,7 +385,7 @@ class Runner:
         if self.config_error is not None:
             self.display.event(f"{GAIA}: {self.config.source.name} is valid again")
         self.config_error = None
-        self.desired.adopt(self.on_disk.now_running(loaded.config))
+        self.desired.adopt(self.on_disk.now_running(loaded.config, loaded.read_digest))
         self._code_dirs_moved.set()
         await self._read_again_if_moved(loaded.read_digest)
         for warning in loaded.warnings:

@@ -212,11 +212,13 @@ async def watch_named_files(
     check_every: float = 5.0,
     read: Callable[[str], None] = lambda digest: None,
     readers: Callable[[], Readers] = dict,
+    unseen: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[set[Path]]:
     """Yield whenever one of `paths()` (re-read each time: the set follows the config)
     changed content, through whatever symlinks and directories lead to it (see
     watch_targets.py). Every content check's fingerprint goes to `read`. Watching
-    re-arms when what the paths resolve to changes."""
+    re-arms when what the paths resolve to changes. `unseen()` true: the next check
+    yields even for content seen before (a reload read something else in between)."""
     last: tuple[frozenset[Path], str] | None = None
     while not stop.is_set():
         wanted = frozenset(p.absolute() for p in paths())
@@ -236,7 +238,7 @@ async def watch_named_files(
                 now = await asyncio.to_thread(fingerprint, wanted, None, readers())
                 read(now)
                 moved = watch_targets(wanted) != targets
-                if now != last[1]:
+                if now != last[1] or unseen():
                     last = wanted, now
                     yield changed
                 if moved or frozenset(p.absolute() for p in paths()) != wanted:

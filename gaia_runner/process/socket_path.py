@@ -66,11 +66,17 @@ def _proc(fd: int) -> str:
     return f"/proc/self/fd/{fd}"
 
 
-def connect_name(dirfd: int, name: str) -> str:
-    """A path to `name` in the opened directory that no later rename or symlink swap of
-    the directory's own path can redirect (for a probe's connect(), whose name nobody
-    keeps)."""
-    return f"{_proc(dirfd)}/{name}"
+# sun_path: 108 bytes with the terminating NUL.
+_MAX_SUN_PATH = 107
+
+
+def connect_name(dirfd: int, path: Path) -> str:
+    """A path to `path` through the opened directory, which no later rename or symlink swap
+    of the directory's own path can redirect (for a probe's connect(), whose name nobody
+    keeps). A path whose /proc form would not fit in a unix socket address goes by its
+    own name: it was bound by that name, so it must still be reachable by it."""
+    name = f"{_proc(dirfd)}/{path.name}"
+    return name if len(os.fsencode(name)) <= _MAX_SUN_PATH else str(path)
 
 
 @contextlib.contextmanager

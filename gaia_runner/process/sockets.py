@@ -164,7 +164,7 @@ def _remove_stale_unix_socket(dirfd: int, path: Path) -> None:
     # loop for as long as they like (EAGAIN: it is alive, only busy).
     probe.setblocking(False)
     try:
-        probe.connect(socket_path.connect_name(dirfd, path.name))
+        probe.connect(socket_path.connect_name(dirfd, path))
     except (ConnectionRefusedError, FileNotFoundError):
         socket_path.unlink_if_ours(dirfd, path.name, None)
         return

@@ -54,3 +54,30 @@ def test_a_reload_that_read_a_save_half_done_reads_again(gaia) -> None:  # type:
     done = run_cli("status", "--json", "-c", str(g.config_path), cwd=g.config_path.parent)
     assert json.loads(done.stdout)["config"]["applied"] is True, done.stdout
     assert g.stop() == 0
+
+
+def test_a_refused_read_of_a_save_that_ends_as_before_is_read_again(gaia) -> None:  # type: ignore[no-untyped-def]
+    """A reload reads the save's first bytes (refused, and the re-read right after finds the
+    same bytes), then the rest comes: the file ends as the watch last saw it. The watch
+    must still read it again, or the refusal stays for good."""
+    port = free_port()
+    text = CONFIG.format(port=port, workers=1)
+    cut = text.index("[") + 1  # "\n[": not TOML
+    # A quiet time longer than the save: the watch sees only the finished file.
+    g = gaia(text, env={"GAIA_DEBOUNCE": "3", "GAIA_CONFIG_CHECK": "1000"})
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"web: starting -> running", timeout=20)
+    mark = g.mark()
+    started = time.monotonic()
+    with g.config_path.open("w") as f:
+        f.write(text[:cut])
+        f.flush()
+        # `gaia reload` answers once the reload, and its re-read, are done.
+        refused = run_cli("reload", "-c", str(g.config_path), cwd=g.config_path.parent)
+        assert refused.returncode != 0, refused.stdout
+        f.write(text[cut:])
+    assert time.monotonic() - started < 3
+    g.wait_for(r"gaia.toml is valid again", timeout=10, start=mark)
+    done = run_cli("status", "--json", "-c", str(g.config_path), cwd=g.config_path.parent)
+    assert json.loads(done.stdout)["config"]["applied"] is True, done.stdout
+    assert g.stop() == 0

@@ -127,3 +127,22 @@ def test_a_resumed_socket_is_the_one_gaia_then_changes(tmp_path: Path) -> None:
     finally:
         listener.close()
     assert not public.exists() and not (tmp_path / ".web.sock.gaia").exists()
+
+
+def test_a_stale_socket_with_a_long_name_is_reclaimed() -> None:
+    """Bindable by its own name, but its /proc/self/fd/N/NAME form is over sun_path's 108
+    bytes: the stale check must still reach it (a gaia SIGKILLed left it)."""
+    import os
+    import shutil
+
+    top = Path(f"/tmp/g{os.getpid() % 1000}")  # short: the private name adds 6 bytes
+    top.mkdir()
+    try:
+        path = top / ("s" * (95 - len(str(top))) + ".sock")
+        assert len(f"{top}/.{path.name}.gaia") <= 107 < len(f"/proc/self/fd/10/{path.name}")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stale:
+            stale.bind(str(path))  # closed without unlinking: what a killed gaia leaves
+        listener = bind_listener(Bind(kind=BindKind.UNIX, path=path))
+        listener.sock.close()
+    finally:
+        shutil.rmtree(top)

@@ -32,15 +32,22 @@ def test_a_config_read_half_written_is_applied_once_finished(gaia) -> None:  # t
     assert g.stop() == 0
 
 
+def _serving(gaia, quiet: float):  # type: ignore[no-untyped-def]
+    """gaia serving one app, its watch quiet for `quiet` seconds after a change (longer
+    than the save under test: the watch then sees only the finished file)."""
+    port = free_port()
+    text = CONFIG.format(port=port, workers=1)
+    g = gaia(text, env={"GAIA_DEBOUNCE": f"{quiet:g}", "GAIA_CONFIG_CHECK": "1000"})
+    wait_until(lambda: try_get(port), 20, "first answer")
+    g.wait_for(r"web: starting -> running", timeout=20)
+    return g, text
+
+
 def test_a_reload_that_read_a_save_half_done_reads_again(gaia) -> None:  # type: ignore[no-untyped-def]
     """SIGHUP reads the file truncated; the save then finishes with the content that runs.
     The watch, quiet for a while after the first change, sees the file only finished: the
     same content it last saw, nothing to report. gaia still must not stay refused."""
-    port = free_port()
-    text = CONFIG.format(port=port, workers=1)
-    g = gaia(text, env={"GAIA_DEBOUNCE": "5", "GAIA_CONFIG_CHECK": "1000"})
-    wait_until(lambda: try_get(port), 20, "first answer")
-    g.wait_for(r"web: starting -> running", timeout=20)
+    g, text = _serving(gaia, quiet=5)
     mark = g.mark()
     started = time.monotonic()
     with g.config_path.open("w") as f:
@@ -60,13 +67,8 @@ def test_a_refused_read_of_a_save_that_ends_as_before_is_read_again(gaia) -> Non
     """A reload reads the save's first bytes (refused, and the re-read right after finds the
     same bytes), then the rest comes: the file ends as the watch last saw it. The watch
     must still read it again, or the refusal stays for good."""
-    port = free_port()
-    text = CONFIG.format(port=port, workers=1)
+    g, text = _serving(gaia, quiet=3)
     cut = text.index("[") + 1  # "\n[": not TOML
-    # A quiet time longer than the save: the watch sees only the finished file.
-    g = gaia(text, env={"GAIA_DEBOUNCE": "3", "GAIA_CONFIG_CHECK": "1000"})
-    wait_until(lambda: try_get(port), 20, "first answer")
-    g.wait_for(r"web: starting -> running", timeout=20)
     mark = g.mark()
     started = time.monotonic()
     with g.config_path.open("w") as f:

@@ -162,11 +162,19 @@ def test_a_fatal_app_refuses_connections_until_it_starts_again(gaia) -> None:
 def test_prestart_background_children_do_not_survive(gaia) -> None:
     """The leak guard in tests/conftest.py fails this test if the `sleep` survives."""
     port = free_port()
-    g = gaia(_web(port, 'prestart = [["sh", "-c", "sleep 300 & echo spawned"]]'))
+    # A duration of this test's own: another test's `sleep 300` is none of its business.
+    mine = f"300.{port}"
+    g = gaia(_web(port, f'prestart = [["sh", "-c", "sleep {mine} & echo spawned"]]'))
     g.wait_for(r"api: starting -> running", timeout=20)
-    assert not [
-        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]
-    ]
+
+    def gone() -> bool:
+        return not [
+            p
+            for p in psutil.process_iter(["cmdline", "status"])
+            if p.info["cmdline"] == ["sleep", mine] and p.info["status"] != psutil.STATUS_ZOMBIE
+        ]
+
+    wait_until(gone, 10, "the prestart's background child killed with its step")
     _stop_in_time(g)
 
 

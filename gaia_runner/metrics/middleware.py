@@ -112,13 +112,15 @@ class ASGIMetrics(_Wrapping[ASGIApp]):
         status = 0
         code = 0  # 0: not a finished request (the server's own cancel), only ended
 
-        async def send_and_note(message: Message) -> None:
+        # Not a coroutine of its own: it hands back the server's, which the app awaits
+        # directly (one frame and one coroutine less on each of a request's sends).
+        def send_and_note(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 if watched is not None:
                     watched.response_started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
